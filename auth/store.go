@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Grant is everything connform holds for one account key: the refresh token
+// (Entra binds it to user and client, not to a resource, so one serves every
+// org of the key) and the access tokens obtained with it, one per resource.
+type Grant struct {
+	// Account is the signed-in user's name (or "app" for client credentials).
+	Account      string                  `json:"account,omitempty"`
+	RefreshToken string                  `json:"refresh_token,omitempty"`
+	Access       map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
+}
+
+// AccessToken is one access token for one resource.
+type AccessToken struct {
+	Token  string    `json:"token"`
+	Expiry time.Time `json:"expiry"`
+	Scopes []string  `json:"scopes,omitempty"`
+}
+
+// Valid reports whether the token can still be used at now, keeping a
+// margin so a token does not expire between the check and its use.
+func (t *AccessToken) Valid(now time.Time) bool {
+	return t != nil && t.Token != "" && now.Add(ExpiryMargin).Before(t.Expiry)
+}
+
+// ExpiryMargin is how long before its expiry a token counts as expired.
+const ExpiryMargin = 2 * time.Minute
+
+// Store keeps grants by account key. Get returns (nil, nil) for an unknown
+// key. Implementations must be safe for concurrent use.
+type Store interface {
+	Get(key string) (*Grant, error)
+	Put(key string, g *Grant) error
+	Delete(key string) error
+}
+
+// Key names the store entry for an account: the authority (token endpoint
+// host and tenant path), the client id and the account (a login hint, or
+// "default" for whoever signs in, or "app" for client credentials). It holds
+// no secret, so it may be written to the state and shown to users.
+func Key(tokenURL, clientID, account string) string {
+	authority := tokenURL
+	if u, err := url.Parse(tokenURL); err == nil && u.Host != "" {
+		p := strings.TrimSuffix(u.Path, "/oauth2/v2.0/token")
+		authority = u.Host + p
+	}
+	if account == "" {
+		account = "default"
+	}
+	return authority + "|" + clientID + "|" + strings.ToLower(account)
+}

@@ -1,0 +1,140 @@
+package config
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Grant types a connection may declare.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Library formats.
+const (
+	LibraryFormatDSConn = "dsconn"
+	LibraryFormatJSON   = "json"
+)
+
+// Defaults for the connform block.
+const (
+	DefaultStatePath     = "connform.state.json"
+	DefaultLibraryPath   = "library"
+	DefaultLibraryFormat = LibraryFormatDSConn
+	DefaultRedirect      = "http://localhost"
+	DefaultPrompt        = "select_account"
+	// DefaultLibraryDataType is the seed tool's Dynamics provider type name
+	// (unconfirmed, see REFERENCE.md), which is why it can be overridden.
+	DefaultLibraryDataType = "Simego.DataSync.Providers.Dynamics365.Dynamics365SourceReader"
+)
+
+// Config is one evaluated configuration directory.
+type Config struct {
+	Dir      string
+	Settings Settings
+	// Variables holds the declared variables, by name.
+	Variables map[string]*Variable
+	// Connections are the expanded connection instances (one per for_each
+	// key), sorted by Addr.
+	Connections []*Connection
+	// Files are the sources that were parsed, so the command layer can print
+	// diagnostics with the offending line.
+	Files map[string]*hcl.File
+	// Hash is a digest of every configuration input (file contents and the
+	// resolved variable values, sensitive ones salted and hashed) used to
+	// detect that a saved plan no longer matches its configuration.
+	Hash string
+}
+
+// Settings is the connform block.
+type Settings struct {
+	StatePath     string
+	LibraryPath   string
+	LibraryFormat string
+	// LibraryDataType and LibraryParameterNames let a team match the exact
+	// provider type and parameter names of their data-sync tool's version.
+	LibraryDataType       string
+	LibraryParameterNames map[string]string
+	DeclRange             hcl.Range
+}
+
+// Variable is a declared input variable and its final value.
+type Variable struct {
+	Name        string
+	Description string
+	Sensitive   bool
+	DeclRange   hcl.Range
+}
+
+// Connection is one evaluated connection instance. Derived attributes
+// (authorization and token URLs, scopes) are already filled in.
+type Connection struct {
+	// Name is the block label; Key is the for_each key ("" when the block has
+	// no for_each). Addr is "connection.NAME" or `connection.NAME["KEY"]`.
+	Name string
+	Key  string
+	Addr string
+
+	URL                  string // the org root, normalised (https://org.crm.dynamics.com)
+	TenantID             string
+	ClientID             string
+	ClientSecret         string // sensitive: never rendered, stored or logged
+	AuthorizationURL     string
+	TokenURL             string
+	GrantType            string
+	Redirect             string
+	Scopes               []string
+	Prompt               string
+	LoginHint            string
+	Entity               string
+	Description          string
+	AuthenticationMethod string
+
+	PreventDestroy bool
+
+	DeclRange hcl.Range
+	// Ranges holds the source range of every attribute that was set, by
+	// attribute name, so later stages can point at the line to fix.
+	Ranges map[string]hcl.Range
+}
+
+// Attributes returns the connection's non-secret attributes as strings, in
+// the form the planner diffs and the state stores. Scopes are joined by a
+// single space, as OAuth writes them.
+func (c *Connection) Attributes() map[string]string {
+	return map[string]string{
+		"url":                   c.URL,
+		"tenant_id":             c.TenantID,
+		"client_id":             c.ClientID,
+		"authorization_url":     c.AuthorizationURL,
+		"token_url":             c.TokenURL,
+		"grant_type":            c.GrantType,
+		"redirect":              c.Redirect,
+		"scopes":                joinScopes(c.Scopes),
+		"prompt":                c.Prompt,
+		"login_hint":            c.LoginHint,
+		"entity":                c.Entity,
+		"description":           c.Description,
+		"authentication_method": c.AuthenticationMethod,
+	}
+}
+
+// Sensitive returns the connection's sensitive inputs by attribute name. Only
+// their fingerprints may leave the process.
+func (c *Connection) Sensitive() map[string]string {
+	if c.ClientSecret == "" {
+		return nil
+	}
+	return map[string]string{"client_secret": c.ClientSecret}
+}
+
+func joinScopes(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
