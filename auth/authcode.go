@@ -1,0 +1,218 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// AuthorizationCode signs the user in through the browser: authorization
+// code with PKCE (S256), the code coming back to a one-shot listener on the
+// loopback interface.
+func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error) {
+	if err := p.require("browser sign-in", false); err != nil {
+		return nil, err
+	}
+	if p.AuthorizationURL == "" {
+		return nil, errors.New("browser sign-in: missing authorization_url")
+	}
+	host := f.ListenHost
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		// Anything else would let other machines reach the callback.
+		return nil, fmt.Errorf("browser sign-in: listen host %q is not a loopback IP address; use 127.0.0.1", host)
+	}
+	redirect, err := loopbackRedirect(p.Redirect)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("browser sign-in: cannot listen on %s for the sign-in callback: %w", host, err)
+	}
+	redirect.Host = net.JoinHostPort(redirect.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+
+	state, err := randomString()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	verifier := oauth2.GenerateVerifier()
+	conf := &oauth2.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: p.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   p.AuthorizationURL,
+			TokenURL:  p.TokenURL,
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: redirect.String(),
+		Scopes:      p.Scopes,
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if p.Prompt != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", p.Prompt))
+	}
+	if p.LoginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", p.LoginHint))
+	}
+	authURL := conf.AuthCodeURL(state, opts...)
+
+	cb := newCallback(redirect.Path, state)
+	srv := &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
+
+	if f.Notify != nil {
+		f.Notify(authURL)
+	}
+	if f.Opener != nil {
+		// A failure to open is not fatal: the user was given the URL.
+		_ = f.Opener.Open(authURL)
+	}
+
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var code string
+	select {
+	case r := <-cb.done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		code = r.code
+	case <-timer.C:
+		return nil, fmt.Errorf("browser sign-in: no sign-in completed within %s; run again, or open the sign-in URL shown above in a browser on this machine", timeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
+	}
+
+	return f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) {
+		return conf.Exchange(ctx, code,
+			oauth2.VerifierOption(verifier),
+			oauth2.SetAuthURLParam("scope", strings.Join(p.Scopes, " ")))
+	})
+}
+
+// loopbackRedirect derives the redirect_uri from the configured one: Entra
+// ignores the port of a loopback redirect, so connform listens on any free
+// port and sends that port. A redirect without a path comes back with "/".
+func loopbackRedirect(configured string) (*url.URL, error) {
+	if configured == "" {
+		configured = "http://localhost"
+	}
+	u, err := url.Parse(configured)
+	if err != nil || u.Scheme != "http" || (u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1") {
+		return nil, fmt.Errorf("browser sign-in: redirect %q is not a loopback address; register and use http://localhost", configured)
+	}
+	r := &url.URL{Scheme: "http", Host: u.Hostname(), Path: u.Path}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	return r, nil
+}
+
+func randomString() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("browser sign-in: cannot generate a random state: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// callback receives the authorization server's redirect once; later
+// requests get a "nothing to do" page.
+type callback struct {
+	path  string
+	state string
+	once  sync.Once
+	done  chan callbackResult
+}
+
+func newCallback(path, state string) *callback {
+	return &callback{path: path, state: state, done: make(chan callbackResult, 1)}
+}
+
+func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != c.path {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	// FormValue reads both the query (response_mode=query) and a posted form
+	// (response_mode=form_post), the form first.
+	if err := r.ParseForm(); err != nil {
+		page(w, http.StatusBadRequest, "Sign-in failed: the sign-in response could not be read.")
+		return
+	}
+	if r.Form.Get("state") == "" && r.Form.Get("code") == "" && r.Form.Get("error") == "" {
+		// Not a sign-in response (a reload, a stray visit): it must not end
+		// the wait.
+		page(w, http.StatusBadRequest, "This address receives connform's sign-in response; there is nothing to see here.")
+		return
+	}
+	var res callbackResult
+	switch got := r.FormValue("state"); {
+	case subtle.ConstantTimeCompare([]byte(got), []byte(c.state)) != 1:
+		res.err = errors.New("browser sign-in: the sign-in response does not match the request (state mismatch); it may come from another sign-in attempt, run again")
+	case r.FormValue("error") != "":
+		res.err = newError(0, r.FormValue("error"), r.FormValue("error_description"), nil, r.FormValue("correlation_id"), r.FormValue("trace_id"))
+	case r.FormValue("code") == "":
+		res.err = errors.New("browser sign-in: the sign-in response holds no authorization code; run again")
+	default:
+		res.code = r.FormValue("code")
+	}
+	delivered := false
+	c.once.Do(func() {
+		c.done <- res
+		delivered = true
+	})
+	switch {
+	case !delivered:
+		page(w, http.StatusOK, "This sign-in is already complete. You can close this window.")
+	case res.err != nil:
+		page(w, http.StatusBadRequest, "Sign-in failed: "+res.err.Error()+". You can close this window and return to connform.")
+	default:
+		page(w, http.StatusOK, "Signed in. You can close this window.")
+	}
+}
+
+func page(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><html><head><meta charset=\"utf-8\"><title>connform</title></head><body><p>%s</p></body></html>\n", html.EscapeString(msg))
+}

@@ -1,0 +1,252 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/gofrs/flock"
+	"golang.org/x/crypto/scrypt"
+)
+
+// FileStore keeps all grants in one file, encrypted with AES-256-GCM under a
+// key derived with scrypt from a passphrase. It is the store for machines
+// without an OS keyring (servers, CI, containers).
+type FileStore struct {
+	path       string
+	passphrase []byte
+
+	mu   sync.Mutex // one read-modify-write at a time in this process
+	lock *flock.Flock
+	// The key of the file, cached with what it was derived from: scrypt is
+	// slow on purpose.
+	salt    []byte
+	n, r, p int
+	key     []byte
+}
+
+// fileFormat is the file on disk. The KDF parameters are kept so a later
+// connform can raise them and still read older files.
+type fileFormat struct {
+	Version    int    `json:"version"`
+	KDF        string `json:"kdf"`
+	N          int    `json:"n"`
+	R          int    `json:"r"`
+	P          int    `json:"p"`
+	Salt       []byte `json:"salt"`
+	Nonce      []byte `json:"nonce"`
+	Ciphertext []byte `json:"ciphertext"`
+}
+
+const fileVersion = 1
+
+// scryptN is the scrypt cost of new files (2^15, about 32 MiB and 0.1 s);
+// tests lower it.
+var scryptN = 1 << 15
+
+// ErrWrongPassphrase is returned (wrapped) when the token file cannot be
+// decrypted: the passphrase or key is not the one it was written with.
+var ErrWrongPassphrase = errors.New("wrong passphrase")
+
+// NewFileStore opens the token file at path, which need not exist yet. When
+// it exists it is decrypted at once, so a wrong passphrase fails here.
+func NewFileStore(path string, passphrase []byte) (*FileStore, error) {
+	if path == "" {
+		return nil, errors.New("token file: no path given")
+	}
+	if len(passphrase) == 0 {
+		return nil, errors.New("token file: the passphrase is empty; set CONNFORM_TOKEN_PASSPHRASE")
+	}
+	s := &FileStore{
+		path:       path,
+		passphrase: bytes.Clone(passphrase),
+		lock:       flock.New(path + ".lock"),
+	}
+	if _, err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *FileStore) Path() string { return s.path }
+
+// Get returns the grant for key, or nil.
+func (s *FileStore) Get(key string) (*Grant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return m[key], nil
+}
+
+// Put stores g under key.
+func (s *FileStore) Put(key string, g *Grant) error {
+	return s.update(func(m map[string]*Grant) { m[key] = g })
+}
+
+// Delete removes key.
+func (s *FileStore) Delete(key string) error {
+	return s.update(func(m map[string]*Grant) { delete(m, key) })
+}
+
+// update changes the file under a lock shared with other connform
+// processes, so that two runs do not lose each other's tokens.
+func (s *FileStore) update(change func(map[string]*Grant)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
+	}
+	if err := s.lock.Lock(); err != nil {
+		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)
+	}
+	defer s.lock.Unlock()
+	m, err := s.load()
+	if err != nil {
+		return err
+	}
+	change(m)
+	return s.save(m)
+}
+
+// load reads and decrypts the file; a missing file is an empty store.
+func (s *FileStore) load() (map[string]*Grant, error) {
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]*Grant{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the token file %s: %w", s.path, err)
+	}
+	var f fileFormat
+	if err := json.Unmarshal(b, &f); err != nil || f.Version == 0 {
+		return nil, fmt.Errorf("the token file %s is damaged or not a connform token file; delete it and sign in again", s.path)
+	}
+	if f.Version != fileVersion || f.KDF != "scrypt" {
+		return nil, fmt.Errorf("the token file %s has version %d (%s), which this connform cannot read; upgrade connform", s.path, f.Version, f.KDF)
+	}
+	key, err := s.deriveKey(f.Salt, f.N, f.R, f.P)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := open(key, f.Nonce, f.Ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("cannot decrypt the token file %s: %w: is CONNFORM_TOKEN_PASSPHRASE the one it was written with? (Delete the file to start afresh and sign in again.)", s.path, ErrWrongPassphrase)
+	}
+	m := map[string]*Grant{}
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return nil, fmt.Errorf("the token file %s decrypts but holds no tokens connform can read; delete it and sign in again", s.path)
+	}
+	return m, nil
+}
+
+func (s *FileStore) deriveKey(salt []byte, n, r, p int) ([]byte, error) {
+	if s.key != nil && bytes.Equal(salt, s.salt) && n == s.n && r == s.r && p == s.p {
+		return s.key, nil
+	}
+	key, err := scrypt.Key(s.passphrase, salt, n, r, p, 32)
+	if err != nil {
+		return nil, fmt.Errorf("the token file %s has invalid key parameters: %w", s.path, err)
+	}
+	s.salt, s.n, s.r, s.p, s.key = bytes.Clone(salt), n, r, p, key
+	return key, nil
+}
+
+// save encrypts m with a fresh nonce and replaces the file atomically.
+func (s *FileStore) save(m map[string]*Grant) error {
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("cannot encode the tokens: %w", err)
+	}
+	// The key of the file just read is reused; a new file gets a new salt.
+	if s.key == nil {
+		salt := make([]byte, 16)
+		if _, err := rand.Read(salt); err != nil {
+			return fmt.Errorf("cannot generate a salt: %w", err)
+		}
+		if _, err := s.deriveKey(salt, scryptN, 8, 1); err != nil {
+			return err
+		}
+	}
+	key := s.key
+	f := fileFormat{Version: fileVersion, KDF: "scrypt", N: s.n, R: s.r, P: s.p, Salt: s.salt}
+	f.Nonce = make([]byte, 12)
+	if _, err := rand.Read(f.Nonce); err != nil {
+		return fmt.Errorf("cannot generate a nonce: %w", err)
+	}
+	gcm, err := newGCM(key)
+	if err != nil {
+		return err
+	}
+	f.Ciphertext = gcm.Seal(nil, f.Nonce, plain, nil)
+	out, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.path, out)
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func open(key, nonce, ciphertext []byte) ([]byte, error) {
+	gcm, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(nonce) != gcm.NonceSize() {
+		return nil, errors.New("bad nonce")
+	}
+	return gcm.Open(nil, nonce, ciphertext, nil)
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// directory, so a crash leaves either the old file or the new one.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write the token file %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write the token file %s: %w", path, err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write the token file %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write the token file %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write the token file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot replace the token file %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		// Persist the rename itself; not every platform can sync a directory.
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

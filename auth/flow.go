@@ -1,0 +1,273 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Params are the endpoints and client of one connection, and what to ask for.
+type Params struct {
+	AuthorizationURL, TokenURL, ClientID, ClientSecret, Redirect string
+	Scopes                                                       []string
+	Prompt                                                       string // login, none, consent, select_account
+	LoginHint                                                    string
+}
+
+// Flow obtains tokens. Its zero value works: every field has a default.
+type Flow struct {
+	// HTTPClient is used for token requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Opener opens the sign-in page; nil means no browser can be opened, and
+	// the user opens the URL given to Notify.
+	Opener Opener
+	// Notify is called with the authorize URL before the browser is opened,
+	// so the CLI can print it ("If the browser does not open, visit: ...").
+	// The URL holds no secret: the PKCE challenge is public, the verifier
+	// never leaves this process.
+	Notify func(authorizeURL string)
+	// ListenHost is the loopback address the sign-in callback listens on;
+	// default 127.0.0.1. Only loopback addresses are accepted.
+	ListenHost string
+	// Timeout is how long to wait for the browser callback; default 5m.
+	Timeout time.Duration
+	// Now is the clock for expiry times; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits between retries of a transient token endpoint failure; nil
+	// means a timer that ends early when ctx is done. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Result is what a flow obtained. It holds secrets: store it, never print it.
+type Result struct {
+	AccessToken string
+	// RefreshToken is the newest refresh token: "" when none was issued; for
+	// Refresh, the token presented when Entra did not rotate it.
+	RefreshToken string
+	Expiry       time.Time
+	Scopes       []string // granted (the response's scope), else requested
+	// Account is the user name from the access token's (unverified) claims:
+	// preferred_username, upn or unique_name; "" for app tokens.
+	Account string
+}
+
+const (
+	// DefaultTimeout is how long AuthorizationCode waits for the browser.
+	DefaultTimeout = 5 * time.Minute
+	maxAttempts    = 4
+	maxRetryAfter  = 30 * time.Second
+	firstBackoff   = 500 * time.Millisecond
+)
+
+func (f *Flow) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Flow) ctx(ctx context.Context) context.Context {
+	if f.HTTPClient != nil {
+		return context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
+	}
+	return ctx
+}
+
+func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
+	if f.Sleep != nil {
+		return f.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ClientCredentials obtains an app-only token with the client secret.
+func (f *Flow) ClientCredentials(ctx context.Context, p Params) (*Result, error) {
+	if err := p.require("client credentials", true); err != nil {
+		return nil, err
+	}
+	cc := &clientcredentials.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: p.ClientSecret,
+		TokenURL:     p.TokenURL,
+		Scopes:       p.Scopes,
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	return f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) {
+		return cc.Token(ctx)
+	})
+}
+
+// Refresh redeems refreshToken for the scopes in p. Entra rotates refresh
+// tokens: the caller must persist Result.RefreshToken before using the
+// access token.
+func (f *Flow) Refresh(ctx context.Context, p Params, refreshToken string) (*Result, error) {
+	if err := p.require("refresh", false); err != nil {
+		return nil, err
+	}
+	if refreshToken == "" {
+		return nil, errors.New("refresh: no refresh token is stored for this account; sign in again")
+	}
+	// Config.TokenSource would refresh without a scope, but one refresh token
+	// serves every org of the account, so the scope must name the org. The
+	// client credentials request lets grant_type be overridden for exactly
+	// such needs, and sends client_id, scope and the secret (when any).
+	rc := &clientcredentials.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: p.ClientSecret,
+		TokenURL:     p.TokenURL,
+		Scopes:       p.Scopes,
+		AuthStyle:    oauth2.AuthStyleInParams,
+		EndpointParams: url.Values{
+			"grant_type":    {"refresh_token"},
+			"refresh_token": {refreshToken},
+		},
+	}
+	return f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) {
+		return rc.Token(ctx)
+	})
+}
+
+func (p Params) require(flow string, secret bool) error {
+	var missing []string
+	if p.TokenURL == "" {
+		missing = append(missing, "token_url")
+	}
+	if p.ClientID == "" {
+		missing = append(missing, "client_id")
+	}
+	if secret && p.ClientSecret == "" {
+		missing = append(missing, "client_secret")
+	}
+	if len(p.Scopes) == 0 {
+		missing = append(missing, "scopes")
+	}
+	if len(missing) > 0 {
+		return errors.New(flow + ": missing " + strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// retrieve runs one token request, retrying transient failures, and turns
+// the answer into a Result.
+func (f *Flow) retrieve(ctx context.Context, p Params, request func(context.Context) (*oauth2.Token, error)) (*Result, error) {
+	rctx := f.ctx(ctx)
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		tok, err := request(rctx)
+		if err == nil {
+			return f.result(tok, p.Scopes), nil
+		}
+		var re *oauth2.RetrieveError
+		isRetrieve := errors.As(err, &re)
+		err = tokenError(err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var e *Error
+		if !errors.As(err, &e) || !e.Transient() || attempt == maxAttempts {
+			return nil, err
+		}
+		wait := backoff
+		if isRetrieve && re.Response != nil {
+			if d, ok := retryAfter(re.Response.Header.Get("Retry-After")); ok {
+				wait = d
+			}
+		}
+		if err := f.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		backoff *= 2
+	}
+}
+
+// retryAfter reads a Retry-After header in seconds, capped so a server
+// cannot stall a run for long. HTTP dates are not used by Entra.
+func retryAfter(h string) (time.Duration, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return min(time.Duration(n)*time.Second, maxRetryAfter), true
+}
+
+func (f *Flow) result(tok *oauth2.Token, requested []string) *Result {
+	r := &Result{
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		Expiry:       tok.Expiry,
+		Scopes:       requested,
+	}
+	// x/oauth2 reads expires_in as a number or a numeric string, but dates
+	// it with time.Now; use the flow's clock so tests and callers agree.
+	if s, ok := seconds(tok.Extra("expires_in")); ok {
+		r.Expiry = f.now().Add(time.Duration(s) * time.Second)
+	}
+	if s, ok := tok.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {
+		r.Scopes = strings.Fields(s)
+	}
+	r.Account = accountOf(tok.AccessToken)
+	if r.Account == "" {
+		if id, ok := tok.Extra("id_token").(string); ok {
+			r.Account = accountOf(id)
+		}
+	}
+	return r
+}
+
+func seconds(v any) (int64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return int64(v), v > 0
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		return n, err == nil && n > 0
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil && n > 0
+	}
+	return 0, false
+}
+
+// accountOf reads the user name from a JWT's claims without verifying its
+// signature: the token came straight from the token endpoint over TLS, and
+// the name is only used to label the stored grant.
+func accountOf(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		PreferredUsername string `json:"preferred_username"`
+		UPN               string `json:"upn"`
+		UniqueName        string `json:"unique_name"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	for _, s := range []string{claims.PreferredUsername, claims.UPN, claims.UniqueName} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
