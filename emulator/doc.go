@@ -1,0 +1,28 @@
+// Package emulator is a local stand-in for Microsoft Entra ID v2 (the
+// authorization server) and Dynamics 365 orgs (the Web API), so that every
+// connform flow runs offline: in tests, and in `connform demo`.
+//
+// It imitates the real services closely enough that client code written
+// against it works unchanged against Microsoft's: the same endpoint paths,
+// the same loopback redirect rules, and the same error shapes (Entra's JSON
+// with AADSTS codes, Dynamics' OData errors and WWW-Authenticate challenges).
+//
+// Deliberate choices where Entra leaves room:
+//
+//   - PKCE is required for the public client app and optional for
+//     confidential apps (Entra's rule for SPAs, applied to native apps so
+//     that a client forgetting PKCE fails loudly).
+//   - Refresh tokens rotate on every use and the old one stops working at
+//     once (AADSTS70008). Entra keeps old ones valid for a while; the strict
+//     rule catches a client that does not persist the newest token.
+//   - The clock is real time plus whatever Advance added (or Options.Now plus
+//     that), so tests can say "an hour later" without sleeping.
+//   - Tokens are HS256 JWTs signed with a per-instance key; only the
+//     emulator checks the signature.
+//
+// Tenant id, client ids, secrets and org ids are random per instance; tests
+// read them from Info.
+//
+// Production packages must not import this package; only the `emulator`
+// and `demo` commands and tests do.
+package emulator
