@@ -2,6 +2,8 @@ package config
 
 import (
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Grant types a connection may declare.
@@ -64,6 +66,22 @@ type Variable struct {
 	Description string
 	Sensitive   bool
 	DeclRange   hcl.Range
+
+	// The loader's working data. The value stays unexported so that a
+	// sensitive value cannot be printed by accident; PlanVariables gives the
+	// non-sensitive ones out.
+	typ         cty.Type
+	typeGiven   bool
+	defaults    *typeexpr.Defaults
+	value       cty.Value // cty.NilVal until some source sets it
+	source      hcl.Range // where value was set
+	validations []validation
+}
+
+type validation struct {
+	condition    hcl.Expression
+	errorMessage hcl.Expression
+	rng          hcl.Range
 }
 
 // Connection is one evaluated connection instance. Derived attributes

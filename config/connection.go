@@ -1,0 +1,439 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"connform/dynamics"
+)
+
+var settingsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "state_path"},
+		{Name: "library_path"},
+		{Name: "library_format"},
+		{Name: "library_data_type"},
+		{Name: "library_parameter_names"},
+	},
+}
+
+// stringAttrs are the connection's string attributes, in the order they
+// are evaluated (url first: the others' defaults derive from it).
+var stringAttrs = []string{
+	"url", "tenant_id", "client_id", "client_secret", "authorization_url",
+	"token_url", "grant_type", "redirect", "prompt", "login_hint", "entity",
+	"description", "authentication_method", "cloud",
+}
+
+var connectionSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "scopes"}, {Name: "for_each"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
+	}
+	for _, name := range stringAttrs {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url" || name == "client_id"})
+	}
+	return s
+}()
+
+var lifecycleSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "prevent_destroy"}},
+}
+
+var (
+	validPrompts = []string{"login", "none", "consent", "select_account"}
+	validClouds  = []string{string(dynamics.CloudPublic), string(dynamics.CloudUSGov), string(dynamics.CloudDoD), string(dynamics.CloudChina)}
+	validGrants  = []string{GrantAuthorizationCode, GrantClientCredentials}
+	validFormats = []string{LibraryFormatDSConn, LibraryFormatJSON}
+)
+
+func (l *loader) decodeSettings(blocks []*hcl.Block) {
+	s := &l.cfg.Settings
+	s.StatePath = DefaultStatePath
+	s.LibraryPath = DefaultLibraryPath
+	s.LibraryFormat = DefaultLibraryFormat
+	s.LibraryDataType = DefaultLibraryDataType
+	if len(blocks) == 0 {
+		return
+	}
+	for _, b := range blocks[1:] {
+		l.errorf(b.DefRange, "Duplicate connform block", "A connform block is already declared at %s. Merge them into one.", at(blocks[0].DefRange))
+	}
+	b := blocks[0]
+	s.DeclRange = b.DefRange
+	content, diags := b.Body.Content(settingsSchema)
+	l.diags = append(l.diags, diags...)
+	str := func(name string, dst *string) {
+		a, ok := content.Attributes[name]
+		if !ok {
+			return
+		}
+		if v, _, ok := l.eval(a.Expr, l.ctx, false, cty.String, name); ok && !v.IsNull() {
+			if v.AsString() == "" {
+				l.errorf(a.Expr.Range(), "Empty "+name, "%s must not be empty; remove it to use the default %q.", name, *dst)
+				return
+			}
+			*dst = v.AsString()
+		}
+	}
+	str("state_path", &s.StatePath)
+	str("library_path", &s.LibraryPath)
+	str("library_format", &s.LibraryFormat)
+	str("library_data_type", &s.LibraryDataType)
+	if a, ok := content.Attributes["library_format"]; ok && !contains(validFormats, s.LibraryFormat) {
+		l.errorf(a.Expr.Range(), "Invalid library_format", "library_format must be %s; got %q.", oneOf(validFormats), s.LibraryFormat)
+	}
+	if a, ok := content.Attributes["library_parameter_names"]; ok {
+		if v, _, ok := l.eval(a.Expr, l.ctx, false, cty.Map(cty.String), "library_parameter_names"); ok && !v.IsNull() {
+			s.LibraryParameterNames = map[string]string{}
+			for k, e := range v.AsValueMap() {
+				if e.IsNull() || e.AsString() == "" {
+					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "The parameter name for %q is empty; give a name or remove the entry.", k)
+					continue
+				}
+				s.LibraryParameterNames[k] = e.AsString()
+			}
+		}
+	}
+}
+
+func (l *loader) decodeConnections(blocks []*hcl.Block) {
+	first := map[string]*hcl.Block{}
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if !hclsyntax.ValidIdentifier(name) {
+			l.errorf(b.LabelRanges[0], "Invalid connection name", "%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name)
+			continue
+		}
+		if prev, dup := first[name]; dup {
+			l.errorf(b.DefRange, "Duplicate connection", "A connection %q is already declared at %s. Rename one of them: names are unique across all files.", name, at(prev.DefRange))
+			continue
+		}
+		first[name] = b
+		l.decodeConnection(b)
+	}
+}
+
+func (l *loader) decodeConnection(b *hcl.Block) {
+	name := b.Labels[0]
+	content, diags := b.Body.Content(connectionSchema)
+	l.diags = append(l.diags, diags...)
+
+	preventDestroy := false
+	for i, lb := range content.Blocks {
+		if i > 0 {
+			l.errorf(lb.DefRange, "Duplicate lifecycle block", "connection.%s already has a lifecycle block at %s. Merge them into one.", name, at(content.Blocks[0].DefRange))
+			continue
+		}
+		lc, diags := lb.Body.Content(lifecycleSchema)
+		l.diags = append(l.diags, diags...)
+		if a, ok := lc.Attributes["prevent_destroy"]; ok {
+			if v, _, ok := l.eval(a.Expr, l.ctx, false, cty.Bool, "prevent_destroy"); ok && !v.IsNull() {
+				preventDestroy = v.True()
+			}
+		}
+	}
+
+	fe, hasForEach := content.Attributes["for_each"]
+	if !hasForEach {
+		l.instance(name, "", false, content, l.ctx, b, preventDestroy)
+		return
+	}
+	v, sensitive, ok := l.eval(fe.Expr, l.ctx, false, cty.DynamicPseudoType, "for_each")
+	if !ok {
+		return
+	}
+	if sensitive {
+		l.errorf(fe.Expr.Range(), "Sensitive for_each", "for_each may not use sensitive values: its keys become addresses shown in plans. Use non-sensitive keys.")
+		return
+	}
+	if v.IsNull() {
+		l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each is null; give a map, or a set of strings.")
+		return
+	}
+	ty := v.Type()
+	var keys []string
+	vals := map[string]cty.Value{}
+	switch {
+	case ty.IsMapType() || ty.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			keys = append(keys, k.AsString())
+			vals[k.AsString()] = e
+		}
+	case ty.IsSetType():
+		sv, err := convertValue(v, cty.Set(cty.String))
+		if err != nil {
+			l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; this set holds %s.", ty.ElementType().FriendlyName())
+			return
+		}
+		for it := sv.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsNull() {
+				l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each's set contains null; remove it.")
+				return
+			}
+			keys = append(keys, e.AsString())
+			vals[e.AsString()] = e
+		}
+	default:
+		hint := ""
+		if ty.IsListType() || ty.IsTupleType() {
+			hint = " Convert a list with toset(...)."
+		}
+		l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; got %s.%s", ty.FriendlyName(), hint)
+		return
+	}
+	for _, k := range keys {
+		ctx := l.ctx.NewChild()
+		ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
+			"key":   cty.StringVal(k),
+			"value": vals[k],
+		})}
+		l.instance(name, k, true, content, ctx, b, preventDestroy)
+	}
+}
+
+// instance evaluates one connection instance and derives its defaults.
+func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyContent, ctx *hcl.EvalContext, b *hcl.Block, preventDestroy bool) {
+	c := &Connection{
+		Name:           name,
+		Key:            key,
+		Addr:           "connection." + name,
+		PreventDestroy: preventDestroy,
+		DeclRange:      b.DefRange,
+		Ranges:         map[string]hcl.Range{},
+	}
+	if hasKey {
+		c.Addr += "[" + strconv.Quote(key) + "]"
+	}
+	vals := map[string]string{}
+	sens := map[string]bool{}
+	failed := false // an attribute could not be evaluated: skip derived checks
+	for _, attr := range stringAttrs {
+		a, ok := content.Attributes[attr]
+		if !ok {
+			continue
+		}
+		c.Ranges[attr] = a.Expr.Range()
+		v, sensitive, ok := l.eval(a.Expr, ctx, hasKey, cty.String, attr)
+		if !ok {
+			failed = true
+			continue
+		}
+		if !v.IsNull() {
+			vals[attr] = v.AsString()
+			sens[attr] = sensitive
+		}
+	}
+	// show quotes a value for a message, unless it came from a sensitive
+	// variable.
+	show := func(attr string) string {
+		if sens[attr] {
+			return "(sensitive value)"
+		}
+		return strconv.Quote(vals[attr])
+	}
+	rng := func(attr string) hcl.Range {
+		if r, ok := c.Ranges[attr]; ok {
+			return r
+		}
+		return b.DefRange
+	}
+
+	if a, ok := content.Attributes["scopes"]; ok {
+		c.Ranges["scopes"] = a.Expr.Range()
+		if v, _, ok := l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes"); ok && !v.IsNull() {
+			for it := v.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
+					l.errorf(a.Expr.Range(), "Invalid scopes", "scopes contains an empty or null scope; remove it.")
+					continue
+				}
+				c.Scopes = append(c.Scopes, e.AsString())
+			}
+		} else if !ok {
+			failed = true
+		}
+	}
+
+	c.TenantID = vals["tenant_id"]
+	c.ClientID = vals["client_id"]
+	c.ClientSecret = vals["client_secret"]
+	c.LoginHint = vals["login_hint"]
+	c.Entity = vals["entity"]
+	c.Description = vals["description"]
+	c.AuthenticationMethod = vals["authentication_method"]
+	c.GrantType = orDefault(vals["grant_type"], GrantAuthorizationCode)
+	c.Redirect = orDefault(vals["redirect"], DefaultRedirect)
+	c.Prompt = orDefault(vals["prompt"], DefaultPrompt)
+	c.AuthorizationURL = vals["authorization_url"]
+	c.TokenURL = vals["token_url"]
+
+	grantOK := contains(validGrants, c.GrantType)
+	if !grantOK {
+		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantClientCredentials, show("grant_type"))
+	}
+	if !contains(validPrompts, c.Prompt) {
+		l.errorf(rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), show("prompt"))
+	}
+
+	cloud := dynamics.Cloud("")
+	if raw, ok := vals["cloud"]; ok {
+		if contains(validClouds, raw) {
+			cloud = dynamics.Cloud(raw)
+		} else {
+			l.errorf(rng("cloud"), "Invalid cloud", "cloud must be %s; got %s. Remove it to derive the cloud from the url.", oneOf(validClouds), show("cloud"))
+			failed = true
+		}
+	}
+
+	var org dynamics.Org
+	orgOK := false
+	if raw, ok := vals["url"]; ok {
+		var err error
+		org, err = parseOrg(raw, cloud)
+		if err != nil {
+			detail := err.Error()
+			if sens["url"] {
+				detail = strings.ReplaceAll(detail, strconv.Quote(raw), "the url")
+			}
+			l.errorf(rng("url"), "Invalid url", "%s", detail)
+		} else {
+			orgOK = true
+			if cloud != "" {
+				org.Cloud = cloud
+			}
+			c.URL = org.Root
+		}
+	}
+
+	for _, attr := range []string{"authorization_url", "token_url"} {
+		if raw, ok := vals[attr]; ok && !isSecureURL(raw) {
+			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, strings.TrimSuffix(strings.TrimSuffix(attr, "_url"), "ization"), show(attr))
+		}
+	}
+	if (c.AuthorizationURL == "" || c.TokenURL == "") && orgOK && !failed {
+		host := dynamics.AuthorityHost(org.Cloud)
+		switch {
+		case host == "":
+			l.errorf(rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set authorization_url and token_url, or set cloud.", c.Addr)
+		case c.TenantID == "":
+			l.errorf(b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
+		default:
+			base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
+			if c.AuthorizationURL == "" {
+				c.AuthorizationURL = base + "authorize"
+			}
+			if c.TokenURL == "" {
+				c.TokenURL = base + "token"
+			}
+		}
+	}
+
+	if grantOK && c.GrantType == GrantAuthorizationCode && !isLoopbackRedirect(c.Redirect) {
+		l.errorf(rng("redirect"), "Invalid redirect", "With authorization_code, redirect must be an http loopback URL such as http://localhost or http://localhost:8400/callback (host localhost or 127.0.0.1): connform listens there for the code. Register the same URL on the app. Got %s.", show("redirect"))
+	}
+	if grantOK && c.GrantType == GrantClientCredentials {
+		if _, set := content.Attributes["client_secret"]; !set {
+			l.errorf(rng("grant_type"), "Missing client_secret", "client_credentials signs in as the app itself and needs client_secret: set it from a sensitive variable (client_secret = var.NAME), or use grant_type = %q.", GrantAuthorizationCode)
+		}
+		if len(c.Scopes) > 0 && (len(c.Scopes) != 1 || !strings.HasSuffix(c.Scopes[0], "/.default")) {
+			l.errorf(rng("scopes"), "Invalid scopes for client_credentials", "Entra accepts exactly one scope ending in /.default for client credentials, such as \"%s/.default\". Remove scopes to use that default.", orDefault(c.URL, "https://ORG.crm.dynamics.com"))
+		}
+	}
+	if len(c.Scopes) == 0 && orgOK {
+		if c.GrantType == GrantClientCredentials {
+			c.Scopes = org.AppScopes()
+		} else {
+			c.Scopes = org.DelegatedScopes()
+		}
+	}
+	l.cfg.Connections = append(l.cfg.Connections, c)
+}
+
+// parseOrg normalises the org URL. With an explicit cloud it also accepts a
+// host that is not a known Dynamics suffix (a custom or future domain), as
+// ParseOrgURL's message suggests, while still checking scheme and path.
+func parseOrg(raw string, cloud dynamics.Cloud) (dynamics.Org, error) {
+	org, err := dynamics.ParseOrgURL(raw)
+	if err == nil || cloud == "" {
+		return org, err
+	}
+	u, perr := url.Parse(strings.TrimSpace(raw))
+	if perr != nil || u.Host == "" {
+		return org, err
+	}
+	probe := *u
+	probe.Host = "placeholder.crm.dynamics.com"
+	if u.Port() != "" {
+		probe.Host += ":" + u.Port()
+	}
+	if _, perr := dynamics.ParseOrgURL(probe.String()); perr != nil {
+		return org, err
+	}
+	return dynamics.Org{Root: strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), Cloud: cloud}, nil
+}
+
+func isSecureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return dynamics.IsLoopbackHost(u.Hostname())
+	}
+	return false
+}
+
+// isLoopbackRedirect accepts the redirects Entra allows over plain http.
+// [::1] is left out: Entra does not support it.
+func isLoopbackRedirect(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	if h != "localhost" && h != "127.0.0.1" {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return true
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func oneOf(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return fmt.Sprintf("one of %s", strings.Join(q, ", "))
+}

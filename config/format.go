@@ -1,0 +1,28 @@
+package config
+
+import (
+	"io"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+)
+
+// Format returns src in canonical layout (hclwrite.Format). It refuses a
+// file that does not parse: formatting broken input could move the error
+// somewhere confusing, so it returns the parse diagnostics and nil.
+func Format(filename string, src []byte) ([]byte, hcl.Diagnostics) {
+	_, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return hclwrite.Format(src), diags
+}
+
+// WriteDiagnostics prints diags with the offending source lines taken from
+// files (Config.Files). width wraps the text (0 = no wrapping; a terminal of
+// unknown width should use DefaultDiagnosticWidth); color adds terminal
+// colours.
+func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+}

@@ -1,0 +1,377 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// LoadOptions are the inputs to a configuration besides its directory.
+type LoadOptions struct {
+	// Vars are -var "name=value" flags, in command-line order.
+	Vars []string
+	// VarFiles are -var-file paths. Relative paths are relative to the
+	// configuration directory, because the CLI applies -chdir first, as
+	// Terraform does.
+	VarFiles []string
+	// Env is the environment as os.Environ gives it: CONNFORM_VAR_name=value
+	// sets variables, and env("NAME") reads it.
+	Env []string
+	// PlanVars are non-sensitive variable values restored from a saved plan
+	// (see Config.PlanVariables); they beat every other source.
+	PlanVars map[string]string
+}
+
+// Suffixes that decide how a *.hcl file in the directory is read.
+const (
+	varFileSuffix     = ".vars.hcl"
+	autoVarFileSuffix = ".auto.vars.hcl"
+	// AutoVarFile is loaded as a variable file when present.
+	AutoVarFile = "connform.vars.hcl"
+	// EnvVarPrefix prefixes environment variables that set input variables.
+	EnvVarPrefix = "CONNFORM_VAR_"
+)
+
+// DefaultDiagnosticWidth is the line width the CLI should pass to
+// WriteDiagnostics for a terminal of unknown width.
+const DefaultDiagnosticWidth = 78
+
+// sensitiveMark marks values derived from sensitive variables while
+// expressions are evaluated, so that messages can leave them out.
+type sensitiveMark struct{}
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "connform"},
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "connection", LabelNames: []string{"name"}},
+	},
+}
+
+type loader struct {
+	dir   string
+	opts  LoadOptions
+	cfg   *Config
+	diags hcl.Diagnostics
+
+	configNames []string // config file names, sorted
+	varFiles    []string // variable file names, in load order
+
+	locals      map[string]*hcl.Attribute
+	localValues map[string]cty.Value
+	funcs       map[string]function.Function
+	ctx         *hcl.EvalContext
+}
+
+// Load reads and evaluates the configuration in dir: every *.hcl file except
+// variable files (*.vars.hcl), then the variable values from, lowest to
+// highest precedence: defaults, CONNFORM_VAR_name in opts.Env,
+// connform.vars.hcl, *.auto.vars.hcl (sorted), opts.VarFiles in order, then
+// opts.Vars in order, then opts.PlanVars. (Terraform interleaves -var-file
+// and -var in command-line order; LoadOptions keeps them apart, so every
+// -var beats every -var-file.)
+//
+// Load reports every problem it finds, not just the first. The Config is
+// never nil, so that the caller can print the diagnostics with their source
+// lines from Config.Files; it is complete only when diags has no errors.
+func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	l := &loader{
+		dir:  dir,
+		opts: opts,
+		cfg: &Config{
+			Dir:       dir,
+			Variables: map[string]*Variable{},
+			Files:     map[string]*hcl.File{},
+		},
+		locals:      map[string]*hcl.Attribute{},
+		localValues: map[string]cty.Value{},
+	}
+	l.funcs = functions(dir, opts.Env)
+	l.load()
+	return l.cfg, dedupe(l.diags)
+}
+
+func (l *loader) load() {
+	bodies := l.readDir()
+
+	var settings, conns []*hcl.Block
+	var localBlocks []*hcl.Block
+	for _, body := range bodies {
+		content, diags := body.Content(rootSchema)
+		l.diags = append(l.diags, diags...)
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "connform":
+				settings = append(settings, b)
+			case "variable":
+				l.decodeVariable(b)
+			case "locals":
+				localBlocks = append(localBlocks, b)
+			case "connection":
+				conns = append(conns, b)
+			}
+		}
+	}
+	for _, b := range localBlocks {
+		l.declareLocals(b)
+	}
+
+	l.assignVariables()
+	l.ctx = &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": l.varObject(), "local": cty.EmptyObjectVal},
+		Functions: l.funcs,
+	}
+	l.evalLocals()
+	l.ctx.Variables["local"] = objectOf(l.localValues)
+
+	l.decodeSettings(settings)
+	l.decodeConnections(conns)
+	sort.Slice(l.cfg.Connections, func(i, j int) bool {
+		return l.cfg.Connections[i].Addr < l.cfg.Connections[j].Addr
+	})
+	l.cfg.Hash = l.hash()
+}
+
+// readDir parses the configuration files and returns their bodies. Variable
+// files found here are remembered for assignVariables.
+func (l *loader) readDir() []hcl.Body {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the configuration directory",
+			Detail:   fmt.Sprintf("%v. Run connform in the directory that holds your *.hcl files, or point -chdir at it.", err),
+			Subject:  &hcl.Range{Filename: l.dir},
+		})
+		return nil
+	}
+	var autoVars []string
+	hasDefaultVars := false
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".hcl") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		switch {
+		case name == AutoVarFile:
+			hasDefaultVars = true
+		case strings.HasSuffix(name, autoVarFileSuffix):
+			autoVars = append(autoVars, name)
+		case strings.HasSuffix(name, varFileSuffix):
+			// Loaded only when named by -var-file.
+		default:
+			l.configNames = append(l.configNames, name)
+		}
+	}
+	sort.Strings(l.configNames)
+	sort.Strings(autoVars)
+	if hasDefaultVars {
+		l.varFiles = append(l.varFiles, AutoVarFile)
+	}
+	l.varFiles = append(l.varFiles, autoVars...)
+	for _, p := range l.opts.VarFiles {
+		l.varFiles = append(l.varFiles, l.displayName(p))
+	}
+
+	var bodies []hcl.Body
+	for _, name := range l.configNames {
+		if f := l.parseFile(name); f != nil {
+			bodies = append(bodies, f.Body)
+		}
+	}
+	return bodies
+}
+
+// displayName is how a -var-file path appears in diagnostics and in Files:
+// relative to the directory when it lies inside it.
+func (l *loader) displayName(p string) string {
+	if !filepath.IsAbs(p) {
+		return filepath.ToSlash(filepath.Clean(p))
+	}
+	if absDir, err := filepath.Abs(l.dir); err == nil {
+		if rel, err := filepath.Rel(absDir, p); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return p
+}
+
+func (l *loader) fullPath(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(l.dir, filepath.FromSlash(name))
+}
+
+// parseFile reads and parses one file under its display name. It returns nil
+// when the file cannot be read; a file with syntax errors is still returned,
+// since hcl recovers enough of it to report further problems.
+func (l *loader) parseFile(name string) *hcl.File {
+	src, err := os.ReadFile(l.fullPath(name))
+	if err != nil {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read file",
+			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
+			Subject:  &hcl.Range{Filename: name},
+		})
+		return nil
+	}
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	l.diags = append(l.diags, diags...)
+	if f != nil {
+		l.cfg.Files[name] = f
+	}
+	return f
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (l *loader) errorf(subject hcl.Range, summary, detail string, args ...any) {
+	s := subject
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detail, args...),
+		Subject:  &s,
+	})
+}
+
+// at renders a range as file:line for messages that point at a second place.
+func at(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+}
+
+// checkRefs reports references to things that do not exist, with messages
+// that say what to declare; hcl's own would only say "unsupported
+// attribute". It returns false when the expression should not be evaluated.
+func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
+	ok := true
+	for _, tr := range expr.Variables() {
+		root := tr.RootName()
+		var attr string
+		if len(tr) > 1 {
+			if a, isAttr := tr[1].(hcl.TraverseAttr); isAttr {
+				attr = a.Name
+			}
+		}
+		rng := tr.SourceRange()
+		switch root {
+		case "var":
+			if attr == "" {
+				l.errorf(rng, "Invalid reference", "Refer to an input variable as var.NAME.")
+				ok = false
+			} else if _, found := l.cfg.Variables[attr]; !found {
+				l.errorf(rng, "Reference to undeclared input variable", "No variable %q is declared. Declare it with a variable %q {} block, or correct the name.", attr, attr)
+				ok = false
+			}
+		case "local":
+			if attr == "" {
+				l.errorf(rng, "Invalid reference", "Refer to a local value as local.NAME.")
+				ok = false
+			} else if _, found := l.locals[attr]; !found {
+				l.errorf(rng, "Reference to undeclared local value", "No local value %q is declared. Declare it in a locals {} block, or correct the name.", attr)
+				ok = false
+			}
+		case "each":
+			switch {
+			case !allowEach:
+				l.errorf(rng, "Reference to each outside for_each", "each.key and each.value exist only inside a connection block that sets for_each.")
+				ok = false
+			case attr != "key" && attr != "value":
+				l.errorf(rng, "Invalid each reference", "Use each.key or each.value.")
+				ok = false
+			}
+		default:
+			l.errorf(rng, "Unknown reference", "%q is not something connform knows; refer to var.NAME, local.NAME, or each.key / each.value inside for_each.", root)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// eval checks and evaluates expr and converts it to want. ok is false when
+// it failed (already reported) or depends on something that failed.
+// sensitive says whether the value came from a sensitive variable; the value
+// returned is unmarked.
+func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool, want cty.Type, what string) (val cty.Value, sensitive, ok bool) {
+	if !l.checkRefs(expr, allowEach) {
+		return cty.NilVal, false, false
+	}
+	val, diags := expr.Value(ctx)
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false, false
+	}
+	sensitive = val.ContainsMarked()
+	val, _ = val.UnmarkDeep()
+	if !val.IsWhollyKnown() {
+		return cty.NilVal, sensitive, false
+	}
+	cv, err := convertValue(val, want)
+	if err != nil {
+		l.errorf(expr.Range(), "Incorrect value type", "%s must be %s: %s.", what, typeName(want), err)
+		return cty.NilVal, sensitive, false
+	}
+	return cv, sensitive, true
+}
+
+func typeName(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a string"
+	case t == cty.Bool:
+		return "a bool (true or false)"
+	case t == cty.Number:
+		return "a number"
+	case t.Equals(cty.List(cty.String)):
+		return `a list of strings, such as ["a", "b"]`
+	case t.Equals(cty.Map(cty.String)):
+		return `a map of strings, such as { key = "value" }`
+	}
+	return t.FriendlyNameForConstraint()
+}
+
+func objectOf(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// dedupe drops repeated diagnostics, which for_each produces when every
+// instance trips over the same literal.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		sev             hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := map[key]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		k := key{sev: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
+}
