@@ -8,8 +8,8 @@ import (
 	"sort"
 
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // hash digests every input of the configuration. The evaluated connections
