@@ -45,6 +45,9 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 	if err != nil {
 		return nil, fmt.Errorf("browser sign-in: cannot listen on %s for the sign-in callback: %w", host, err)
 	}
+	if f.listening != nil {
+		f.listening(ln.Addr())
+	}
 	redirect.Host = net.JoinHostPort(redirect.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 
 	state, err := randomString()

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -45,6 +46,8 @@ type Flow struct {
 	// Sleep waits between retries of a transient token endpoint failure; nil
 	// means a timer that ends early when ctx is done. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	listening func(addr net.Addr) // tests: where the callback listener is bound
 }
 
 // Result is what a flow obtained. It holds secrets: store it, never print it.
@@ -86,6 +89,11 @@ func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
 	if f.Sleep != nil {
 		return f.Sleep(ctx, d)
 	}
+	return sleepCtx(ctx, d)
+}
+
+// sleepCtx waits d, or less when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
