@@ -1,0 +1,58 @@
+// Package library writes the connection library: the folder in which the
+// seed's data-sync tool keeps one file per connection. connform writes one
+// entry per applied connection, either in the tool's own XML form (a
+// NAME.dsconn file) or as JSON (NAME.json), and reads such folders back for
+// import.
+//
+// A .dsconn file looks like this:
+//
+//	<?xml version="1.0" encoding="utf-8"?>
+//	<Connection Key="sales" Description="Sales org" DataType="provider type">
+//	  <Parameter Name="ServiceUrl" Value="https://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc" />
+//	</Connection>
+//
+// # Parameters
+//
+// BuildParams turns a connection's non-secret attributes into parameters.
+// The tool's parameter names for its Dynamics provider are unconfirmed
+// (REFERENCE.md), so every name can be replaced through the connform block's
+// library parameter names. The defaults, in the order they are written:
+//
+//	connform attribute      parameter              value
+//	url                     ServiceUrl             the Organization Service endpoint of the org
+//	authentication_method   AuthenticationMethod   "CustomOAuthApplication" when empty
+//	tenant_id               TenantID
+//	client_id               ClientID
+//	authorization_url       AuthorizationUrl
+//	token_url               TokenUrl
+//	grant_type              GrantType
+//	redirect                RedirectUri
+//	scopes                  Scopes                 space-separated
+//	entity                  EntityName
+//	token_key               TokenCacheKey          the token store key (a reference, not a secret)
+//
+// Empty values are left out. An override with an empty name leaves that
+// attribute out; an override for an attribute not in the table (prompt,
+// login_hint) adds it after the defaults.
+//
+// # Secrets
+//
+// No entry ever holds a secret. The client secret is never a parameter, not
+// even an empty one: the data-sync tool gets its token through connform's
+// token store (the TokenCacheKey parameter names the entry) or its own sign-in
+// prompt. BuildParams drops any attribute or parameter name that looks like a
+// secret, and any value equal to the client secret, so that a mistaken
+// override cannot write one.
+//
+// # Files
+//
+// Writes are atomic (temp file in the same folder, fsync, rename, fsync of the
+// folder); entries are 0600 and a folder connform creates is 0700, because an
+// entry tells which app and tenant a machine signs in with. Encode is
+// deterministic, so the hash recorded in the state at apply time detects a
+// hand-edited or deleted entry at plan time (Check).
+//
+// FileName maps different keys to the same name when they differ only in
+// characters a file name cannot hold ("sales dev" and "sales_dev"); the caller
+// must reject such collisions.
+package library
