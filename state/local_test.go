@@ -285,6 +285,20 @@ func TestWriteRefusesConflicts(t *testing.T) {
 			wantMessage: "changed by someone else",
 		},
 		{
+			// e.g. a state snapshot kept in a saved plan, applied by a later run
+			name: "snapshot older than the file, written by a fresh run",
+			run: func(t *testing.T, path string) (*Local, *State) {
+				s := mustRead(t, NewLocal(path))
+				other := NewLocal(path)
+				o := mustRead(t, other)
+				o.Connections = append(o.Connections, conn("connection.other"))
+				mustWrite(t, other, o)
+				s.Connections = append(s.Connections, conn("connection.mine"))
+				return NewLocal(path), s
+			},
+			wantMessage: "changed by someone else",
+		},
+		{
 			name: "other run wrote between two writes of this run",
 			run: func(t *testing.T, path string) (*Local, *State) {
 				mine := NewLocal(path)
