@@ -106,6 +106,7 @@ type Emulator struct {
 	offset  time.Duration
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
+	issued  []string // access and id tokens, and verifiers redeemed, for IssuedSecrets
 	stats   Stats
 }
 
@@ -276,6 +277,28 @@ func (e *Emulator) RevokeRefreshTokens() {
 	for _, g := range e.refresh {
 		g.revoked = true
 	}
+}
+
+// IssuedSecrets lists every secret the emulator knows a client holds: the
+// apps' client secrets, and every code, access token, refresh token, id
+// token and PKCE verifier that passed through it. Tests search files and
+// output for them to prove nothing leaked.
+func (e *Emulator) IssuedSecrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, a := range e.apps {
+		if a.ClientSecret != "" {
+			out = append(out, a.ClientSecret)
+		}
+	}
+	for c := range e.codes {
+		out = append(out, c)
+	}
+	for rt := range e.refresh {
+		out = append(out, rt)
+	}
+	return append(out, e.issued...)
 }
 
 func (e *Emulator) appByID(clientID string) *app {

@@ -146,6 +146,7 @@ func (e *Emulator) redeemCode(a *app, p url.Values) (map[string]any, *entraError
 		if p.Get("code_verifier") == "" || b64(sum[:]) != g.challenge {
 			return nil, newErr(http.StatusBadRequest, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
 		}
+		e.issued = append(e.issued, p.Get("code_verifier"))
 	}
 	s := g.scopes
 	if raw := p.Get("scope"); raw != "" {
@@ -212,6 +213,7 @@ func (e *Emulator) clientCredentials(a *app, p url.Values) (map[string]any, *ent
 		"tid": e.tenantID, "oid": a.spID, "sub": a.spID, "appid": a.ClientID, "azp": a.ClientID,
 		"idtyp": "app", "ver": "1.0", "uti": uuid.NewString(),
 	})
+	e.issued = append(e.issued, at)
 	return e.tokenResponse(at, o.URL+"/.default", now, exp), nil
 }
 
@@ -224,6 +226,7 @@ func (e *Emulator) issueUser(a *app, s scopes, oidc []string, nonce string, now 
 		"name": e.user.name, "appid": a.ClientID, "azp": a.ClientID, "scp": s.delegatedPerms(),
 		"idtyp": "user", "ver": "1.0", "uti": uuid.NewString(),
 	})
+	e.issued = append(e.issued, at)
 	resp := e.tokenResponse(at, s.delegated(), now, exp)
 	if slices.Contains(oidc, "offline_access") {
 		rt := randomToken("1.EMU.")
@@ -240,6 +243,7 @@ func (e *Emulator) issueUser(a *app, s scopes, oidc []string, nonce string, now 
 			id["nonce"] = nonce
 		}
 		resp["id_token"] = e.sign(id)
+		e.issued = append(e.issued, resp["id_token"].(string))
 		info, _ := json.Marshal(map[string]string{"uid": e.user.oid, "utid": e.tenantID})
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString(info)
 	}

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,10 +119,11 @@ func TestInfoJSON(t *testing.T) {
 }
 
 // TestLogsHoldNoSecrets runs every flow with a request log and looks for
-// secrets, codes and tokens in it.
+// secrets, codes and tokens in it; IssuedSecrets, which other tests use
+// to search their output, must know them all.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	var log logBuffer
-	_, info := start(t, emulator.Options{AutoApprove: true, Logf: log.Logf})
+	e, info := start(t, emulator.Options{AutoApprove: true, Logf: log.Logf})
 	conf := app(t, info, emulator.ConfidentialApp)
 	code, verifier := autoCode(t, info, "http://localhost:8400/", info.Orgs[0].URL+"/user_impersonation", "offline_access")
 	_, _, tok := post(t, info.TokenURL, map[string][]string{
@@ -133,6 +135,13 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	post(t, info.TokenURL, refreshForm(info, app(t, info, emulator.PublicApp).ClientID, rt, info.Orgs[0].URL+"/.default"), nil)
 	post(t, info.TokenURL, map[string][]string{"grant_type": {"client_credentials"}, "client_id": {conf.ClientID}, "client_secret": {conf.ClientSecret}, "scope": {info.Orgs[0].URL + "/.default"}}, nil)
 	post(t, info.TokenURL, map[string][]string{"grant_type": {"client_credentials"}, "client_id": {conf.ClientID}, "client_secret": {conf.ClientSecret + "x"}, "scope": {info.Orgs[0].URL + "/.default"}}, nil)
+
+	issued := e.IssuedSecrets()
+	for name, secret := range map[string]string{"client secret": conf.ClientSecret, "code": code, "verifier": verifier, "access token": at, "refresh token": rt} {
+		if secret != "" && !slices.Contains(issued, secret) {
+			t.Errorf("IssuedSecrets lacks the %s", name)
+		}
+	}
 
 	out := log.String()
 	if !strings.Contains(out, "/oauth2/v2.0/token") || !strings.Contains(out, "AADSTS7000215") {
