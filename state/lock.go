@@ -70,7 +70,7 @@ func (e *LockedError) Error() string {
 		return fmt.Sprintf("state file %s is locked by another connform process (its lock information in %s.lock.info is missing). Wait for it to finish and retry, or retry with -lock-timeout=DURATION to wait longer.",
 			e.Path, e.Path)
 	}
-	return fmt.Sprintf("state file %s is locked by %s (operation %q, pid %d, connform %s) since %s; lock ID %s. Wait for it to finish and retry, retry with -lock-timeout=DURATION to wait for it, or, if that process is gone, run `connform force-unlock %s`.",
+	return fmt.Sprintf("state file %s is locked by %s (operation %q, pid %d, connform %s) since %s; lock ID %s. Wait for it to finish, or retry with -lock-timeout=DURATION to wait for it; if that process is gone, run `connform force-unlock %s`.",
 		e.Path, i.Who, i.Operation, i.PID, i.Version, i.Created.Format(time.RFC3339), i.ID, i.ID)
 }
 
