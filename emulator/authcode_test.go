@@ -278,3 +278,26 @@ func TestSignInPage(t *testing.T) {
 		}
 	}
 }
+
+// TestCompleteSignInDeliveryFailure: when nothing listens at the redirect
+// URI, CompleteSignIn says so without showing the code it carried.
+func TestCompleteSignInDeliveryFailure(t *testing.T) {
+	e, info := start(t, emulator.Options{})
+	// Nothing listens on port 1 (a privileged port no test server takes).
+	cfg := publicConfig(info, "http://localhost:1/", info.Orgs[0].URL+"/user_impersonation")
+	err := emulator.CompleteSignIn(ctx, nil, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err == nil {
+		t.Fatal("CompleteSignIn succeeded with nothing listening at the redirect URI")
+	}
+	if !strings.Contains(err.Error(), "http://localhost:1/") {
+		t.Errorf("error %q does not name the redirect URI", err)
+	}
+	for _, s := range e.IssuedSecrets() {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q holds a secret", err)
+		}
+	}
+	if strings.Contains(err.Error(), "code=") {
+		t.Errorf("error %q shows the query", err)
+	}
+}

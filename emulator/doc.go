@@ -21,7 +21,15 @@
 //     emulator checks the signature.
 //
 // Tenant id, client ids, secrets and org ids are random per instance; tests
-// read them from Info.
+// read them from Info. The tenant holds one user (TestUser) and three apps:
+// PublicApp, ConfidentialApp (client credentials, with an application user
+// in every org) and NoAppUserApp (client credentials, but Dynamics answers
+// 403 because it has no application user).
+//
+// Each org's Web API authenticates the bearer token first and then routes
+// on the first path segment below /api/data/v9.2/ through webAPIRoutes;
+// new resources (EntityDefinitions, entity sets) register there from their
+// own files.
 //
 // Production packages must not import this package; only the `emulator`
 // and `demo` commands and tests do.
