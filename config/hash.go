@@ -2,9 +2,11 @@ package config
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -17,10 +19,13 @@ import (
 // counts too. Sensitive values enter only as their own digests.
 func (l *loader) hash() string {
 	h := sha256.New()
+	var n [8]byte
 	field := func(parts ...string) {
 		for _, p := range parts {
 			// Length-prefixed, so that no two different inputs collide.
-			fmt.Fprintf(h, "%d:%s", len(p), p)
+			binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+			h.Write(n[:])
+			io.WriteString(h, p)
 		}
 	}
 	files := append(append([]string{}, l.configNames...), l.varFiles...)

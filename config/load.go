@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -181,10 +183,31 @@ func (l *loader) readDir() []hcl.Body {
 		l.varFiles = append(l.varFiles, l.displayName(p))
 	}
 
+	// Parsing is most of the time a large configuration takes, and files
+	// parse independently.
+	type parsed struct {
+		f     *hcl.File
+		diags hcl.Diagnostics
+	}
+	results := make([]parsed, len(l.configNames))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range l.configNames {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f, diags := l.readFile(name)
+			results[i] = parsed{f, diags}
+		}()
+	}
+	wg.Wait()
 	var bodies []hcl.Body
-	for _, name := range l.configNames {
-		if f := l.parseFile(name); f != nil {
-			bodies = append(bodies, f.Body)
+	for i, r := range results {
+		l.diags = append(l.diags, r.diags...)
+		if r.f != nil {
+			l.cfg.Files[l.configNames[i]] = r.f
+			bodies = append(bodies, r.f.Body)
 		}
 	}
 	return bodies
@@ -211,26 +234,31 @@ func (l *loader) fullPath(name string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(name))
 }
 
-// parseFile reads and parses one file under its display name. It returns nil
-// when the file cannot be read; a file with syntax errors is still returned,
-// since hcl recovers enough of it to report further problems.
+// parseFile reads and parses one file under its display name and records
+// it in Files. It returns nil when the file cannot be read; a file with
+// syntax errors is still returned, since hcl recovers enough of it to report
+// further problems.
 func (l *loader) parseFile(name string) *hcl.File {
-	src, err := os.ReadFile(l.fullPath(name))
-	if err != nil {
-		l.diags = append(l.diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
-			Subject:  &hcl.Range{Filename: name},
-		})
-		return nil
-	}
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	f, diags := l.readFile(name)
 	l.diags = append(l.diags, diags...)
 	if f != nil {
 		l.cfg.Files[name] = f
 	}
 	return f
+}
+
+// readFile touches no loader state, so files can be read concurrently.
+func (l *loader) readFile(name string) (*hcl.File, hcl.Diagnostics) {
+	src, err := os.ReadFile(l.fullPath(name))
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read file",
+			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
+			Subject:  &hcl.Range{Filename: name},
+		}}
+	}
+	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }
 
 func unwrapPathErr(err error) error {
@@ -312,6 +340,9 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool,
 		return cty.NilVal, false, false
 	}
 	val, diags := expr.Value(ctx)
+	if diags.HasErrors() && touchesSensitive(expr, ctx) {
+		diags = redact(diags)
+	}
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {
 		return cty.NilVal, false, false
@@ -327,6 +358,32 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool,
 		return cty.NilVal, sensitive, false
 	}
 	return cv, sensitive, true
+}
+
+// touchesSensitive reports whether expr reads a sensitive value.
+func touchesSensitive(expr hcl.Expression, ctx *hcl.EvalContext) bool {
+	for _, tr := range expr.Variables() {
+		v, diags := tr.TraverseAbs(ctx)
+		if !diags.HasErrors() && v.ContainsMarked() {
+			return true
+		}
+	}
+	return false
+}
+
+// redact replaces the details of evaluation errors that involve a sensitive
+// value: cty's function errors quote their arguments ("cannot convert
+// \"...\" to number"), and a secret may have been transformed on the way,
+// so there is no reliable way to cut just the value out.
+func redact(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Detail = "The details are hidden because this expression uses a sensitive value. Check the expression and the type of the values it uses."
+		c.Expression, c.EvalContext = nil, nil
+		out[i] = &c
+	}
+	return out
 }
 
 func typeName(t cty.Type) string {

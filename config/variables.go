@@ -269,6 +269,9 @@ func (l *loader) validateVariable(v *Variable) {
 			continue
 		}
 		val, diags := rule.condition.Value(ctx)
+		if v.Sensitive && diags.HasErrors() {
+			diags = redact(diags)
+		}
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
 			continue
