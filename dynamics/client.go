@@ -1,0 +1,311 @@
+package dynamics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxBody bounds how much of an answer is read: a WhoAmI answer is a few
+// hundred bytes, and an error page need not be read whole.
+const maxBody = 1 << 20
+
+// Client calls an org's Web API with a bearer token the caller supplies.
+type Client struct {
+	HTTP      *http.Client // nil means http.DefaultClient
+	UserAgent string       // sent when not empty
+}
+
+// WhoAmI is who the org takes the caller for.
+type WhoAmI struct {
+	UserID         string // the systemuserid: the user's, or the app's application user's
+	BusinessUnitID string
+	OrganizationID string
+}
+
+// WhoAmI asks the org who the token belongs to. It is the cheapest call that
+// proves the token is accepted by that org and the caller is one of its
+// users. A non-2xx answer is an *APIError.
+func (c *Client) WhoAmI(ctx context.Context, org Org, token string) (*WhoAmI, error) {
+	var body struct {
+		UserID         string `json:"UserId"`
+		BusinessUnitID string `json:"BusinessUnitId"`
+		OrganizationID string `json:"OrganizationId"`
+	}
+	url := org.WebAPIURL() + "WhoAmI"
+	if err := c.get(ctx, url, token, &body); err != nil {
+		return nil, err
+	}
+	if body.UserID == "" || body.OrganizationID == "" {
+		return nil, fmt.Errorf("GET %s: the answer has no UserId or OrganizationId; check that url names a Dynamics 365 org", url)
+	}
+	return &WhoAmI{UserID: body.UserID, BusinessUnitID: body.BusinessUnitID, OrganizationID: body.OrganizationID}, nil
+}
+
+// get performs an OData GET and decodes a 2xx JSON answer into out.
+func (c *Client) get(ctx context.Context, url, token string, out any) error {
+	if token == "" {
+		return fmt.Errorf("GET %s: no access token; sign in first", url)
+	}
+	// A token with a control character would make net/http fail with an
+	// error about the header; refuse it here, without quoting it.
+	for _, r := range token {
+		if r <= ' ' || r >= 0x7f {
+			return fmt.Errorf("GET %s: the access token has characters an HTTP header cannot hold; sign in again", url)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("OData-MaxVersion", "4.0")
+	req.Header.Set("OData-Version", "4.0")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w; check the network and that url names a reachable org", url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("GET %s: reading the answer: %w", url, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(http.MethodGet, url, resp, data, token)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("GET %s: HTTP %d but the answer is not Web API JSON (%s, starting %q); check that url names a Dynamics 365 org and no proxy answers in its place",
+			url, resp.StatusCode, jsonProblem(err), snippet(redact(string(data), token)))
+	}
+	return nil
+}
+
+// jsonProblem names what is wrong with a body without quoting the decoder's
+// error text, which can include parts of the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "invalid JSON at byte " + strconv.FormatInt(syn.Offset, 10)
+	case errors.As(err, &typ):
+		return "unexpected JSON " + typ.Value + " for " + typ.Field
+	}
+	return "invalid JSON"
+}
+
+// APIError is a non-2xx answer from the Web API. None of its fields or texts
+// holds the token: anything the server echoes back is redacted.
+type APIError struct {
+	Method, URL string
+	StatusCode  int
+	// Code and Message come from the OData error body
+	// {"error":{"code","message"}}. When the body is not that, Message holds
+	// the start of the body and Code is empty.
+	Code, Message string
+	// AuthError is the error and error_description of a WWW-Authenticate
+	// challenge; AuthorizationURI is the authority whose tokens the org
+	// accepts, which shows a token from another tenant.
+	AuthError        string
+	AuthorizationURI string
+	// RetryAfter is the wait the server asked for (Retry-After), if any.
+	RetryAfter time.Duration
+}
+
+func newAPIError(method, url string, resp *http.Response, body []byte, token string) *APIError {
+	e := &APIError{Method: method, URL: url, StatusCode: resp.StatusCode}
+	// Redact before cutting the body short, or a cut could leave part of an
+	// echoed token that no longer matches.
+	body = []byte(redact(string(body), token))
+	var odata struct {
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &odata) == nil && odata.Error != nil {
+		e.Code, e.Message = odata.Error.Code, odata.Error.Message
+	} else {
+		e.Message = snippet(string(body))
+	}
+	if ch := parseChallenge(resp.Header.Get("WWW-Authenticate")); ch != nil {
+		e.AuthError = strings.TrimSpace(strings.Trim(ch["error"]+": "+ch["error_description"], ": "))
+		e.AuthorizationURI = ch["authorization_uri"]
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
+		e.RetryAfter = max(time.Until(t), 0)
+	}
+	// Again after decoding: JSON may have escaped the echoed token.
+	e.Code = redact(e.Code, token)
+	e.Message = redact(e.Message, token)
+	e.AuthError = redact(e.AuthError, token)
+	e.AuthorizationURI = redact(e.AuthorizationURI, token)
+	return e
+}
+
+// Error says what failed and what to do, with advice that fits both a user's
+// and an app-only token. A caller that knows which it used shows Problem and
+// Hint(appOnly) instead.
+func (e *APIError) Error() string {
+	if h := e.hint(unknownCaller); h != "" {
+		return e.Problem() + "; " + h
+	}
+	return e.Problem()
+}
+
+// Problem says what failed, without advice.
+func (e *APIError) Problem() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: HTTP %d", e.Method, e.URL, e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	}
+	var details []string
+	if e.Code != "" {
+		details = append(details, e.Code)
+	}
+	if e.Message != "" {
+		details = append(details, e.Message)
+	}
+	if e.AuthError != "" {
+		details = append(details, e.AuthError)
+	}
+	if len(details) > 0 {
+		b.WriteString(" (" + strings.Join(details, ": ") + ")")
+	}
+	return b.String()
+}
+
+// Temporary reports whether trying again later may succeed (429 and 5xx
+// other than 501).
+func (e *APIError) Temporary() bool {
+	return e.StatusCode == http.StatusTooManyRequests || (e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented)
+}
+
+type caller int
+
+const (
+	unknownCaller caller = iota
+	userCaller
+	appCaller
+)
+
+// Hint says what the user can do about the error; appOnly tells whether the
+// token came from client credentials. It is empty when there is no advice.
+func (e *APIError) Hint(appOnly bool) string {
+	if appOnly {
+		return e.hint(appCaller)
+	}
+	return e.hint(userCaller)
+}
+
+const (
+	appUserHint = "the app has no application user in this environment: in the Power Platform admin center open the environment, " +
+		"Settings → Users + permissions → Application users, add an app user for this client_id and give it a security role"
+	userRoleHint = "the signed-in user is not a user of this environment or has no security role in it: " +
+		"ask an administrator to add the account with a security role (Power Platform admin center → the environment → Settings → Users), or sign in with another account"
+)
+
+func (e *APIError) hint(who caller) string {
+	switch {
+	case e.StatusCode == http.StatusUnauthorized:
+		h := "the org did not accept the token: it was issued for another org or tenant, or it has expired; sign in again, and check that url and tenant_id name the same environment"
+		if e.AuthorizationURI != "" {
+			h += " (the org takes tokens from " + e.AuthorizationURI + ")"
+		}
+		return h
+	case e.StatusCode == http.StatusForbidden:
+		switch who {
+		case appCaller:
+			return appUserHint
+		case userCaller:
+			return userRoleHint
+		}
+		return "the caller has no access to this environment. For a user: " + userRoleHint + ". For an app-only connection (client_credentials): " + appUserHint
+	case e.StatusCode == http.StatusNotFound:
+		return "the Web API has no such resource here; check that url names the Dynamics 365 org (its root, such as https://contoso.crm4.dynamics.com)"
+	case e.Temporary():
+		h := "the service is busy or failing; try again later"
+		if e.RetryAfter > 0 {
+			h += " (it asked to wait " + e.RetryAfter.String() + ")"
+		}
+		return h
+	}
+	return ""
+}
+
+// parseChallenge reads the parameters of a Bearer WWW-Authenticate
+// challenge. Values may be quoted (with commas inside) or bare, as Dynamics
+// sends them.
+func parseChallenge(h string) map[string]string {
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil
+	}
+	params := map[string]string{}
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " ,")
+		name, after, ok := strings.Cut(rest, "=")
+		if !ok {
+			break
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		after = strings.TrimLeft(after, " ")
+		var value string
+		if strings.HasPrefix(after, `"`) {
+			var b strings.Builder
+			i := 1
+			for ; i < len(after) && after[i] != '"'; i++ {
+				if after[i] == '\\' && i+1 < len(after) {
+					i++
+				}
+				b.WriteByte(after[i])
+			}
+			value, rest = b.String(), after[min(i+1, len(after)):]
+		} else {
+			value, rest, _ = strings.Cut(after, ",")
+			value = strings.TrimSpace(value)
+		}
+		params[name] = value
+	}
+	return params
+}
+
+// snippet turns a body into one short line for an error message.
+func snippet(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	const limit = 200
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// redact removes the token from text the server sent back.
+func redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "(redacted)")
+}
