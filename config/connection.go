@@ -216,6 +216,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	vals := map[string]string{}
 	sens := map[string]bool{}
 	failed := false // an attribute could not be evaluated: skip derived checks
+	failedAttr := map[string]bool{}
 	for _, attr := range stringAttrs {
 		a, ok := content.Attributes[attr]
 		if !ok {
@@ -225,6 +226,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		v, sensitive, ok := l.eval(a.Expr, ctx, hasKey, cty.String, attr)
 		if !ok {
 			failed = true
+			failedAttr[attr] = true
 			continue
 		}
 		if !v.IsNull() {
@@ -341,7 +343,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		l.errorf(rng("redirect"), "Invalid redirect", "With authorization_code, redirect must be an http loopback URL such as http://localhost or http://localhost:8400/callback (host localhost or 127.0.0.1): connform listens there for the code. Register the same URL on the app. Got %s.", show("redirect"))
 	}
 	if grantOK && c.GrantType == GrantClientCredentials {
-		if _, set := content.Attributes["client_secret"]; !set {
+		if c.ClientSecret == "" && !failedAttr["client_secret"] {
 			l.errorf(rng("grant_type"), "Missing client_secret", "client_credentials signs in as the app itself and needs client_secret: set it from a sensitive variable (client_secret = var.NAME), or use grant_type = %q.", GrantAuthorizationCode)
 		}
 		if len(c.Scopes) > 0 && (len(c.Scopes) != 1 || !strings.HasSuffix(c.Scopes[0], "/.default")) {

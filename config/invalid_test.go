@@ -166,3 +166,11 @@ func TestWriteDiagnosticsShowsSource(t *testing.T) {
 		}
 	}
 }
+
+func TestClientCredentialsRejectsEmptySecret(t *testing.T) {
+	src := body(okAttrs, `  grant_type = "client_credentials"`, `  client_secret = var.secret`) + "variable \"secret\" {\n  default   = \"\"\n  sensitive = true\n}\n"
+	_, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{})
+	if findDiag(diags, "Missing client_secret", "main.hcl:5") == nil {
+		t.Errorf("an empty client_secret passed:\n%s", diagText(diags))
+	}
+}
