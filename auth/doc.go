@@ -5,4 +5,15 @@
 //
 // It knows nothing of plans or HCL: callers hand it endpoints, client ids and
 // scopes, and get tokens back.
+//
+// Failures of the authorization server come back as *Error, whose methods
+// (SignInAgain, InteractionRequired, ConfigError, Transient, Hint) tell the
+// caller what to do next; transient token endpoint failures are already
+// retried. Secrets (client secrets, tokens, codes, PKCE verifiers) appear in
+// no error: a token endpoint body that is not Entra's JSON is never shown.
+//
+// OpenDefault chooses the store: the OS keyring when one answers, else an
+// AES-GCM encrypted file whose key comes from CONNFORM_TOKEN_PASSPHRASE or
+// from a random key in the Linux kernel keyring. Tokens are never written in
+// clear.
 package auth
