@@ -1,0 +1,306 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"connform/auth"
+	"connform/config"
+	"connform/dynamics"
+	"connform/library"
+	"connform/plan"
+	"connform/state"
+)
+
+// StateWriter persists a state snapshot (state.Local in production).
+type StateWriter interface {
+	Write(*state.State) error
+}
+
+// EventKind names a progress event.
+type EventKind int
+
+// Progress events, in the order a connection goes through them.
+const (
+	EventStart EventKind = iota
+	EventSigningIn
+	EventRefreshing
+	EventVerified
+	EventDeleted
+	EventFailed
+)
+
+// Event is one step of progress, for the command layer to show as it
+// happens. It never carries a secret.
+type Event struct {
+	Addr    string
+	Kind    EventKind
+	Action  plan.Action
+	Account string // the signed-in user, for EventVerified
+	Message string
+	Elapsed time.Duration
+}
+
+// Options configure a run.
+type Options struct {
+	Store    auth.Store
+	Flow     *auth.Flow
+	Dynamics *dynamics.Client
+	// Interactive is false under -input=false: nothing may prompt or open a
+	// browser, so connections that need a sign-in fail saying so.
+	Interactive bool
+	Parallelism int
+	Now         func() time.Time
+	Events      func(Event)
+	// Library settings from the configuration.
+	LibraryFormat   string
+	LibraryDataType string
+	LibraryParams   map[string]string
+	LibraryFile     func(c *config.Connection) string
+	Version         string
+}
+
+// Outcome is what happened to one change.
+type Outcome struct {
+	Addr    string
+	Action  plan.Action
+	Err     error
+	Account string
+	Elapsed time.Duration
+}
+
+// Result sums up a run.
+type Result struct {
+	Outcomes []Outcome
+	// Interactive counts the browser sign-ins performed.
+	Interactive int
+}
+
+// Failed returns the outcomes that failed.
+func (r *Result) Failed() []Outcome {
+	var out []Outcome
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Run carries out p against cfg, updating st in place and persisting it
+// through w after every connection so that a crash loses at most the
+// connection in flight. One connection's failure does not stop the others.
+func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State, w StateWriter, opt Options) (*Result, error) {
+	if opt.Parallelism < 1 {
+		opt.Parallelism = 1
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Events == nil {
+		opt.Events = func(Event) {}
+	}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}}
+	byAddr := map[string]*config.Connection{}
+	for _, c := range cfg.Connections {
+		byAddr[c.Addr] = c
+	}
+
+	var changes []*plan.Change
+	for _, ch := range p.Changes {
+		if ch.Action == plan.NoOp {
+			continue
+		}
+		if ch.Action != plan.Delete && byAddr[ch.Addr] == nil {
+			return nil, fmt.Errorf("%s is in the plan but not in the configuration; run connform plan again", ch.Addr)
+		}
+		changes = append(changes, ch)
+	}
+
+	res := &Result{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, opt.Parallelism)
+	var wg sync.WaitGroup
+	for _, ch := range changes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			o := Outcome{Addr: ch.Addr, Action: ch.Action}
+			if ch.Action == plan.Delete {
+				o.Err = r.delete(ch)
+			} else {
+				o.Account, o.Err = r.converge(ctx, ch, byAddr[ch.Addr])
+			}
+			o.Elapsed = time.Since(start)
+			if o.Err != nil {
+				opt.Events(Event{Addr: ch.Addr, Kind: EventFailed, Action: ch.Action, Message: o.Err.Error(), Elapsed: o.Elapsed})
+			}
+			mu.Lock()
+			res.Outcomes = append(res.Outcomes, o)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Slice(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Addr < res.Outcomes[j].Addr })
+	res.Interactive = r.interactive
+	return res, nil
+}
+
+type runner struct {
+	cfg *config.Config
+	st  *state.State
+	w   StateWriter
+	opt Options
+
+	mu          sync.Mutex // guards st, groups, interactive and writes through w
+	groups      map[string]*sync.Mutex
+	interactive int
+	// signIn serialises browser sign-ins: a person can answer one at a time.
+	signIn sync.Mutex
+}
+
+func (r *runner) group(key string) *sync.Mutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.groups[key]
+	if g == nil {
+		g = &sync.Mutex{}
+		r.groups[key] = g
+	}
+	return g
+}
+
+// persist applies fn to the state and writes it, under the runner's lock.
+func (r *runner) persist(fn func(*state.State)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(r.st)
+	sort.Slice(r.st.Connections, func(i, j int) bool { return r.st.Connections[i].Addr < r.st.Connections[j].Addr })
+	if err := r.w.Write(r.st); err != nil {
+		return fmt.Errorf("saving the state: %w", err)
+	}
+	return nil
+}
+
+func (r *runner) delete(ch *plan.Change) error {
+	r.opt.Events(Event{Addr: ch.Addr, Kind: EventStart, Action: ch.Action})
+	start := time.Now()
+	prior := r.st.Lookup(ch.Addr)
+	if prior == nil {
+		return nil
+	}
+	if prior.LibraryPath != "" {
+		if err := library.Remove(prior.LibraryPath); err != nil {
+			return fmt.Errorf("removing library entry %s: %w", prior.LibraryPath, err)
+		}
+	}
+	if err := r.persist(func(s *state.State) {
+		s.Connections = slices.DeleteFunc(s.Connections, func(c *state.Connection) bool { return c.Addr == ch.Addr })
+	}); err != nil {
+		return err
+	}
+	r.forgetUnused(prior.TokenKey)
+	r.opt.Events(Event{Addr: ch.Addr, Kind: EventDeleted, Action: ch.Action, Elapsed: time.Since(start)})
+	return nil
+}
+
+// forgetUnused drops a token store entry no remaining connection uses, so
+// destroy leaves no tokens behind.
+func (r *runner) forgetUnused(key string) {
+	if key == "" || r.opt.Store == nil {
+		return
+	}
+	r.mu.Lock()
+	used := slices.ContainsFunc(r.st.Connections, func(c *state.Connection) bool { return c.TokenKey == key })
+	r.mu.Unlock()
+	if !used {
+		_ = r.opt.Store.Delete(key)
+	}
+}
+
+// converge creates, updates or replaces one connection.
+func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connection) (string, error) {
+	start := time.Now()
+	r.opt.Events(Event{Addr: c.Addr, Kind: EventStart, Action: ch.Action})
+	org, err := dynamics.ParseOrgURL(c.URL)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
+	prior := r.st.Lookup(c.Addr)
+	if ch.Action == plan.Replace && prior != nil && prior.LibraryPath != "" {
+		if err := library.Remove(prior.LibraryPath); err != nil {
+			return "", fmt.Errorf("removing the replaced library entry %s: %w", prior.LibraryPath, err)
+		}
+	}
+
+	key := plan.TokenKey(c)
+	tok, account, err := r.token(ctx, c, key)
+	if err != nil {
+		return "", err
+	}
+	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	if err != nil {
+		var apiErr *dynamics.APIError
+		if errors.As(err, &apiErr) {
+			return "", fmt.Errorf("%s: the org refused the token: %s", c.Addr, apiErr.Hint(c.GrantType == config.GrantClientCredentials))
+		}
+		return "", fmt.Errorf("%s: verifying against %s: %w", c.Addr, org.Root, err)
+	}
+
+	attrs := c.Attributes()
+	libAttrs := maps.Clone(attrs)
+	libAttrs["url"] = org.OrganizationServiceURL()
+	libAttrs["token_key"] = key
+	entry := library.Entry{
+		Key:         plan.LibraryKey(c),
+		Description: c.Description,
+		DataType:    r.opt.LibraryDataType,
+		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),
+	}
+	path, hash, err := library.Write(filepathDir(r.opt.LibraryFile(c)), r.opt.LibraryFormat, entry)
+	if err != nil {
+		return "", fmt.Errorf("%s: writing the library entry: %w", c.Addr, err)
+	}
+
+	rec := &state.Connection{
+		Addr: c.Addr, Name: c.Name, Key: c.Key,
+		Attributes:             attrs,
+		OrganizationID:         who.OrganizationID,
+		UserID:                 who.UserID,
+		BusinessUnitID:         who.BusinessUnitID,
+		Account:                account,
+		VerifiedAt:             r.opt.Now().UTC(),
+		TokenKey:               key,
+		OrganizationServiceURL: org.OrganizationServiceURL(),
+		WebAPIURL:              org.WebAPIURL(),
+		LibraryPath:            path,
+		LibraryHash:            hash,
+	}
+	err = r.persist(func(s *state.State) {
+		if sens := c.Sensitive(); len(sens) > 0 {
+			rec.SensitiveFingerprints = map[string]string{}
+			for k, v := range sens {
+				rec.SensitiveFingerprints[k] = state.Fingerprint(s.Lineage, v)
+			}
+		}
+		s.Connections = slices.DeleteFunc(s.Connections, func(x *state.Connection) bool { return x.Addr == c.Addr })
+		s.Connections = append(s.Connections, rec)
+	})
+	if err != nil {
+		return "", err
+	}
+	if prior != nil && prior.TokenKey != key {
+		r.forgetUnused(prior.TokenKey)
+	}
+	r.opt.Events(Event{Addr: c.Addr, Kind: EventVerified, Action: ch.Action, Account: firstNonEmpty(account, "the app"), Elapsed: time.Since(start)})
+	return account, nil
+}

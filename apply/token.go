@@ -1,0 +1,140 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"connform/auth"
+	"connform/config"
+)
+
+// token returns an access token for c's org, obtained the quietest way
+// possible: a valid cached token, client credentials, the account's refresh
+// token, and only then an interactive sign-in. Work on one account key is
+// serialised, because Entra rotates the refresh token on every use and two
+// parallel refreshes would invalidate each other.
+func (r *runner) token(ctx context.Context, c *config.Connection, key string) (string, string, error) {
+	g := r.group(key)
+	g.Lock()
+	defer g.Unlock()
+
+	grant, err := r.opt.Store.Get(key)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: reading the token store: %w", c.Addr, err)
+	}
+	if grant == nil {
+		grant = &auth.Grant{}
+	}
+	if at := grant.Access[c.URL]; at.Valid(r.opt.Now()) && scopesCover(at.Scopes, c.Scopes) {
+		return at.Token, grant.Account, nil
+	}
+	p := auth.Params{
+		AuthorizationURL: c.AuthorizationURL,
+		TokenURL:         c.TokenURL,
+		ClientID:         c.ClientID,
+		ClientSecret:     c.ClientSecret,
+		Redirect:         c.Redirect,
+		Scopes:           c.Scopes,
+		Prompt:           c.Prompt,
+		LoginHint:        c.LoginHint,
+	}
+
+	if c.GrantType == config.GrantClientCredentials {
+		res, err := r.opt.Flow.ClientCredentials(ctx, p)
+		if err != nil {
+			return "", "", r.authError(c, "signing in with the client secret", err)
+		}
+		grant.Account = "app"
+		return r.save(c, key, grant, res)
+	}
+
+	why := "no token"
+	if grant.RefreshToken != "" {
+		r.opt.Events(Event{Addr: c.Addr, Kind: EventRefreshing})
+		res, err := r.opt.Flow.Refresh(ctx, p, grant.RefreshToken)
+		if err == nil {
+			return r.save(c, key, grant, res)
+		}
+		var ae *auth.Error
+		if !errors.As(err, &ae) || !(ae.SignInAgain() || ae.InteractionRequired()) {
+			return "", "", r.authError(c, "refreshing the token", err)
+		}
+		// The refresh token is dead: drop it so no later run trips on it,
+		// and fall back to a person.
+		grant.RefreshToken = ""
+		if err := r.opt.Store.Put(key, grant); err != nil {
+			return "", "", fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
+		}
+		why = "the refresh token was refused (" + ae.Error() + ")"
+	}
+	if !r.opt.Interactive {
+		return "", "", fmt.Errorf("%s needs an interactive sign-in (%s), but input is disabled (-input=false); run connform apply in a terminal, or connform login", c.Addr, why)
+	}
+
+	r.signIn.Lock()
+	defer r.signIn.Unlock()
+	r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why})
+	res, err := r.opt.Flow.AuthorizationCode(ctx, p)
+	if err != nil {
+		return "", "", r.authError(c, "signing in", err)
+	}
+	r.mu.Lock()
+	r.interactive++
+	r.mu.Unlock()
+	return r.save(c, key, grant, res)
+}
+
+// save stores a fresh token result before it is used: the rotated refresh
+// token exists nowhere else, so losing it would force a sign-in next time.
+func (r *runner) save(c *config.Connection, key string, grant *auth.Grant, res *auth.Result) (string, string, error) {
+	if res.RefreshToken != "" {
+		grant.RefreshToken = res.RefreshToken
+	}
+	if res.Account != "" {
+		grant.Account = res.Account
+	}
+	if grant.Access == nil {
+		grant.Access = map[string]*auth.AccessToken{}
+	}
+	grant.Access[c.URL] = &auth.AccessToken{Token: res.AccessToken, Expiry: res.Expiry, Scopes: res.Scopes}
+	if err := r.opt.Store.Put(key, grant); err != nil {
+		return "", "", fmt.Errorf("%s: saving the token: %w", c.Addr, err)
+	}
+	return res.AccessToken, grant.Account, nil
+}
+
+func (r *runner) authError(c *config.Connection, doing string, err error) error {
+	return fmt.Errorf("%s: %s failed: %w", c.Addr, doing, err)
+}
+
+// scopesCover reports whether a token granted for have serves want.
+func scopesCover(have, want []string) bool {
+	set := map[string]bool{}
+	for _, s := range have {
+		set[strings.ToLower(s)] = true
+	}
+	for _, s := range want {
+		switch strings.ToLower(s) {
+		case "offline_access", "openid", "profile", "email":
+			continue
+		}
+		if !set[strings.ToLower(s)] {
+			return false
+		}
+	}
+	return true
+}
+
+func filepathDir(p string) string { return filepath.Dir(p) }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"connform/apply"
+	"connform/auth"
+	"connform/config"
+	"connform/dynamics"
+	"connform/plan"
+)
+
+func (c *cli) cmdApply(ctx context.Context, args []string) error {
+	return c.applyCommand(ctx, "apply", args, false)
+}
+
+func (c *cli) cmdDestroy(ctx context.Context, args []string) error {
+	return c.applyCommand(ctx, "destroy", args, true)
+}
+
+// applyCommand is apply and destroy: plan (or read a saved plan), show it,
+// ask, carry it out, and report.
+func (c *cli) applyCommand(ctx context.Context, name string, args []string, destroy bool) error {
+	fs := c.flags(name)
+	var v varFlags
+	var lf lockFlags
+	var targets stringList
+	v.register(fs)
+	lf.register(fs)
+	fs.Var(&targets, "target", "limit the run to connection.NAME (repeatable)")
+	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation prompt")
+	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
+	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
+	noColor := fs.Bool("no-color", false, "never colour the output")
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	if *noColor {
+		c.io.DisableColor()
+	}
+	if fs.NArg() > 1 || (destroy && fs.NArg() > 0) {
+		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)
+	}
+	planFile := fs.Arg(0)
+	if !*input && !*autoApprove && planFile == "" {
+		return fmt.Errorf("-input=false needs -auto-approve (or a saved plan file): connform cannot ask for confirmation without input")
+	}
+	var saved *plan.Plan
+	var planVars map[string]string
+	if planFile != "" {
+		p, err := plan.ReadFile(planFile)
+		if err != nil {
+			return err
+		}
+		saved, planVars = p, p.Variables
+	}
+
+	cfg := c.loadConfig(v, planVars)
+	if cfg == nil {
+		return exitError(1)
+	}
+	op, err := c.open(ctx, name, cfg, lf)
+	if err != nil {
+		return err
+	}
+	defer op.close()
+
+	p := saved
+	if p != nil {
+		lineage := ""
+		if op.existed {
+			lineage = op.st.Lineage
+		}
+		if err := p.CheckFresh(cfg.Hash, lineage, serialOf(op)); err != nil {
+			return fmt.Errorf("saved plan %s is stale: %v", planFile, err)
+		}
+	} else {
+		p, err = plan.Make(c.planInput(op, targets, destroy))
+		if err != nil {
+			return err
+		}
+		renderPlan(c.io, p)
+		if !p.HasChanges() {
+			return nil
+		}
+		if !*autoApprove {
+			fmt.Fprintln(c.io.ErrOut)
+			verb := "perform these actions"
+			if destroy {
+				verb = "destroy every connection listed above"
+			}
+			answer, err := c.io.Prompt(fmt.Sprintf("Do you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", verb))
+			if err != nil {
+				return err
+			}
+			if answer != "yes" {
+				fmt.Fprintf(c.io.ErrOut, "\n%s cancelled.\n", strings.ToUpper(name[:1])+name[1:])
+				return exitError(1)
+			}
+		}
+	}
+	if !p.HasChanges() {
+		fmt.Fprintln(c.io.Out, "No changes. Nothing to apply.")
+		return nil
+	}
+	fmt.Fprintln(c.io.ErrOut)
+
+	httpClient := c.httpClientFor(op.log)
+	flow := &auth.Flow{
+		HTTPClient: httpClient,
+		Timeout:    *authTimeout,
+		Now:        c.now,
+		Notify: func(u string) {
+			fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
+		},
+	}
+	if *input {
+		flow.Opener = c.browser()
+	}
+	s := cfg.Settings
+	res, err := apply.Run(ctx, p, cfg, op.st, op.backend, apply.Options{
+		Store:           op.store,
+		Flow:            flow,
+		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version},
+		Interactive:     *input,
+		Parallelism:     *parallelism,
+		Now:             c.now,
+		Events:          c.progress(op),
+		LibraryFormat:   s.LibraryFormat,
+		LibraryDataType: s.LibraryDataType,
+		LibraryParams:   s.LibraryParameterNames,
+		LibraryFile:     plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, libraryFileName),
+		Version:         version,
+	})
+	if err != nil {
+		return err
+	}
+	return c.reportApply(name, res)
+}
+
+func serialOf(op *operation) uint64 {
+	if !op.existed {
+		return 0
+	}
+	return op.st.Serial
+}
+
+// reportApply prints the closing summary; a failed connection makes the
+// command exit 1 after every other connection was attempted.
+func (c *cli) reportApply(name string, res *apply.Result) error {
+	var added, changed, destroyed int
+	for _, o := range res.Outcomes {
+		if o.Err != nil {
+			continue
+		}
+		switch o.Action {
+		case plan.Create:
+			added++
+		case plan.Update:
+			changed++
+		case plan.Replace:
+			added++
+			destroyed++
+		case plan.Delete:
+			destroyed++
+		}
+	}
+	failed := res.Failed()
+	signIns := ""
+	if res.Interactive > 0 {
+		signIns = fmt.Sprintf(" %d interactive sign-in(s).", res.Interactive)
+	}
+	if len(failed) == 0 {
+		title := "Apply complete!"
+		if name == "destroy" {
+			title = "Destroy complete!"
+		}
+		fmt.Fprintf(c.io.Out, "\n%s Connections: %d added, %d changed, %d destroyed.%s\n", c.io.Paint("green", title), added, changed, destroyed, signIns)
+		return nil
+	}
+	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
+		c.io.Paint("red", "Apply finished with errors."), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+	for _, o := range failed {
+		c.errorf("%v", o.Err)
+	}
+	return exitError(1)
+}
+
+// progress shows apply's events on stderr as they happen.
+func (c *cli) progress(op *operation) func(apply.Event) {
+	verbs := map[plan.Action]string{plan.Create: "creating", plan.Update: "updating", plan.Replace: "replacing", plan.Delete: "destroying"}
+	return func(e apply.Event) {
+		w := c.io.ErrOut
+		addr := c.io.Paint("bold", e.Addr)
+		switch e.Kind {
+		case apply.EventStart:
+			fmt.Fprintf(w, "%s: %s...\n", addr, verbs[e.Action])
+			op.log.Info("change started", "address", e.Addr, "action", e.Action.String())
+		case apply.EventRefreshing:
+			fmt.Fprintf(w, "%s: refreshing the token silently...\n", addr)
+		case apply.EventSigningIn:
+			fmt.Fprintf(w, "%s: signing in (%s; browser opened)...\n", addr, e.Message)
+		case apply.EventVerified:
+			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
+			op.log.Info("change done", "address", e.Addr, "account", e.Account, "elapsed", e.Elapsed)
+		case apply.EventDeleted:
+			fmt.Fprintf(w, "%s: %s after %s\n", addr, c.io.Paint("green", "destroyed"), roundDuration(e.Elapsed))
+		case apply.EventFailed:
+			fmt.Fprintf(w, "%s: %s\n", addr, c.io.Paint("red", "failed"))
+			op.log.Warn("change failed", "address", e.Addr, "error", e.Message)
+		}
+	}
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
+// browser returns the opener for sign-in pages: the injected one, a
+// command named by CONNFORM_BROWSER (as BROWSER or GH_BROWSER work), or the
+// system browser.
+func (c *cli) browser() auth.Opener {
+	if c.opener != nil {
+		return c.opener
+	}
+	if cmd := c.getenv("CONNFORM_BROWSER"); cmd != "" {
+		return commandOpener{cmd: cmd, stderr: c.io.ErrOut}
+	}
+	return auth.SystemBrowser{}
+}
+
+var (
+	_ = errors.New
+	_ = os.Getpid
+	_ = config.GrantClientCredentials
+)

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"connform/auth"
+	"connform/emulator"
+	"connform/library"
+)
+
+func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
+	fs := c.flags("emulator")
+	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
+	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
+	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs})
+	if err != nil {
+		return fmt.Errorf("starting the emulator: %w", err)
+	}
+	defer e.Close()
+	// The first stdout line is the machine-readable contract: one JSON
+	// object with everything a configuration needs.
+	if err := json.NewEncoder(c.io.Out).Encode(e.Info()); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
+	<-ctx.Done()
+	return nil
+}
+
+const demoConfig = `# Written by connform demo: two emulated Dynamics orgs behind one app and
+# one user, so one browser sign-in serves both.
+variable "authority" {
+  type        = string
+  description = "Where the emulated Entra ID answers."
+}
+
+variable "tenant_id" {
+  type = string
+}
+
+variable "client_id" {
+  type        = string
+  description = "The emulator's public client app (redirect http://localhost)."
+}
+
+variable "orgs" {
+  type        = map(string)
+  description = "Org name to org URL."
+}
+
+connform {
+  library_format = "dsconn"
+}
+
+connection "dynamics" {
+  for_each = var.orgs
+
+  url               = each.value
+  tenant_id         = var.tenant_id
+  client_id         = var.client_id
+  authorization_url = "${var.authority}/${var.tenant_id}/oauth2/v2.0/authorize"
+  token_url         = "${var.authority}/${var.tenant_id}/oauth2/v2.0/token"
+  description       = "Emulated org ${each.key}"
+}
+`
+
+func (c *cli) cmdDemo(ctx context.Context, args []string) error {
+	fs := c.flags("demo")
+	keep := fs.Bool("keep", false, "keep the demo's directory (configuration, state, library) afterwards")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		return fmt.Errorf("starting the emulator: %w", err)
+	}
+	defer e.Close()
+	info := e.Info()
+	var public *emulator.App
+	for i := range info.Apps {
+		if info.Apps[i].Public {
+			public = &info.Apps[i]
+		}
+	}
+	if public == nil {
+		return fmt.Errorf("the emulator registered no public client app")
+	}
+
+	dir, err := os.MkdirTemp("", "connform-demo-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	var vars strings.Builder
+	fmt.Fprintf(&vars, "authority = %q\ntenant_id = %q\nclient_id = %q\norgs = {\n", info.Authority, info.TenantID, public.ClientID)
+	for _, o := range info.Orgs {
+		fmt.Fprintf(&vars, "  %s = %q\n", o.Name, o.URL)
+	}
+	vars.WriteString("}\n")
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(demoConfig), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "connform.vars.hcl"), []byte(vars.String()), 0o644); err != nil {
+		return err
+	}
+
+	// The demo keeps its tokens in an encrypted file of its own, so it never
+	// touches the user's real token store.
+	pass := make([]byte, 32)
+	_, _ = rand.Read(pass)
+	store, err := auth.NewFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), []byte(hex.EncodeToString(pass)))
+	if err != nil {
+		return err
+	}
+
+	w := c.io.ErrOut
+	fmt.Fprintf(w, "connform demo: emulated Entra ID at %s, orgs %s and %s.\nConfiguration written to %s:\n\n", info.Authority, info.Orgs[0].URL, info.Orgs[1].URL, dir)
+	fmt.Fprint(c.io.Out, demoConfig)
+
+	demo := &cli{io: c.io, env: c.env, now: c.now, store: store, opener: c.demoBrowser()}
+	prev, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		return err
+	}
+	defer os.Chdir(prev)
+
+	steps := []struct {
+		title string
+		args  []string
+		want  int
+	}{
+		{"connform plan", []string{"plan"}, 0},
+		{"connform apply -auto-approve", []string{"apply", "-auto-approve"}, 0},
+		{"connform plan -detailed-exitcode   (a second plan: nothing to do, no sign-in)", []string{"plan", "-detailed-exitcode"}, 0},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(c.io.Out, "\n$ %s\n", s.title)
+		if code := demo.run(ctx, s.args); code != s.want {
+			return fmt.Errorf("demo step %q exited %d (expected %d)", s.title, code, s.want)
+		}
+	}
+	entries, _, err := library.ReadDir(filepath.Join(dir, "library"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries:\n", len(entries))
+	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
+	for _, f := range libFiles {
+		fmt.Fprintf(c.io.Out, "  %s\n", f)
+	}
+	fmt.Fprintf(c.io.Out, "\nDemo complete: %d interactive sign-in(s) for %d orgs; the second plan had nothing to do.\n", e.Stats().SignIns, len(info.Orgs))
+	if *keep {
+		fmt.Fprintf(c.io.Out, "Files kept in %s\n", dir)
+	}
+	return nil
+}
+
+// demoBrowser opens the emulator's sign-in page in the system browser where
+// there is one; on a machine without a display it plays the user's part
+// itself and says so.
+func (c *cli) demoBrowser() auth.Opener {
+	if c.opener != nil {
+		return c.opener
+	}
+	if hasDisplay(c) {
+		return auth.SystemBrowser{}
+	}
+	return openerFunc(func(u string) error {
+		fmt.Fprintln(c.io.ErrOut, "No browser on this machine: connform demo completes the emulator's sign-in page itself.")
+		go func() {
+			if err := emulator.CompleteSignIn(context.Background(), http.DefaultClient, u); err != nil {
+				fmt.Fprintf(c.io.ErrOut, "demo sign-in failed: %v\n", err)
+			}
+		}()
+		return nil
+	})
+}
+
+func hasDisplay(c *cli) bool {
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return true
+	}
+	return c.getenv("DISPLAY") != "" || c.getenv("WAYLAND_DISPLAY") != ""
+}

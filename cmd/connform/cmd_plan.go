@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"connform/plan"
+)
+
+func (c *cli) cmdPlan(ctx context.Context, args []string) error {
+	fs := c.flags("plan")
+	var v varFlags
+	var lf lockFlags
+	var targets stringList
+	v.register(fs)
+	lf.register(fs)
+	fs.Var(&targets, "target", "limit the plan to connection.NAME (repeatable)")
+	out := fs.String("out", "", "save the plan to a file that connform apply FILE carries out")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (schema in README.md)")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
+	destroy := fs.Bool("destroy", false, "plan to destroy every connection")
+	noColor := fs.Bool("no-color", false, "never colour the output")
+	fs.Bool("input", true, "accepted for symmetry with apply; plan never prompts")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	if *noColor {
+		c.io.DisableColor()
+	}
+	cfg := c.loadConfig(v, nil)
+	if cfg == nil {
+		return exitError(1)
+	}
+	op, err := c.open(ctx, "plan", cfg, lf)
+	if err != nil {
+		return err
+	}
+	defer op.close()
+	p, err := plan.Make(c.planInput(op, targets, *destroy))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := writePlanJSON(c.io.Out, p); err != nil {
+			return err
+		}
+	} else {
+		renderPlan(c.io, p)
+	}
+	if *out != "" {
+		if err := plan.WriteFile(*out, p); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(c.io.Out, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n    connform apply %q\n", *out, *out)
+		}
+	}
+	if *detailed && p.HasChanges() {
+		return exitError(2)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"connform/config"
+	"connform/plan"
+	"connform/state"
+)
+
+// statePath finds the state file from the configuration's connform block,
+// falling back to the default when the configuration cannot be read, so
+// that inspecting and unlocking never depend on a valid configuration.
+func (c *cli) statePath() string {
+	cfg, diags := config.Load(".", config.LoadOptions{Env: c.env})
+	if cfg != nil && !diags.HasErrors() && cfg.Settings.StatePath != "" {
+		return cfg.Settings.StatePath
+	}
+	return config.DefaultStatePath
+}
+
+func (c *cli) cmdShow(_ context.Context, args []string) error {
+	fs := c.flags("show")
+	asJSON := fs.Bool("json", false, "print JSON")
+	noColor := fs.Bool("no-color", false, "never colour the output")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	if *noColor {
+		c.io.DisableColor()
+	}
+	if fs.NArg() == 1 {
+		p, err := plan.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writePlanJSON(c.io.Out, p)
+		}
+		renderPlan(c.io, p)
+		return nil
+	}
+	st, err := state.NewLocal(c.statePath()).Read()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.io.Out)
+		enc.SetIndent("", "  ")
+		if st == nil {
+			return enc.Encode(map[string]any{"connections": []any{}})
+		}
+		return enc.Encode(st)
+	}
+	renderState(c.io, st)
+	return nil
+}
+
+func (c *cli) cmdState(_ context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "list" {
+		return fmt.Errorf("usage: connform state list")
+	}
+	st, err := state.NewLocal(c.statePath()).Read()
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return nil
+	}
+	for _, conn := range st.Connections {
+		fmt.Fprintln(c.io.Out, conn.Addr)
+	}
+	return nil
+}
+
+func (c *cli) cmdForceUnlock(_ context.Context, args []string) error {
+	fs := c.flags("force-unlock")
+	force := fs.Bool("force", false, "do not ask for confirmation")
+	if err := fs.Parse(args); err != nil {
+		return exitError(1)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: connform force-unlock [-force] LOCK_ID")
+	}
+	if !*force {
+		answer, err := c.io.Prompt(fmt.Sprintf("Remove the lock %s? Only do this when the run that holds it is gone.\n  Only 'yes' will be accepted.\n\n  Enter a value: ", fs.Arg(0)))
+		if err != nil {
+			return err
+		}
+		if answer != "yes" {
+			return fmt.Errorf("force-unlock cancelled")
+		}
+	}
+	if err := state.NewLocal(c.statePath()).ForceUnlock(fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.io.Out, "The state lock was removed.")
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

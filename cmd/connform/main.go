@@ -1,0 +1,180 @@
+// Command connform provisions OAuth connections to Dynamics 365 / Dataverse
+// from HCL files, the way Terraform provisions infrastructure: validate,
+// plan, apply, destroy, and the commands around them.
+//
+// This package owns argument parsing, the commands, their views (human and
+// JSON), prompts and exit codes; the work itself lives in the packages
+// config, plan, apply, state, auth, dynamics and library.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"connform/auth"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(Main())
+}
+
+// Main runs connform on the process's arguments and streams.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c := &cli{io: System(), env: os.Environ(), now: time.Now}
+	return c.run(ctx, os.Args[1:])
+}
+
+// cli carries what every command may need, injectable so the demo and tests
+// can run commands in-process against the emulator.
+type cli struct {
+	io  *IOStreams
+	env []string
+	now func() time.Time
+	// opener, httpClient and store override the system browser, HTTP
+	// client and token store when set.
+	opener     auth.Opener
+	httpClient *http.Client
+	store      auth.Store
+	// dir is the working directory after -chdir ("" = current).
+	dir string
+}
+
+// exitError carries an exit code for an error already reported.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+type command struct {
+	name    string
+	summary string
+	run     func(c *cli, ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"validate", "Check the configuration for errors", (*cli).cmdValidate},
+		{"fmt", "Rewrite configuration files in the canonical format", (*cli).cmdFmt},
+		{"plan", "Show what apply would change and which sign-ins it needs", (*cli).cmdPlan},
+		{"apply", "Create or update connections, signing in where needed", (*cli).cmdApply},
+		{"destroy", "Remove every connection, its library entry and its tokens", (*cli).cmdDestroy},
+		{"show", "Show the state, or a saved plan file", (*cli).cmdShow},
+		{"state", "Inspect the state (state list)", (*cli).cmdState},
+		{"force-unlock", "Remove a stale state lock left by a crashed run", (*cli).cmdForceUnlock},
+		{"emulator", "Run the local Entra ID + Dynamics emulator", (*cli).cmdEmulator},
+		{"demo", "Run plan and apply end to end against the built-in emulator", (*cli).cmdDemo},
+		{"version", "Print the connform version", (*cli).cmdVersion},
+	}
+}
+
+func (c *cli) usage() {
+	w := c.io.ErrOut
+	fmt.Fprintln(w, "Usage: connform [-chdir=DIR] <command> [options]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  %-13s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprintln(w, "\nRun connform <command> -help for a command's options.")
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case strings.HasPrefix(a, "-chdir="):
+			c.dir = strings.TrimPrefix(a, "-chdir=")
+		case a == "-chdir" && len(args) > 1:
+			c.dir = args[1]
+			args = args[1:]
+		case a == "-version" || a == "--version":
+			args = []string{"version"}
+			continue
+		case a == "-help" || a == "--help" || a == "-h":
+			c.usage()
+			return 0
+		default:
+			fmt.Fprintf(c.io.ErrOut, "Error: unknown global option %s\n\n", a)
+			c.usage()
+			return 1
+		}
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		c.usage()
+		return 1
+	}
+	if c.dir != "" {
+		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
+			fmt.Fprintf(c.io.ErrOut, "Error: -chdir=%s: not a directory\n", c.dir)
+			return 1
+		}
+		if err := os.Chdir(c.dir); err != nil {
+			fmt.Fprintf(c.io.ErrOut, "Error: -chdir=%s: %v\n", c.dir, err)
+			return 1
+		}
+	}
+	for _, cmd := range commands() {
+		if cmd.name != args[0] {
+			continue
+		}
+		err := cmd.run(c, ctx, args[1:])
+		var code exitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &code):
+			return int(code)
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		default:
+			c.errorf("%v", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(c.io.ErrOut, "Error: unknown command %q\n\n", args[0])
+	c.usage()
+	return 1
+}
+
+// errorf prints an error the way every command reports one.
+func (c *cli) errorf(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("red", "Error:"), msg)
+}
+
+func (c *cli) getenv(name string) string {
+	for i := len(c.env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(c.env[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *cli) cmdVersion(_ context.Context, args []string) error {
+	fmt.Fprintf(c.io.Out, "connform v%s\n", version)
+	return nil
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("connform "+name, flag.ContinueOnError)
+	fs.SetOutput(c.io.ErrOut)
+	return fs
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"connform/emulator"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"connform": func() { os.Exit(Main()) },
+		// fakebrowser plays the user at the emulator's sign-in page: it is
+		// what CONNFORM_BROWSER runs in the scripts.
+		"fakebrowser": func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := emulator.CompleteSignIn(ctx, http.DefaultClient, os.Args[1]); err != nil {
+				fmt.Fprintln(os.Stderr, "fakebrowser:", err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script through the real
+// binary, each against its own in-process emulator.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupEmulator,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"emu":       cmdEmu,
+			"nosecrets": cmdNoSecrets,
+		},
+	})
+}
+
+func setupEmulator(env *testscript.Env) error {
+	e, err := emulator.Start(emulator.Options{Orgs: 3})
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { e.Close() })
+	env.Values["emu"] = e
+	info := e.Info()
+	env.Setenv("EMU_AUTHORITY", info.Authority)
+	env.Setenv("EMU_TENANT", info.TenantID)
+	env.Setenv("EMU_USER", info.User)
+	for _, a := range info.Apps {
+		switch a.Name {
+		case "connform-public":
+			env.Setenv("EMU_PUBLIC_CLIENT", a.ClientID)
+		case "connform-confidential":
+			env.Setenv("EMU_CONF_CLIENT", a.ClientID)
+			env.Setenv("EMU_CONF_SECRET", a.ClientSecret)
+		}
+	}
+	for i, o := range info.Orgs {
+		env.Setenv(fmt.Sprintf("EMU_ORG%d", i+1), o.URL)
+	}
+	home := filepath.Join(env.WorkDir, ".connform-home")
+	env.Setenv("CONNFORM_HOME", home)
+	env.Setenv("CONNFORM_TOKEN_STORE", "file")
+	env.Setenv("CONNFORM_TOKEN_PASSPHRASE", "testscript passphrase")
+	env.Setenv("CONNFORM_BROWSER", "fakebrowser")
+	env.Setenv("NO_COLOR", "1")
+	return nil
+}
+
+// cmdEmu drives the script's emulator: "emu advance 1h", "emu revoke",
+// "emu signins N" (asserts the number of completed browser sign-ins).
+func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulator.Emulator)
+	if len(args) == 0 {
+		ts.Fatalf("usage: emu advance DURATION | revoke | signins N")
+	}
+	switch args[0] {
+	case "advance":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		e.Advance(d)
+	case "revoke":
+		e.RevokeRefreshTokens()
+	case "signins":
+		got := fmt.Sprint(e.Stats().SignIns)
+		if (got == args[1]) == neg {
+			ts.Fatalf("emulator completed %s browser sign-in(s), want %s%s", got, map[bool]string{true: "not "}[neg], args[1])
+		}
+	default:
+		ts.Fatalf("unknown emu command %q", args[0])
+	}
+}
+
+// cmdNoSecrets fails if a file under the work directory (state, backup,
+// plan files, library, logs, captured output) contains the emulator's client
+// secret or any token or code it issued. The encrypted token file is the one
+// place tokens may live, and it must not hold them in clear either.
+func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulator.Emulator)
+	secrets := e.IssuedSecrets()
+	if len(secrets) == 0 {
+		ts.Fatalf("the emulator issued nothing: the check would prove nothing")
+	}
+	root := ts.MkAbs(".")
+	var scanned int
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		scanned++
+		for _, s := range secrets {
+			if strings.Contains(string(data), s) {
+				ts.Fatalf("%s contains a secret issued by the emulator (%d chars)", path, len(s))
+			}
+		}
+		return nil
+	})
+	ts.Check(err)
+	for _, name := range []string{"stdout", "stderr"} {
+		out := ts.ReadFile(name)
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				ts.Fatalf("the last command's %s contains a secret issued by the emulator", name)
+			}
+		}
+	}
+	ts.Logf("no secret in %d files", scanned)
+}

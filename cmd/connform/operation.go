@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"connform/auth"
+	"connform/config"
+	"connform/library"
+	"connform/plan"
+	"connform/state"
+)
+
+// varFlags are the options every command that reads the configuration takes.
+type varFlags struct {
+	vars, varFiles stringList
+}
+
+func (v *varFlags) register(fs *flag.FlagSet) {
+	fs.Var(&v.vars, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(&v.varFiles, "var-file", "read variables from a .vars.hcl file (repeatable)")
+}
+
+// loadConfig loads and validates the configuration of the working
+// directory, printing its diagnostics. It returns nil when there were errors.
+func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config {
+	cfg, diags := config.Load(".", config.LoadOptions{Vars: v.vars, VarFiles: v.varFiles, Env: c.env, PlanVars: planVars})
+	if len(diags) > 0 {
+		var files = map[string]*hcl.File{}
+		if cfg != nil {
+			files = cfg.Files
+		}
+		_ = config.WriteDiagnostics(c.io.ErrOut, files, diags, 78, c.io.ColorEnabled())
+	}
+	if diags.HasErrors() {
+		return nil
+	}
+	return cfg
+}
+
+// lockFlags are the state-locking options of plan, apply and destroy.
+type lockFlags struct {
+	lock    bool
+	timeout time.Duration
+}
+
+func (l *lockFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&l.lock, "lock", true, "lock the state while working")
+	fs.DurationVar(&l.timeout, "lock-timeout", 0, "how long to wait for a state lock held by another run (e.g. 30s)")
+}
+
+// operation is an open, locked state together with the configuration and
+// token store a plan or apply works on.
+type operation struct {
+	cfg     *config.Config
+	backend *state.Local
+	st      *state.State
+	existed bool
+	store   auth.Store
+	unlock  func() error
+	log     *slog.Logger
+}
+
+func (o *operation) close() {
+	if o.unlock != nil {
+		_ = o.unlock()
+	}
+}
+
+func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lockFlags) (*operation, error) {
+	op := &operation{cfg: cfg, backend: state.NewLocal(cfg.Settings.StatePath), log: c.logger()}
+	if lf.lock {
+		unlock, err := op.backend.Lock(ctx, state.NewLockInfo(name, version), lf.timeout)
+		if err != nil {
+			return nil, err
+		}
+		op.unlock = unlock
+	}
+	st, err := op.backend.Read()
+	if err != nil {
+		op.close()
+		return nil, err
+	}
+	op.existed = st != nil
+	if st == nil {
+		st = state.New(version)
+	}
+	op.st = st
+	store, err := c.tokenStore()
+	if err != nil {
+		op.close()
+		return nil, err
+	}
+	op.store = store
+	return op, nil
+}
+
+// tokenStore opens the machine's token store, or the injected one.
+func (c *cli) tokenStore() (auth.Store, error) {
+	if c.store != nil {
+		return c.store, nil
+	}
+	store, _, err := auth.OpenDefault(c.connformHome(), c.env)
+	if err != nil {
+		return nil, fmt.Errorf("opening the token store: %w", err)
+	}
+	return store, nil
+}
+
+// connformHome is where per-user files (the encrypted token file) live:
+// CONNFORM_HOME, or connform under the user's config directory.
+func (c *cli) connformHome() string {
+	if h := c.getenv("CONNFORM_HOME"); h != "" {
+		return h
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "connform")
+	}
+	return ".connform"
+}
+
+// planInput gathers what plan.Make needs from an open operation.
+func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Input {
+	s := op.cfg.Settings
+	in := plan.Input{
+		Config:      op.cfg,
+		Now:         c.now(),
+		Targets:     targets,
+		Destroy:     destroy,
+		Version:     version,
+		LibraryFile: plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, library.FileName),
+		Library: func(path, hash string) plan.LibraryStatus {
+			st, err := library.Check(path, hash)
+			if err != nil {
+				return plan.LibraryMissing
+			}
+			return plan.LibraryStatus(st)
+		},
+		Tokens: func(key, resource string) plan.TokenStatus {
+			g, err := op.store.Get(key)
+			if err != nil || g == nil {
+				return plan.TokenStatus{}
+			}
+			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
+			if at := g.Access[resource]; at != nil {
+				ts.AccessExpiry, ts.AccessScopes = at.Expiry, at.Scopes
+			}
+			return ts
+		},
+	}
+	if op.existed {
+		in.State = op.st
+	}
+	return in
+}
+
+// httpClientFor returns the HTTP client for token and Web API requests,
+// logging each request (method, host, path, status: never a query or body,
+// which may hold a code or a token).
+func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
+	base := http.DefaultTransport
+	if c.httpClient != nil && c.httpClient.Transport != nil {
+		base = c.httpClient.Transport
+	}
+	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute}
+}
+
+type loggingTransport struct {
+	base http.RoundTripper
+	log  *slog.Logger
+}
+
+func (t loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	attrs := []any{"method", req.Method, "host", req.URL.Host, "path", req.URL.Path, "duration", time.Since(start).Round(time.Millisecond)}
+	if err != nil {
+		t.log.Debug("http request failed", append(attrs, "error", err.Error())...)
+		return nil, err
+	}
+	t.log.Debug("http request", append(attrs, "status", resp.StatusCode)...)
+	return resp, err
+}
+
+// logger returns the structured log CONNFORM_LOG asks for: debug or trace
+// to stderr or CONNFORM_LOG_PATH; otherwise a logger that drops everything.
+func (c *cli) logger() *slog.Logger {
+	level := strings.ToLower(c.getenv("CONNFORM_LOG"))
+	var lv slog.Level
+	switch level {
+	case "trace":
+		lv = slog.LevelDebug - 4
+	case "debug":
+		lv = slog.LevelDebug
+	case "info":
+		lv = slog.LevelInfo
+	default:
+		return slog.New(slog.DiscardHandler)
+	}
+	w := c.io.ErrOut
+	if p := c.getenv("CONNFORM_LOG_PATH"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err == nil {
+			w = f
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+
+	"connform/library"
+	"connform/plan"
+	"connform/state"
+)
+
+var libraryFileName = library.FileName
+
+// symbols belong to the renderer alone; the plan package only has actions.
+var actionSymbol = map[plan.Action]string{
+	plan.Create: "+", plan.Update: "~", plan.Replace: "-/+", plan.Delete: "-",
+}
+
+var actionColor = map[plan.Action]string{
+	plan.Create: "green", plan.Update: "yellow", plan.Replace: "yellow", plan.Delete: "red",
+}
+
+var actionPhrase = map[plan.Action]string{
+	plan.Create: "will be created", plan.Update: "will be updated in-place",
+	plan.Replace: "must be replaced", plan.Delete: "will be destroyed",
+}
+
+// renderPlan prints a plan in Terraform's shape on Out.
+func renderPlan(s *IOStreams, p *plan.Plan) {
+	w := s.Out
+	if !p.HasChanges() {
+		fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		return
+	}
+	fmt.Fprintln(w, "connform will perform the following actions:")
+	for _, ch := range p.Changes {
+		if ch.Action == plan.NoOp {
+			continue
+		}
+		sym := actionSymbol[ch.Action]
+		fmt.Fprintf(w, "\n  # %s %s", ch.Addr, actionPhrase[ch.Action])
+		if ch.Reason != "" && ch.Action != plan.Create {
+			fmt.Fprintf(w, " (%s)", ch.Reason)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%s connection %q {\n", s.Paint(actionColor[ch.Action], fmt.Sprintf("%3s", sym)), blockLabel(ch.Addr))
+		width := 0
+		for _, a := range ch.Attrs {
+			width = max(width, len(a.Name))
+		}
+		for _, a := range ch.Attrs {
+			renderAttr(w, s, ch.Action, a, width)
+		}
+		fmt.Fprintln(w, "    }")
+		if ch.Action != plan.Delete {
+			fmt.Fprintf(w, "    sign-in: %s", authPhrase(ch.Auth.Kind))
+			if ch.Auth.Reason != "" {
+				fmt.Fprintf(w, " (%s)", ch.Auth.Reason)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	sum := p.Summarize()
+	fmt.Fprintf(w, "\n%s %d to add, %d to change, %d to destroy.", s.Paint("bold", "Plan:"), sum.Add, sum.Change, sum.Destroy)
+	switch {
+	case sum.SignIns == 0:
+		fmt.Fprintln(w, " No sign-in needed.")
+	default:
+		fmt.Fprintf(w, " %d sign-in%s needed (%d interactive).\n", sum.SignIns, plural(sum.SignIns), sum.Interactive)
+	}
+	for _, acct := range sum.InteractiveAccounts {
+		fmt.Fprintf(w, "  Browser sign-in: %s\n", accountPhrase(acct))
+	}
+}
+
+func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange, width int) {
+	val := func(v string) string {
+		if a.Sensitive {
+			return "(sensitive value)"
+		}
+		return fmt.Sprintf("%q", v)
+	}
+	pad := strings.Repeat(" ", width-len(a.Name))
+	switch {
+	case action == plan.Create || (a.Before == "" && a.After != ""):
+		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("green", "+"), a.Name, pad, val(a.After))
+	case action == plan.Delete || (a.After == "" && a.Before != ""):
+		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("red", "-"), a.Name, pad, val(a.Before))
+	default:
+		line := fmt.Sprintf("      %s %s%s = %s -> %s", s.Paint("yellow", "~"), a.Name, pad, val(a.Before), val(a.After))
+		if a.ForcesReplacement {
+			line += s.Paint("red", " # forces replacement")
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func authPhrase(k plan.AuthKind) string {
+	switch k {
+	case plan.AuthNone:
+		return "none"
+	case plan.AuthRefresh:
+		return "silent refresh"
+	case plan.AuthClientCredentials:
+		return "client credentials (silent)"
+	}
+	return "interactive (browser)"
+}
+
+// blockLabel turns connection.NAME["KEY"] into NAME: the block's label, as
+// Terraform shows instances under their resource block.
+func blockLabel(addr string) string {
+	name, _, _ := strings.Cut(strings.TrimPrefix(addr, "connection."), "[")
+	return name
+}
+
+// accountPhrase makes a token store key readable: which account, of which
+// app, at which authority.
+func accountPhrase(key string) string {
+	parts := strings.SplitN(key, "|", 3)
+	if len(parts) != 3 {
+		return key
+	}
+	who := parts[2]
+	switch who {
+	case "default":
+		who = "(whoever signs in)"
+	case "app":
+		who = "(the app itself)"
+	}
+	return fmt.Sprintf("%s with app %s at %s", who, parts[1], parts[0])
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// planJSON is the documented -json form of a plan (see README.md).
+type planJSON struct {
+	FormatVersion int            `json:"format_version"`
+	Changes       []*plan.Change `json:"changes"`
+	Summary       summaryJSON    `json:"summary"`
+}
+
+type summaryJSON struct {
+	Add                 int      `json:"add"`
+	Change              int      `json:"change"`
+	Destroy             int      `json:"destroy"`
+	SignIns             int      `json:"sign_ins"`
+	Interactive         int      `json:"interactive"`
+	InteractiveAccounts []string `json:"interactive_accounts"`
+}
+
+func writePlanJSON(w io.Writer, p *plan.Plan) error {
+	sum := p.Summarize()
+	out := planJSON{FormatVersion: plan.FormatVersion, Changes: p.Changes, Summary: summaryJSON{
+		Add: sum.Add, Change: sum.Change, Destroy: sum.Destroy, SignIns: sum.SignIns,
+		Interactive: sum.Interactive, InteractiveAccounts: sum.InteractiveAccounts,
+	}}
+	if out.Changes == nil {
+		out.Changes = []*plan.Change{}
+	}
+	if out.Summary.InteractiveAccounts == nil {
+		out.Summary.InteractiveAccounts = []string{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// renderState prints what the state knows, one block per connection.
+func renderState(s *IOStreams, st *state.State) {
+	w := s.Out
+	if st == nil || len(st.Connections) == 0 {
+		fmt.Fprintln(w, "The state is empty: no connections have been applied.")
+		return
+	}
+	for i, c := range st.Connections {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "# %s:\nconnection %q {\n", c.Addr, blockLabel(c.Addr))
+		rows := [][2]string{}
+		for _, k := range sortedKeys(c.Attributes) {
+			if c.Attributes[k] != "" {
+				rows = append(rows, [2]string{k, fmt.Sprintf("%q", c.Attributes[k])})
+			}
+		}
+		for _, k := range sortedKeys(c.SensitiveFingerprints) {
+			rows = append(rows, [2]string{k, "(sensitive value)"})
+		}
+		for _, kv := range [][2]string{
+			{"account", c.Account}, {"organization_id", c.OrganizationID}, {"user_id", c.UserID},
+			{"business_unit_id", c.BusinessUnitID}, {"organization_service_url", c.OrganizationServiceURL},
+			{"web_api_url", c.WebAPIURL}, {"library_path", c.LibraryPath},
+		} {
+			if kv[1] != "" {
+				rows = append(rows, [2]string{kv[0], fmt.Sprintf("%q", kv[1])})
+			}
+		}
+		width := 0
+		for _, r := range rows {
+			width = max(width, len(r[0]))
+		}
+		for _, r := range rows {
+			fmt.Fprintf(w, "    %s%s = %s\n", r[0], strings.Repeat(" ", width-len(r[0])), r[1])
+		}
+		fmt.Fprintln(w, "}")
+	}
+}
+
+// commandOpener opens URLs with a user-chosen command (CONNFORM_BROWSER).
+type commandOpener struct {
+	cmd    string
+	stderr io.Writer
+}
+
+func (o commandOpener) Open(u string) error {
+	parts := strings.Fields(o.cmd)
+	cmd := exec.Command(parts[0], append(parts[1:], u)...)
+	cmd.Stdout = o.stderr
+	cmd.Stderr = o.stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("CONNFORM_BROWSER=%s: %w", o.cmd, err)
+	}
+	go cmd.Wait()
+	return nil
+}
+
+// openerFunc adapts a function to auth.Opener.
+type openerFunc func(string) error
+
+func (f openerFunc) Open(u string) error { return f(u) }

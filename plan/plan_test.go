@@ -1,0 +1,314 @@
+package plan
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"connform/config"
+	"connform/state"
+)
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func conn(name, url string, mod ...func(*config.Connection)) *config.Connection {
+	c := &config.Connection{
+		Name: name, Addr: "connection." + name, URL: url,
+		TenantID: "t1", ClientID: "app1",
+		AuthorizationURL: "https://login.microsoftonline.com/t1/oauth2/v2.0/authorize",
+		TokenURL:         "https://login.microsoftonline.com/t1/oauth2/v2.0/token",
+		GrantType:        config.GrantAuthorizationCode, Redirect: "http://localhost",
+		Scopes: []string{url + "/user_impersonation", "offline_access"}, Prompt: "select_account",
+	}
+	for _, m := range mod {
+		m(c)
+	}
+	return c
+}
+
+func record(lineage string, c *config.Connection) *state.Connection {
+	r := &state.Connection{Addr: c.Addr, Name: c.Name, Attributes: c.Attributes(), TokenKey: TokenKey(c)}
+	for k, v := range c.Sensitive() {
+		if r.SensitiveFingerprints == nil {
+			r.SensitiveFingerprints = map[string]string{}
+		}
+		r.SensitiveFingerprints[k] = state.Fingerprint(lineage, v)
+	}
+	return r
+}
+
+type tokens map[string]TokenStatus // by key + " " + resource; "" resource = whole grant
+
+func (t tokens) lookup(key, resource string) TokenStatus {
+	if ts, ok := t[key+" "+resource]; ok {
+		return ts
+	}
+	return t[key+" "]
+}
+
+func TestMake(t *testing.T) {
+	sales := conn("sales", "https://sales.crm4.dynamics.com")
+	finance := conn("finance", "https://finance.crm4.dynamics.com")
+	app := conn("app", "https://sales.crm4.dynamics.com", func(c *config.Connection) {
+		c.GrantType = config.GrantClientCredentials
+		c.ClientSecret = "s3cret-value"
+		c.Scopes = []string{c.URL + "/.default"}
+	})
+	refreshable := tokens{TokenKey(sales) + " ": {Grant: true, Refreshable: true}}
+
+	type want struct {
+		action Action
+		reason string // substring
+		auth   AuthKind
+		areas  string // substring of auth reason
+	}
+	tests := []struct {
+		name    string
+		conns   []*config.Connection
+		prior   []*config.Connection // applied as-is into the state
+		tokens  tokens
+		library map[string]LibraryStatus
+		targets []string
+		destroy bool
+		want    map[string]want
+		sum     Summary
+	}{
+		{
+			name:  "first apply: one browser sign-in serves both orgs of the account",
+			conns: []*config.Connection{sales, finance},
+			want: map[string]want{
+				"connection.finance": {Create, "", AuthInteractive, "no token"},
+				"connection.sales":   {Create, "", AuthRefresh, "covered by the sign-in for connection.finance"},
+			},
+			sum: Summary{Add: 2, SignIns: 2, Interactive: 1},
+		},
+		{
+			name:   "in sync with a refresh token: nothing to do",
+			conns:  []*config.Connection{sales, finance},
+			prior:  []*config.Connection{sales, finance},
+			tokens: refreshable,
+			want: map[string]want{
+				"connection.finance": {NoOp, "", AuthNone, ""},
+				"connection.sales":   {NoOp, "", AuthNone, ""},
+			},
+		},
+		{
+			name:   "tokens lost: update that signs in again",
+			conns:  []*config.Connection{sales},
+			prior:  []*config.Connection{sales},
+			tokens: nil,
+			want:   map[string]want{"connection.sales": {Update, "no token in the token store", AuthInteractive, "no token"}},
+			sum:    Summary{Change: 1, SignIns: 1, Interactive: 1},
+		},
+		{
+			name:  "description changes in place; a valid token needs no sign-in",
+			conns: []*config.Connection{conn("sales", sales.URL, func(c *config.Connection) { c.Description = "new" })},
+			prior: []*config.Connection{sales},
+			tokens: tokens{TokenKey(sales) + " " + sales.URL: {Grant: true, Refreshable: true,
+				AccessExpiry: now.Add(time.Hour), AccessScopes: []string{sales.URL + "/user_impersonation"}}},
+			want: map[string]want{"connection.sales": {Update, "description changed", AuthNone, "token valid until"}},
+			sum:  Summary{Change: 1},
+		},
+		{
+			name:   "new url forces replacement; the account's refresh token covers the new org",
+			conns:  []*config.Connection{conn("sales", "https://sales2.crm4.dynamics.com")},
+			prior:  []*config.Connection{sales},
+			tokens: refreshable,
+			want:   map[string]want{"connection.sales": {Replace, "url", AuthRefresh, "refresh token covers it"}},
+			sum:    Summary{Add: 1, Destroy: 1, SignIns: 1},
+		},
+		{
+			name:   "new client id is a new identity: replacement and a browser sign-in",
+			conns:  []*config.Connection{conn("sales", sales.URL, func(c *config.Connection) { c.ClientID = "app2" })},
+			prior:  []*config.Connection{sales},
+			tokens: refreshable,
+			want:   map[string]want{"connection.sales": {Replace, "client_id", AuthInteractive, "identity changed (client_id"}},
+			sum:    Summary{Add: 1, Destroy: 1, SignIns: 1, Interactive: 1},
+		},
+		{
+			name:   "removed from the configuration: destroyed",
+			conns:  []*config.Connection{sales},
+			prior:  []*config.Connection{sales, finance},
+			tokens: refreshable,
+			want: map[string]want{
+				"connection.sales":   {NoOp, "", AuthNone, ""},
+				"connection.finance": {Delete, "no longer in the configuration", AuthNone, ""},
+			},
+			sum: Summary{Destroy: 1},
+		},
+		{
+			name:  "changed client secret: update, new app token",
+			conns: []*config.Connection{conn("app", app.URL, func(c *config.Connection) { *c = *app; c.ClientSecret = "other" })},
+			prior: []*config.Connection{app},
+			want:  map[string]want{"connection.app": {Update, "client_secret changed", AuthClientCredentials, "client secret changed"}},
+			sum:   Summary{Change: 1, SignIns: 1},
+		},
+		{
+			name:    "library entry deleted by hand: repaired",
+			conns:   []*config.Connection{sales},
+			prior:   []*config.Connection{sales},
+			tokens:  refreshable,
+			library: map[string]LibraryStatus{"lib/sales.dsconn": LibraryMissing},
+			want:    map[string]want{"connection.sales": {Update, "was deleted outside connform", AuthRefresh, ""}},
+			sum:     Summary{Change: 1, SignIns: 1},
+		},
+		{
+			name:    "target limits the plan",
+			conns:   []*config.Connection{sales, finance},
+			targets: []string{"connection.sales"},
+			want:    map[string]want{"connection.sales": {Create, "", AuthInteractive, "no token"}},
+			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
+		},
+		{
+			name:    "destroy plans a delete for everything in the state",
+			conns:   []*config.Connection{sales},
+			prior:   []*config.Connection{sales, finance},
+			destroy: true,
+			want: map[string]want{
+				"connection.sales":   {Delete, "destroy requested", AuthNone, ""},
+				"connection.finance": {Delete, "no longer in the configuration", AuthNone, ""},
+			},
+			sum: Summary{Destroy: 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &config.Config{Connections: tt.conns, Hash: "h"}
+			var st *state.State
+			if tt.prior != nil {
+				st = &state.State{Version: 1, Serial: 3, Lineage: "L"}
+				for _, c := range tt.prior {
+					r := record("L", c)
+					r.LibraryPath = "lib/" + c.Name + ".dsconn"
+					st.Connections = append(st.Connections, r)
+				}
+			}
+			in := Input{Config: cfg, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy, Tokens: tt.tokens.lookup,
+				LibraryFile: func(c *config.Connection) string { return "lib/" + c.Name + ".dsconn" },
+				Library: func(path, hash string) LibraryStatus {
+					if s, ok := tt.library[path]; ok {
+						return s
+					}
+					return LibraryOK
+				}}
+			p, err := Make(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Changes) != len(tt.want) {
+				t.Fatalf("got %d changes, want %d: %+v", len(p.Changes), len(tt.want), p.Changes)
+			}
+			for _, ch := range p.Changes {
+				w, ok := tt.want[ch.Addr]
+				if !ok {
+					t.Fatalf("unexpected change for %s", ch.Addr)
+				}
+				if ch.Action != w.action || !strings.Contains(ch.Reason, w.reason) {
+					t.Errorf("%s: action %v (%q), want %v containing %q", ch.Addr, ch.Action, ch.Reason, w.action, w.reason)
+				}
+				if ch.Auth.Kind != w.auth || !strings.Contains(ch.Auth.Reason, w.areas) {
+					t.Errorf("%s: auth %v (%q), want %v containing %q", ch.Addr, ch.Auth.Kind, ch.Auth.Reason, w.auth, w.areas)
+				}
+				for _, a := range ch.Attrs {
+					if strings.Contains(a.Before+a.After, "s3cret") || strings.Contains(a.Before+a.After, "other") {
+						t.Errorf("%s: attribute %s shows a secret", ch.Addr, a.Name)
+					}
+				}
+			}
+			got := p.Summarize()
+			got.InteractiveAccounts = nil
+			if got.Add != tt.sum.Add || got.Change != tt.sum.Change || got.Destroy != tt.sum.Destroy ||
+				got.SignIns != tt.sum.SignIns || got.Interactive != tt.sum.Interactive {
+				t.Errorf("summary %+v, want %+v", got, tt.sum)
+			}
+		})
+	}
+}
+
+func TestMakeRefuses(t *testing.T) {
+	guarded := conn("prod", "https://prod.crm4.dynamics.com", func(c *config.Connection) { c.PreventDestroy = true })
+	st := &state.State{Version: 1, Serial: 1, Lineage: "L", Connections: []*state.Connection{record("L", guarded)}}
+	tests := []struct {
+		name    string
+		conns   []*config.Connection
+		targets []string
+		destroy bool
+		want    string
+	}{
+		{"destroy honours prevent_destroy", []*config.Connection{guarded}, nil, true, "connection.prod has lifecycle.prevent_destroy set"},
+		{"replace honours prevent_destroy", []*config.Connection{conn("prod", "https://prod2.crm4.dynamics.com", func(c *config.Connection) { c.PreventDestroy = true })}, nil, false, "would be replaced (scopes, url changed"},
+		{"unknown target", []*config.Connection{guarded}, []string{"connection.nope"}, false, `target "connection.nope" matches no connection`},
+		{"malformed target", []*config.Connection{guarded}, []string{"sales"}, false, `invalid target "sales"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Make(Input{Config: &config.Config{Connections: tt.conns}, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckFresh(t *testing.T) {
+	p := &Plan{ConfigHash: "h1", StateLineage: "L", StateSerial: 4}
+	tests := []struct {
+		hash, lineage string
+		serial        uint64
+		want          string
+	}{
+		{"h1", "L", 4, ""},
+		{"h2", "L", 4, "configuration or its variables changed"},
+		{"h1", "M", 4, "another state"},
+		{"h1", "L", 5, "state changed since this plan was made (serial 4, now 5)"},
+	}
+	for _, tt := range tests {
+		err := p.CheckFresh(tt.hash, tt.lineage, tt.serial)
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckFresh(%s,%s,%d) = %v, want %q", tt.hash, tt.lineage, tt.serial, err, tt.want)
+		}
+	}
+	fresh := &Plan{ConfigHash: "h1"}
+	if err := fresh.CheckFresh("h1", "L", 1); err == nil {
+		t.Error("a plan made before any state existed must be refused once a state exists")
+	}
+}
+
+func TestPlanFileRoundTrip(t *testing.T) {
+	secretConn := conn("app", "https://sales.crm4.dynamics.com", func(c *config.Connection) {
+		c.GrantType = config.GrantClientCredentials
+		c.ClientSecret = "very-secret-value"
+	})
+	p, err := Make(Input{Config: &config.Config{Connections: []*config.Connection{secretConn}, Hash: "h"}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/tfplan"
+	if err := WriteFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "very-secret-value") {
+		t.Fatal("the plan file contains the client secret")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("plan file mode %v, want 0600", fi.Mode().Perm())
+	}
+	got, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Changes) != 1 || got.Changes[0].Action != Create || got.Changes[0].Auth.Kind != AuthClientCredentials || got.ConfigHash != "h" {
+		t.Fatalf("round trip lost data: %+v", got.Changes[0])
+	}
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is not a connform plan file") {
+		t.Fatalf("corrupt plan file: %v", err)
+	}
+}
