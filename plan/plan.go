@@ -384,7 +384,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	switch {
 	case len(forcing) > 0:
 		ch.Action = Replace
-		ch.Reason = strings.Join(forcing, ", ") + " changed (forces replacement)"
+		ch.Reason = strings.Join(forcing, ", ") + " changed"
 		ch.Auth = authFor(in, c, "identity changed ("+strings.Join(forcing, ", ")+")")
 		return ch
 	case len(changed) > 0:

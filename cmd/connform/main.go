@@ -32,8 +32,19 @@ func main() {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := &cli{io: System(), env: os.Environ(), now: time.Now}
+	c := &cli{io: System(), env: os.Environ(), now: clock(os.Getenv("CONNFORM_TEST_CLOCK_OFFSET"))}
 	return c.run(ctx, os.Args[1:])
+}
+
+// clock returns connform's clock. The offset exists for tests only: they
+// move the emulator's clock ("two hours later") and connform's together, as
+// real clocks move, without waiting.
+func clock(offset string) func() time.Time {
+	d, err := time.ParseDuration(offset)
+	if offset == "" || err != nil {
+		return time.Now
+	}
+	return func() time.Time { return time.Now().Add(d) }
 }
 
 // cli carries what every command may need, injectable so the demo and tests

@@ -55,6 +55,7 @@ func setupEmulator(env *testscript.Env) error {
 	env.Values["emu"] = e
 	info := e.Info()
 	env.Setenv("EMU_AUTHORITY", info.Authority)
+	env.Setenv("EMU_AUTHORITY_HOST", strings.TrimPrefix(info.Authority, "http://"))
 	env.Setenv("EMU_TENANT", info.TenantID)
 	env.Setenv("EMU_USER", info.User)
 	for _, a := range info.Apps {
@@ -90,6 +91,13 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)
 		e.Advance(d)
+		// connform's clock moves with the emulator's, as real clocks do.
+		var total time.Duration
+		if prev := ts.Getenv("CONNFORM_TEST_CLOCK_OFFSET"); prev != "" {
+			total, err = time.ParseDuration(prev)
+			ts.Check(err)
+		}
+		ts.Setenv("CONNFORM_TEST_CLOCK_OFFSET", (total + d).String())
 	case "revoke":
 		e.RevokeRefreshTokens()
 	case "signins":
