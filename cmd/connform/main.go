@@ -83,6 +83,7 @@ func commands() []command {
 		{"show", "Show the state, or a saved plan file", (*cli).cmdShow},
 		{"state", "Inspect the state (state list)", (*cli).cmdState},
 		{"force-unlock", "Remove a stale state lock left by a crashed run", (*cli).cmdForceUnlock},
+		{"token", "Print a valid access token for a connection (for scripts)", (*cli).cmdToken},
 		{"emulator", "Run the local Entra ID + Dynamics emulator", (*cli).cmdEmulator},
 		{"demo", "Run plan and apply end to end against the built-in emulator", (*cli).cmdDemo},
 		{"version", "Print the connform version", (*cli).cmdVersion},

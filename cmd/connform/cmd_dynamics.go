@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"connform/apply"
+	"connform/auth"
+	"connform/config"
+	"connform/dynamics"
+)
+
+// The commands people reach for once a connection exists: token, entities,
+// preview, export and import. Each names one connection the way plan
+// addresses it; the token logic is apply's (apply.Token), so a refresh here
+// rotates and persists the refresh token exactly as apply would.
+
+// connFlags are the options of every command that signs in for one
+// connection.
+type connFlags struct {
+	vars        varFlags
+	input       bool
+	authTimeout time.Duration
+	noColor     bool
+}
+
+func (f *connFlags) register(fs *flag.FlagSet) {
+	f.vars.register(fs)
+	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
+	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	fs.BoolVar(&f.noColor, "no-color", false, "never colour the output")
+}
+
+// session is a configuration, one connection of it, and a token for it.
+type session struct {
+	conn    *config.Connection
+	org     dynamics.Org
+	token   string
+	account string
+	client  *dynamics.Client
+}
+
+// parseConnArgs parses args for a command that takes one connection name
+// (before or after the options, as people type either).
+func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage string) (string, error) {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", exitError(1)
+	}
+	if f != nil && f.noColor {
+		c.io.DisableColor()
+	}
+	rest := fs.Args()
+	if name == "" && len(rest) > 0 {
+		name, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		return "", fmt.Errorf("unexpected arguments %q; usage: %s", rest, usage)
+	}
+	if name == "" {
+		return "", fmt.Errorf("no connection named; usage: %s", usage)
+	}
+	return name, nil
+}
+
+// openSession loads the configuration, finds the connection and gets a
+// token for it silently where possible.
+func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*session, error) {
+	cfg := c.loadConfig(f.vars, nil)
+	if cfg == nil {
+		return nil, exitError(1)
+	}
+	conn, err := findConnection(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	org, err := dynamics.ParseOrgURL(conn.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", conn.Addr, err)
+	}
+	store, err := c.tokenStore()
+	if err != nil {
+		return nil, err
+	}
+	hc := c.httpClientFor(c.logger())
+	flow := &auth.Flow{
+		HTTPClient: hc,
+		Timeout:    f.authTimeout,
+		Now:        c.now,
+		Notify: func(u string) {
+			fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
+		},
+	}
+	if f.input {
+		flow.Opener = c.browser()
+	}
+	tok, account, err := apply.Token(ctx, conn, apply.Options{
+		Store:       store,
+		Flow:        flow,
+		Interactive: f.input,
+		Now:         c.now,
+		Events: func(e apply.Event) {
+			switch e.Kind {
+			case apply.EventRefreshing:
+				fmt.Fprintf(c.io.ErrOut, "%s: refreshing the token silently...\n", e.Addr)
+			case apply.EventSigningIn:
+				fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s; browser opened)...\n", e.Addr, e.Message)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &session{
+		conn: conn, org: org, token: tok, account: account,
+		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
+	}, nil
+}
+
+// findConnection resolves what a user types for a connection: sales,
+// connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
+func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
+	addr := strings.TrimSpace(name)
+	if !strings.HasPrefix(addr, "connection.") {
+		addr = "connection." + addr
+	}
+	// crm[dev] is how the key comes out of a shell when the quotes were
+	// not escaped.
+	if block, key, ok := strings.Cut(addr, "["); ok && strings.HasSuffix(key, "]") {
+		key = strings.Trim(strings.TrimSuffix(key, "]"), `"`)
+		addr = fmt.Sprintf("%s[%q]", block, key)
+	}
+	var instances, all []string
+	for _, c := range cfg.Connections {
+		if c.Addr == addr {
+			return c, nil
+		}
+		if "connection."+c.Name == addr {
+			instances = append(instances, c.Addr)
+		}
+		all = append(all, c.Addr)
+	}
+	if len(instances) > 0 {
+		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", addr, len(instances), strings.Join(instances, ", "))
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", addr)
+	}
+	sort.Strings(all)
+	return nil, fmt.Errorf("no connection %s in the configuration; it has: %s", addr, strings.Join(all, ", "))
+}
+
+func (c *cli) cmdToken(ctx context.Context, args []string) error {
+	const usage = "connform token [-input=false] NAME"
+	fs := c.flags("token")
+	var f connFlags
+	f.register(fs)
+	name, err := c.parseConnArgs(fs, &f, args, usage)
+	if err != nil {
+		return err
+	}
+	s, err := c.openSession(ctx, name, f)
+	if err != nil {
+		return err
+	}
+	// The one place a token is meant for stdout: $(connform token sales).
+	// Nothing else goes there.
+	fmt.Fprintln(c.io.Out, s.token)
+	return nil
+}
