@@ -64,11 +64,12 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 		}
 		// The refresh token is dead: drop it so no later run trips on it,
 		// and fall back to a person.
+		why = "the refresh token was refused (" + ae.Error() + ")"
 		grant.RefreshToken = ""
+		grant.RefreshDropped = r.opt.Now().UTC().Format("2006-01-02 15:04 MST") + ": " + why
 		if err := r.opt.Store.Put(key, grant); err != nil {
 			return "", "", fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
 		}
-		why = "the refresh token was refused (" + ae.Error() + ")"
 	}
 	if !r.opt.Interactive {
 		return "", "", fmt.Errorf("%s needs an interactive sign-in (%s), but input is disabled (-input=false); run connform apply in a terminal, or connform login", c.Addr, why)
@@ -92,6 +93,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 func (r *runner) save(c *config.Connection, key string, grant *auth.Grant, res *auth.Result) (string, string, error) {
 	if res.RefreshToken != "" {
 		grant.RefreshToken = res.RefreshToken
+		grant.RefreshDropped = ""
 	}
 	if res.Account != "" {
 		grant.Account = res.Account

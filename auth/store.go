@@ -11,9 +11,13 @@ import (
 // org of the key) and the access tokens obtained with it, one per resource.
 type Grant struct {
 	// Account is the signed-in user's name (or "app" for client credentials).
-	Account      string                  `json:"account,omitempty"`
-	RefreshToken string                  `json:"refresh_token,omitempty"`
-	Access       map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
+	Account      string `json:"account,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// RefreshDropped says when and why a refresh token Entra refused was
+	// dropped, so `connform auth status` can explain the sign-in now needed;
+	// "" while a refresh token is held. Entra's message only, never a token.
+	RefreshDropped string                  `json:"refresh_dropped,omitempty"`
+	Access         map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
 }
 
 // AccessToken is one access token for one resource.
