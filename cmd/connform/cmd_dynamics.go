@@ -44,30 +44,30 @@ type session struct {
 	client  *dynamics.Client
 }
 
-// parseConnArgs parses args for a command that takes one connection name
-// (before or after the options, as people type either).
+// parseConnArgs parses args for a command that takes one connection name,
+// which may come before, between or after the options, as people type it.
 func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage string) (string, error) {
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return "", exitError(1)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", exitError(1)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
 	}
 	if f != nil && f.noColor {
 		c.io.DisableColor()
 	}
-	rest := fs.Args()
-	if name == "" && len(rest) > 0 {
-		name, rest = rest[0], rest[1:]
-	}
-	if len(rest) > 0 {
-		return "", fmt.Errorf("unexpected arguments %q; usage: %s", rest, usage)
-	}
-	if name == "" {
+	switch len(pos) {
+	case 0:
 		return "", fmt.Errorf("no connection named; usage: %s", usage)
+	case 1:
+		return pos[0], nil
 	}
-	return name, nil
+	return "", fmt.Errorf("unexpected arguments %q; usage: %s", pos[1:], usage)
 }
 
 // openSession loads the configuration, finds the connection and gets a
