@@ -301,6 +301,14 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if prior != nil && prior.TokenKey != key {
 		r.forgetUnused(prior.TokenKey)
 	}
-	r.opt.Events(Event{Addr: c.Addr, Kind: EventVerified, Action: ch.Action, Account: firstNonEmpty(account, "the app"), Elapsed: time.Since(start)})
+	r.opt.Events(Event{Addr: c.Addr, Kind: EventVerified, Action: ch.Action, Account: displayAccount(c, account), Elapsed: time.Since(start)})
 	return account, nil
+}
+
+// displayAccount names who a connection acts as, for progress lines.
+func displayAccount(c *config.Connection, account string) string {
+	if c.GrantType == config.GrantClientCredentials {
+		return "the app (client credentials)"
+	}
+	return firstNonEmpty(account, "an unknown user")
 }

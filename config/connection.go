@@ -318,7 +318,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 
 	for _, attr := range []string{"authorization_url", "token_url"} {
 		if raw, ok := vals[attr]; ok && !isSecureURL(raw) {
-			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, strings.TrimSuffix(strings.TrimSuffix(attr, "_url"), "ization"), show(attr))
+			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, map[string]string{"authorization_url": "authorize", "token_url": "token"}[attr], show(attr))
 		}
 	}
 	if (c.AuthorizationURL == "" || c.TokenURL == "") && orgOK && !failed {

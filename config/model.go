@@ -75,6 +75,7 @@ type Variable struct {
 	defaults    *typeexpr.Defaults
 	value       cty.Value // cty.NilVal until some source sets it
 	source      hcl.Range // where value was set
+	rejected    bool      // a source's value did not fit the type (already reported)
 	validations []validation
 }
 

@@ -116,9 +116,10 @@ func (l *loader) setVariable(v *Variable, val cty.Value, src hcl.Range, from str
 	if err != nil {
 		// cty's conversion errors describe types, never the value itself.
 		l.errorf(src, "Invalid value for variable", "The value for var.%s from %s does not match its type %s: %s.", v.Name, from, typeexpr.TypeString(v.typ), err)
+		v.rejected = true
 		return
 	}
-	v.value, v.source = cv, src
+	v.value, v.source, v.rejected = cv, src, false
 }
 
 // setVariableText sets a variable from the text of -var, CONNFORM_VAR_name
@@ -215,6 +216,11 @@ func (l *loader) assignVariables() {
 	for _, name := range vnames {
 		v := l.cfg.Variables[name]
 		if v.value == cty.NilVal {
+			if v.rejected {
+				// Its value was refused with an error already; "no value"
+				// would only repeat that less precisely.
+				continue
+			}
 			l.errorf(v.DeclRange, "No value for required variable", "var.%s has no default and no value: set it with -var '%s=...', a .vars.hcl file or the environment variable %s%s.", name, name, EnvVarPrefix, name)
 			continue
 		}

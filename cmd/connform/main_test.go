@@ -13,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"connform/emulator"
+	"connform/state"
 )
 
 func TestMain(m *testing.M) {
@@ -29,6 +30,20 @@ func TestMain(m *testing.M) {
 			}
 			os.Exit(0)
 		},
+		// holdlock takes the state lock as another process would (an apply
+		// in another terminal), says so in a file, and holds it until killed.
+		"holdlock": func() {
+			unlock, err := state.NewLocal(os.Args[1]).Lock(context.Background(), state.NewLockInfo("apply", "test"), 0)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "holdlock:", err)
+				os.Exit(1)
+			}
+			defer unlock()
+			if err := os.WriteFile(os.Args[2], []byte("locked\n"), 0o644); err != nil {
+				os.Exit(1)
+			}
+			time.Sleep(10 * time.Minute)
+		},
 	})
 }
 
@@ -42,6 +57,12 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":       cmdEmu,
 			"nosecrets": cmdNoSecrets,
+			"waitfile":  cmdWaitFile,
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }
@@ -70,6 +91,11 @@ func setupEmulator(env *testscript.Env) error {
 	for i, o := range info.Orgs {
 		env.Setenv(fmt.Sprintf("EMU_ORG%d", i+1), o.URL)
 	}
+	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		return err
+	}
+	env.Setenv("EXAMPLES", examples)
 	home := filepath.Join(env.WorkDir, ".connform-home")
 	env.Setenv("CONNFORM_HOME", home)
 	env.Setenv("CONNFORM_TOKEN_STORE", "file")
@@ -148,4 +174,19 @@ func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Logf("no secret in %d files", scanned)
+}
+
+// cmdWaitFile waits (up to a minute) for a background command to create a
+// file: the scripts' way to know another process holds a lock.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within a minute", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
