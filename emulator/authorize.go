@@ -31,6 +31,8 @@ func (e *Emulator) authorityHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/authorize", e.authorize)
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", e.token)
+	mux.HandleFunc("/{tenant}/oauth2/v2.0/devicecode", e.deviceCode)
+	mux.HandleFunc("/devicelogin", e.deviceLogin)
 	mux.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", e.discovery)
 	return mux
 }
@@ -70,6 +72,7 @@ func (e *Emulator) discovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                e.authority + "/" + tenant + "/v2.0",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query", "form_post"},
@@ -106,6 +109,9 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseForm(); err != nil {
 		e.errorPage(w, r, newErr(http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
+		return
+	}
+	if e.fault(w, r, "authorize", r.Form.Get("client_id"), "") {
 		return
 	}
 	req, xerr, trusted := e.validateAuthorize(r)

@@ -28,6 +28,9 @@ type Options struct {
 	Now                  func() time.Time
 	AccessTokenLifetime  time.Duration // default 1h
 	RefreshTokenLifetime time.Duration // default 90 days (an idle limit: each use restarts it)
+	// DeviceCodeInterval is the polling interval announced with a device
+	// code; default DefaultDeviceCodeInterval (5s). Tests shorten it.
+	DeviceCodeInterval time.Duration
 	// Logf, when set, receives one line per request. Lines never hold
 	// secrets, tokens or codes.
 	Logf func(format string, args ...any)
@@ -81,7 +84,8 @@ const (
 // Stats counts what clients did, for tests that assert "no second sign-in".
 type Stats struct {
 	// SignIns is how many times the authorize endpoint completed a sign-in
-	// (sent a code back), interactive or auto-approved.
+	// (sent a code back), interactive or auto-approved, plus device codes
+	// approved on the verification page.
 	SignIns int
 	// Tokens counts issued tokens by grant type ("authorization_code",
 	// "refresh_token", "client_credentials").
@@ -106,6 +110,8 @@ type Emulator struct {
 	offset  time.Duration
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
+	devices map[string]*deviceGrant // by device code; see devicecode.go
+	faults  []*faultRule            // scripted failures; see faults.go
 	issued  []string // access and id tokens, and verifiers redeemed, for IssuedSecrets
 	stats   Stats
 }
@@ -297,6 +303,9 @@ func (e *Emulator) IssuedSecrets() []string {
 	}
 	for rt := range e.refresh {
 		out = append(out, rt)
+	}
+	for dc := range e.devices {
+		out = append(out, dc)
 	}
 	return append(out, e.issued...)
 }

@@ -43,6 +43,9 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		e.writeEntraJSON(w, r, newErr(http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
 		return
 	}
+	if e.fault(w, r, "token", formClientID(r), r.PostForm.Get("grant_type")) {
+		return
+	}
 	a, xerr := e.clientAuth(r)
 	if xerr == nil && multi {
 		xerr = errSingleTenant(a)
@@ -62,6 +65,9 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		resp, xerr = e.redeemRefresh(a, p)
 	case "client_credentials":
 		resp, xerr = e.clientCredentials(a, p)
+	case deviceGrantURN, deviceGrantShort:
+		grant = deviceGrantShort
+		resp, xerr = e.redeemDevice(a, p)
 	case "":
 		xerr = newErr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 	default:
@@ -78,6 +84,19 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// formClientID is the client a token request names, in the body or in
+// HTTP Basic credentials, before it is authenticated.
+func formClientID(r *http.Request) string {
+	if id := r.PostForm.Get("client_id"); id != "" {
+		return id
+	}
+	if u, _, ok := r.BasicAuth(); ok {
+		id, _ := url.QueryUnescape(u)
+		return id
+	}
+	return ""
 }
 
 // clientAuth identifies the client and checks its secret. Basic

@@ -43,6 +43,9 @@ func (e *Emulator) orgHandler(o *org) http.Handler {
 			writeOData(w, http.StatusNotFound, "0x8006088a", "Resource not found for the segment '"+strings.Trim(r.URL.Path, "/")+"'.")
 			return
 		}
+		if e.fault(w, r, "webapi/"+strings.ToLower(routeOf(rest)), "", "") {
+			return
+		}
 		// Dynamics authenticates before it routes: a bad token on an
 		// unknown path is a 401, not a 404.
 		c, ok := e.authenticate(w, r, o)
@@ -50,10 +53,7 @@ func (e *Emulator) orgHandler(o *org) http.Handler {
 			return
 		}
 		c.path = rest
-		seg := rest
-		if i := strings.IndexAny(seg, "(/"); i >= 0 {
-			seg = seg[:i]
-		}
+		seg := routeOf(rest)
 		h := webAPIRoutes[seg]
 		if h == nil {
 			writeOData(w, http.StatusNotFound, "0x8006088a", "Resource not found for the segment '"+seg+"'.")
@@ -61,6 +61,14 @@ func (e *Emulator) orgHandler(o *org) http.Handler {
 		}
 		h(e, w, r, c)
 	})
+}
+
+// routeOf is the first segment of a Web API path, up to any "(" or "/".
+func routeOf(path string) string {
+	if i := strings.IndexAny(path, "(/"); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // authenticate checks the bearer token as Dynamics does: signed by this
