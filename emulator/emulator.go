@@ -112,7 +112,7 @@ type Emulator struct {
 	refresh map[string]*refreshGrant
 	devices map[string]*deviceGrant // by device code; see devicecode.go
 	faults  []*faultRule            // scripted failures; see faults.go
-	issued  []string // access and id tokens, and verifiers redeemed, for IssuedSecrets
+	issued  []string                // access and id tokens, and verifiers redeemed, for IssuedSecrets
 	stats   Stats
 }
 
