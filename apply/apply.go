@@ -179,6 +179,14 @@ func (r *runner) group(key string) *sync.Mutex {
 	return g
 }
 
+// lookup reads a state record under the runner's lock: other goroutines
+// replace records as they finish.
+func (r *runner) lookup(addr string) *state.Connection {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Lookup(addr)
+}
+
 // persist applies fn to the state and writes it, under the runner's lock.
 func (r *runner) persist(fn func(*state.State)) error {
 	r.mu.Lock()
@@ -194,7 +202,7 @@ func (r *runner) persist(fn func(*state.State)) error {
 func (r *runner) delete(ch *plan.Change) error {
 	r.opt.Events(Event{Addr: ch.Addr, Kind: EventStart, Action: ch.Action})
 	start := time.Now()
-	prior := r.st.Lookup(ch.Addr)
+	prior := r.lookup(ch.Addr)
 	if prior == nil {
 		return nil
 	}
@@ -235,12 +243,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.Addr, err)
 	}
-	prior := r.st.Lookup(c.Addr)
-	if ch.Action == plan.Replace && prior != nil && prior.LibraryPath != "" {
-		if err := library.Remove(prior.LibraryPath); err != nil {
-			return "", fmt.Errorf("removing the replaced library entry %s: %w", prior.LibraryPath, err)
-		}
-	}
+	prior := r.lookup(c.Addr)
 
 	key := plan.TokenKey(c)
 	tok, account, err := r.token(ctx, c, key)
@@ -300,6 +303,13 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	}
 	if prior != nil && prior.TokenKey != key {
 		r.forgetUnused(prior.TokenKey)
+	}
+	// The old entry goes only once the new one is in place, so a failed
+	// replacement leaves the connection library as it was.
+	if prior != nil && prior.LibraryPath != "" && prior.LibraryPath != path {
+		if err := library.Remove(prior.LibraryPath); err != nil {
+			return "", fmt.Errorf("%s: removing the old library entry %s: %w", c.Addr, prior.LibraryPath, err)
+		}
 	}
 	r.opt.Events(Event{Addr: c.Addr, Kind: EventVerified, Action: ch.Action, Account: displayAccount(c, account), Elapsed: time.Since(start)})
 	return account, nil
