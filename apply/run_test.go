@@ -1,0 +1,222 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connform/auth"
+	"connform/config"
+	"connform/dynamics"
+	"connform/emulator"
+	"connform/library"
+	"connform/plan"
+	"connform/state"
+)
+
+// countingWriter records every state snapshot apply persists.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes []int // number of connections in each snapshot
+}
+
+func (w *countingWriter) Write(s *state.State) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, len(s.Connections))
+	return nil
+}
+
+// setup starts an emulator with n orgs and returns one connection per org,
+// all behind the public app and the same user.
+func setup(t *testing.T, n int) (*emulator.Emulator, []*config.Connection) {
+	t.Helper()
+	e, err := emulator.Start(emulator.Options{Orgs: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	info := e.Info()
+	app, _ := info.App(emulator.PublicApp)
+	var conns []*config.Connection
+	for i, o := range info.Orgs {
+		org, err := dynamics.ParseOrgURL(o.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, &config.Connection{
+			Name: fmt.Sprintf("org%02d", i+1), Addr: fmt.Sprintf("connection.org%02d", i+1),
+			URL: org.Root, TenantID: info.TenantID, ClientID: app.ClientID,
+			AuthorizationURL: info.AuthorizationURL, TokenURL: info.TokenURL,
+			GrantType: config.GrantAuthorizationCode, Redirect: "http://localhost",
+			Scopes: org.DelegatedScopes(), Prompt: "select_account",
+		})
+	}
+	return e, conns
+}
+
+func options(t *testing.T, e *emulator.Emulator, interactive bool) Options {
+	dir := t.TempDir()
+	browser := &auth.RecordingOpener{OnOpen: func(u string) error {
+		go emulator.CompleteSignIn(context.Background(), nil, u)
+		return nil
+	}}
+	return Options{
+		Store:         auth.NewMemoryStore(),
+		Flow:          &auth.Flow{Opener: browser, Timeout: time.Minute, Now: e.Now},
+		Dynamics:      &dynamics.Client{},
+		Interactive:   interactive,
+		Parallelism:   4,
+		Now:           e.Now,
+		LibraryFormat: "json",
+		LibraryFile:   plan.DefaultLibraryFile(dir, "json", library.FileName),
+	}
+}
+
+func makePlan(t *testing.T, cfg *config.Config, st *state.State, opt Options) *plan.Plan {
+	t.Helper()
+	p, err := plan.Make(plan.Input{Config: cfg, State: st, Now: opt.Now(), LibraryFile: opt.LibraryFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunTenOrgsOneSignIn(t *testing.T) {
+	e, conns := setup(t, 10)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	st := state.New("test")
+	w := &countingWriter{}
+
+	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := res.Failed(); len(failed) > 0 {
+		t.Fatalf("failed: %v", failed[0].Err)
+	}
+	if got := e.Stats().SignIns; got != 1 || res.Interactive != 1 {
+		t.Fatalf("first apply: %d browser sign-ins at the emulator (%d counted by apply), want 1", got, res.Interactive)
+	}
+	if len(st.Connections) != 10 {
+		t.Fatalf("state holds %d connections, want 10", len(st.Connections))
+	}
+	// Persisted after every connection, each snapshot one larger: a crash
+	// loses at most the connection in flight.
+	if len(w.writes) != 10 || w.writes[0] != 1 || w.writes[9] != 10 {
+		t.Fatalf("state writes %v, want one per connection growing to 10", w.writes)
+	}
+	for _, r := range st.Connections {
+		if r.OrganizationID == "" || r.Account != emulator.TestUser || r.LibraryHash == "" {
+			t.Fatalf("%s: WhoAmI facts or library entry missing: %+v", r.Addr, r)
+		}
+		if st, _ := library.Check(r.LibraryPath, r.LibraryHash); st != library.StatusOK {
+			t.Fatalf("%s: library entry %s is %s", r.Addr, r.LibraryPath, st)
+		}
+	}
+
+	// An hour of emulator time later, a change to every connection needs
+	// tokens again: all come from the refresh token, none from a person.
+	e.Advance(time.Hour)
+	for _, c := range conns {
+		c.Description = "changed"
+	}
+	res, err = Run(context.Background(), makePlan(t, cfg, st, opt), cfg, st, w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := res.Failed(); len(failed) > 0 {
+		t.Fatalf("failed: %v", failed[0].Err)
+	}
+	if got := e.Stats().SignIns; got != 1 || res.Interactive != 0 {
+		t.Fatalf("second apply: emulator counts %d sign-ins in all (want still 1), apply %d (want 0)", got, res.Interactive)
+	}
+}
+
+func TestRunFailureStaysWithItsConnection(t *testing.T) {
+	e, conns := setup(t, 2)
+	// A resource the tenant does not know: Entra refuses the token
+	// (AADSTS500011), and only this connection fails.
+	bad := *conns[1]
+	bad.Name, bad.Addr = "ghost", "connection.ghost"
+	bad.URL = "http://127.0.0.1:1"
+	bad.Scopes = []string{"http://127.0.0.1:1/user_impersonation", "offline_access"}
+	cfg := &config.Config{Connections: []*config.Connection{conns[0], &bad}}
+	opt := options(t, e, true)
+	st := state.New("test")
+
+	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := res.Failed()
+	if len(failed) != 1 || failed[0].Addr != "connection.ghost" {
+		t.Fatalf("failures %+v, want only connection.ghost", failed)
+	}
+	if msg := failed[0].Err.Error(); !strings.Contains(msg, "connection.ghost") || !strings.Contains(msg, "500011") {
+		t.Errorf("failure %q should name the connection and Entra's code", msg)
+	}
+	if st.Lookup("connection.org01") == nil || st.Lookup("connection.ghost") != nil {
+		t.Fatalf("state should hold the good connection only: %+v", st.Connections)
+	}
+}
+
+func TestRunWithoutInputNeverOpensABrowser(t *testing.T) {
+	e, conns := setup(t, 1)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, false)
+	browser := opt.Flow.Opener.(*auth.RecordingOpener)
+	st := state.New("test")
+
+	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := res.Failed()
+	if len(failed) != 1 || !strings.Contains(failed[0].Err.Error(), "needs an interactive sign-in") {
+		t.Fatalf("want the connection to fail asking for a sign-in, got %+v", failed)
+	}
+	if len(browser.Opened()) != 0 || e.Stats().SignIns != 0 {
+		t.Fatalf("a browser was opened with input disabled: %v", browser.Opened())
+	}
+	if len(st.Connections) != 0 {
+		t.Fatalf("state changed: %+v", st.Connections)
+	}
+}
+
+func TestRunDeleteForgetsUnusedTokens(t *testing.T) {
+	e, conns := setup(t, 2)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	st := state.New("test")
+	if _, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt); err != nil {
+		t.Fatal(err)
+	}
+	key := plan.TokenKey(conns[0])
+
+	// Destroying one org keeps the account's tokens: the other uses them.
+	one := &config.Config{Connections: conns[:1]}
+	res, err := Run(context.Background(), makePlan(t, one, st, opt), one, st, &countingWriter{}, opt)
+	if err != nil || len(res.Failed()) > 0 {
+		t.Fatal(err, res.Failed())
+	}
+	if g, _ := opt.Store.Get(key); g == nil {
+		t.Fatal("tokens forgotten while a connection still uses them")
+	}
+	none := &config.Config{}
+	if _, err := Run(context.Background(), makePlan(t, none, st, opt), none, st, &countingWriter{}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := opt.Store.Get(key); g != nil {
+		t.Fatal("tokens kept after the last connection using them was destroyed")
+	}
+	left, err := filepath.Glob(filepath.Join(filepath.Dir(opt.LibraryFile(conns[0])), "*"))
+	if err != nil || len(left) != 0 {
+		t.Fatalf("library entries left after destroying everything: %v %v", left, err)
+	}
+}
