@@ -84,6 +84,7 @@ func commands() []command {
 		{"state", "Inspect the state (state list)", (*cli).cmdState},
 		{"force-unlock", "Remove a stale state lock left by a crashed run", (*cli).cmdForceUnlock},
 		{"token", "Print a valid access token for a connection (for scripts)", (*cli).cmdToken},
+		{"import", "Turn a .dsconn connection library into configuration and state", (*cli).cmdImport},
 		{"emulator", "Run the local Entra ID + Dynamics emulator", (*cli).cmdEmulator},
 		{"demo", "Run plan and apply end to end against the built-in emulator", (*cli).cmdDemo},
 		{"version", "Print the connform version", (*cli).cmdVersion},
