@@ -66,7 +66,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 		// and fall back to a person.
 		why = "the refresh token was refused (" + ae.Error() + ")"
 		grant.RefreshToken = ""
-		grant.RefreshDropped = r.opt.Now().UTC().Format("2006-01-02 15:04 MST") + ": " + why
+		grant.RefreshDropped = r.opt.Now().UTC().Format("2006-01-02 15:04 MST") + ": " + ae.Error()
 		if err := r.opt.Store.Put(key, grant); err != nil {
 			return "", "", fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
 		}

@@ -14,8 +14,9 @@ type Grant struct {
 	Account      string `json:"account,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	// RefreshDropped says when and why a refresh token Entra refused was
-	// dropped, so `connform auth status` can explain the sign-in now needed;
-	// "" while a refresh token is held. Entra's message only, never a token.
+	// dropped ("2006-01-02 15:04 UTC: invalid_grant: AADSTS70008: ..."), so
+	// `connform auth status` can explain the sign-in now needed; "" while a
+	// refresh token is held. Entra's message only, never a token.
 	RefreshDropped string                  `json:"refresh_dropped,omitempty"`
 	Access         map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
 }
