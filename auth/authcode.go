@@ -29,6 +29,9 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 	if p.AuthorizationURL == "" {
 		return nil, errors.New("browser sign-in: missing authorization_url")
 	}
+	if f.Opener == nil && f.NoBrowserFallback {
+		return nil, fmt.Errorf("browser sign-in: %w", ErrNoBrowser)
+	}
 	host := f.ListenHost
 	if host == "" {
 		host = "127.0.0.1"
@@ -87,12 +90,24 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 		}
 	}()
 
-	if f.Notify != nil {
-		f.Notify(authURL)
-	}
-	if f.Opener != nil {
-		// A failure to open is not fatal: the user was given the URL.
-		_ = f.Opener.Open(authURL)
+	switch {
+	case f.Opener != nil && f.NoBrowserFallback:
+		// Open first: when it fails the caller switches flows, and the URL
+		// printed by Notify would only mislead.
+		if err := f.Opener.Open(authURL); err != nil {
+			return nil, fmt.Errorf("browser sign-in: %w (%v)", ErrNoBrowser, err)
+		}
+		if f.Notify != nil {
+			f.Notify(authURL)
+		}
+	default:
+		if f.Notify != nil {
+			f.Notify(authURL)
+		}
+		if f.Opener != nil {
+			// A failure to open is not fatal: the user was given the URL.
+			_ = f.Opener.Open(authURL)
+		}
 	}
 
 	timeout := f.Timeout

@@ -36,6 +36,11 @@ type Flow struct {
 	// The URL holds no secret: the PKCE challenge is public, the verifier
 	// never leaves this process.
 	Notify func(authorizeURL string)
+	// NoBrowserFallback makes AuthorizationCode return ErrNoBrowser at once
+	// when no browser can be opened (Opener nil, or Open fails) instead of
+	// waiting for a person to open the printed URL, so the caller can use
+	// the device code flow.
+	NoBrowserFallback bool
 	// ListenHost is the loopback address the sign-in callback listens on;
 	// default 127.0.0.1. Only loopback addresses are accepted.
 	ListenHost string
