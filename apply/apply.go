@@ -258,6 +258,13 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		}
 		return "", fmt.Errorf("%s: verifying against %s: %w", c.Addr, org.Root, err)
 	}
+	// A misspelt entity would otherwise surface only when the data-sync
+	// tool first runs against the library entry.
+	if c.Entity != "" {
+		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.GrantType == config.GrantClientCredentials); err != nil {
+			return "", fmt.Errorf("%s: %w", c.Addr, err)
+		}
+	}
 
 	attrs := c.Attributes()
 	libAttrs := maps.Clone(attrs)

@@ -1,0 +1,53 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"connform/dynamics"
+)
+
+// CheckEntity looks an entity up by logical name. When the org has none by
+// that name, the error lists the nearest names it does have, since the
+// usual cause is a typo or a display name used for the logical one. Apply
+// runs it for a connection's entity attribute; preview for -entity.
+func CheckEntity(ctx context.Context, client *dynamics.Client, org dynamics.Org, token, name string, appOnly bool) (*dynamics.Entity, error) {
+	e, err := client.Entity(ctx, org, token, name)
+	if err == nil {
+		return e, nil
+	}
+	var apiErr *dynamics.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		return nil, fmt.Errorf("checking entity %q in %s: %w", name, org.Root, describeAPIError(err, appOnly))
+	}
+	msg := fmt.Sprintf("entity %q does not exist in %s", name, org.Root)
+	all, lerr := client.Entities(ctx, org, token)
+	if lerr != nil {
+		// The suggestion is a courtesy: say the entity is missing anyway.
+		return nil, fmt.Errorf("%s (listing the entities for a suggestion failed too: %v); set entity to an existing logical name", msg, describeAPIError(lerr, appOnly))
+	}
+	names := make([]string, 0, len(all))
+	for _, e := range all {
+		names = append(names, e.LogicalName)
+	}
+	if near := dynamics.Nearest(name, names, 3); len(near) > 0 {
+		return nil, fmt.Errorf("%s; did you mean %s?", msg, strings.Join(near, ", "))
+	}
+	return nil, fmt.Errorf("%s; set entity to one of its logical names (connform entities lists them)", msg)
+}
+
+// describeAPIError gives a Web API error with the advice that fits the
+// caller (a user or an app), like the WhoAmI check does.
+func describeAPIError(err error, appOnly bool) error {
+	var apiErr *dynamics.APIError
+	if errors.As(err, &apiErr) {
+		if h := apiErr.Hint(appOnly); h != "" {
+			return fmt.Errorf("%s; %s", apiErr.Problem(), h)
+		}
+		return errors.New(apiErr.Problem())
+	}
+	return err
+}
