@@ -49,7 +49,7 @@ var lifecycleSchema = &hcl.BodySchema{
 var (
 	validPrompts = []string{"login", "none", "consent", "select_account"}
 	validClouds  = []string{string(dynamics.CloudPublic), string(dynamics.CloudUSGov), string(dynamics.CloudDoD), string(dynamics.CloudChina)}
-	validGrants  = []string{GrantAuthorizationCode, GrantClientCredentials}
+	validGrants  = []string{GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials}
 	validFormats = []string{LibraryFormatDSConn, LibraryFormatJSON}
 )
 
@@ -280,7 +280,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 
 	grantOK := contains(validGrants, c.GrantType)
 	if !grantOK {
-		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantClientCredentials, show("grant_type"))
+		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, show("grant_type"))
 	}
 	if !contains(validPrompts, c.Prompt) {
 		l.errorf(rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), show("prompt"))

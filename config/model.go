@@ -10,6 +10,10 @@ import (
 const (
 	GrantAuthorizationCode = "authorization_code"
 	GrantClientCredentials = "client_credentials"
+	// GrantDeviceCode signs a user in on another device with a short code:
+	// for machines without a browser. Scopes are delegated, as for
+	// authorization_code; no redirect is used.
+	GrantDeviceCode = "device_code"
 )
 
 // Library formats.
