@@ -86,6 +86,9 @@ func setupEmulator(env *testscript.Env) error {
 		case "connform-confidential":
 			env.Setenv("EMU_CONF_CLIENT", a.ClientID)
 			env.Setenv("EMU_CONF_SECRET", a.ClientSecret)
+		case emulator.NoAppUserApp:
+			env.Setenv("EMU_NOUSER_CLIENT", a.ClientID)
+			env.Setenv("EMU_NOUSER_SECRET", a.ClientSecret)
 		}
 	}
 	for i, o := range info.Orgs {
