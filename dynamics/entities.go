@@ -247,8 +247,9 @@ func queryEscape(s string) string {
 
 // Nearest returns up to n of candidates closest to name, closest first, for
 // "did you mean" messages. Case is ignored; a candidate containing name
-// ("acc" in "account") counts as close. Candidates sharing nothing with
-// name (an edit distance as long as name itself) are left out.
+// ("acc" in "account") counts as close. Candidates more than two edits
+// away, or a third of name's length for a long name, are left out: a
+// suggestion that shares little with what the user typed only confuses.
 func Nearest(name string, candidates []string, n int) []string {
 	if n <= 0 {
 		return nil
@@ -270,7 +271,7 @@ func Nearest(name string, candidates []string, n int) []string {
 		if lname != "" && lname != lc && strings.Contains(lc, lname) {
 			d = min(d, 1)
 		}
-		if d >= max(len([]rune(lname)), 1) {
+		if d > max(2, len([]rune(lname))/3) {
 			continue
 		}
 		all = append(all, scored{c, d})
