@@ -34,6 +34,7 @@ func (e *Emulator) authorityHandler() http.Handler {
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/devicecode", e.deviceCode)
 	mux.HandleFunc("/devicelogin", e.deviceLogin)
 	mux.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", e.discovery)
+	mux.Handle(managedIdentityPath, e.ManagedIdentityHandler())
 	return mux
 }
 

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,10 @@ type Options struct {
 	// Logf, when set, receives one line per request. Lines never hold
 	// secrets, tokens or codes.
 	Logf func(format string, args ...any)
+	// TLS serves the authority and the orgs over https with a self-signed
+	// certificate for 127.0.0.1 and localhost (see CACertPEM), as azidentity
+	// requires of an authority.
+	TLS bool
 }
 
 // Info is what a client needs to use the emulator. `connform emulator`
@@ -46,6 +51,36 @@ type Info struct {
 	User             string `json:"user"`
 	Apps             []App  `json:"apps"`
 	Orgs             []Org  `json:"orgs"`
+	// CACert is the PEM certificate to trust when the emulator serves TLS.
+	CACert string `json:"ca_cert,omitempty"`
+	// Native describes the principals for Entra-native credentials
+	// (azidentity): they sign in without a client secret, so they are not
+	// among Apps.
+	Native Native `json:"native"`
+}
+
+// Native lists the emulated principals that azidentity's credentials sign
+// in as. Each has an application user in every org.
+type Native struct {
+	// CertClientID is an app that proves itself with a certificate
+	// (ClientCertificatePEM) in a signed client assertion.
+	CertClientID string `json:"cert_client_id"`
+	// FederatedClientID is an app that trusts FederatedIssuer's tokens for
+	// FederatedSubject (workload identity federation).
+	FederatedClientID string `json:"federated_client_id"`
+	FederatedIssuer   string `json:"federated_issuer"`
+	FederatedSubject  string `json:"federated_subject"`
+	// ManagedIdentityClientID is the system-assigned identity that the
+	// App Service style endpoint ManagedIdentityEndpoint hands tokens to
+	// callers presenting ManagedIdentityHeader (azidentity reads them from
+	// IDENTITY_ENDPOINT and IDENTITY_HEADER).
+	ManagedIdentityClientID string `json:"managed_identity_client_id"`
+	ManagedIdentityEndpoint string `json:"managed_identity_endpoint"`
+	ManagedIdentityHeader   string `json:"managed_identity_header"`
+	// AzureCLIClientID is the Azure CLI's well-known public client id: the
+	// appid of tokens MintToken makes, as `az account get-access-token`
+	// returns them.
+	AzureCLIClientID string `json:"azure_cli_client_id"`
 }
 
 // App is an app registration in the emulated tenant.
@@ -114,6 +149,12 @@ type Emulator struct {
 	faults  []*faultRule            // scripted failures; see faults.go
 	issued  []string                // access and id tokens, and verifiers redeemed, for IssuedSecrets
 	stats   Stats
+
+	caPEM    []byte // the TLS certificate, nil without Options.TLS
+	miHeader string // the managed identity endpoint's shared secret
+	certOnce sync.Once
+	certPEM  []byte // the certificate app's certificate and key, made on first use
+	certErr  error
 }
 
 type user struct {
@@ -123,6 +164,12 @@ type user struct {
 type app struct {
 	App
 	spID string // the service principal's object id: the oid of app-only tokens
+	// native marks a principal of Info.Native, kept out of Info.Apps.
+	native bool
+	// certificate is set on the certificate app: assertions must be signed
+	// by its key. federatedSubject is set on the federated app.
+	certificate      bool
+	federatedSubject string
 }
 
 type org struct {
@@ -162,30 +209,52 @@ func Start(opts Options) (*Emulator, error) {
 		{App: App{Name: ConfidentialApp, ClientID: uuid.NewString(), ClientSecret: newSecret(), Redirect: "http://localhost", AppUser: true}},
 		{App: App{Name: NoAppUserApp, ClientID: uuid.NewString(), ClientSecret: newSecret(), Redirect: "http://localhost"}},
 	}
+	e.apps = append(e.apps, nativeApps()...)
 	for _, a := range e.apps {
 		a.spID = uuid.NewString()
 	}
+	e.miHeader = randomToken("mi.")
 
-	ln, err := net.Listen("tcp", opts.Addr)
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if opts.TLS {
+		var err error
+		if tlsConfig, e.caPEM, err = newServerTLS(); err != nil {
+			return nil, fmt.Errorf("making the emulator's TLS certificate: %w", err)
+		}
+		scheme = "https"
+	}
+	listen := func(addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil || tlsConfig == nil {
+			return ln, err
+		}
+		return tls.NewListener(ln, tlsConfig), nil
+	}
+	ln, err := listen(opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening for the authority on %s: %w (choose another -addr or free the port)", opts.Addr, err)
 	}
-	e.authority = "http://" + loopbackHost(ln.Addr())
-	e.serve(ln, e.authorityHandler())
+	e.authority = scheme + "://" + loopbackHost(ln.Addr())
+	authorityLn := ln
 	for i := 1; i <= opts.Orgs; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := listen("127.0.0.1:0")
 		if err != nil {
+			authorityLn.Close()
 			e.Close()
 			return nil, fmt.Errorf("listening for org%d: %w", i, err)
 		}
 		o := &org{
-			Org:            Org{Name: fmt.Sprintf("org%d", i), URL: "http://" + ln.Addr().String()},
+			Org:            Org{Name: fmt.Sprintf("org%d", i), URL: scheme + "://" + ln.Addr().String()},
 			orgID:          uuid.New(),
 			businessUnitID: uuid.New(),
 		}
 		e.orgs = append(e.orgs, o)
 		e.serve(ln, e.orgHandler(o))
 	}
+	// The authority serves only once every org exists: its token handler
+	// reads the org list, which must not change under it.
+	e.serve(authorityLn, e.authorityHandler())
 	return e, nil
 }
 
@@ -227,11 +296,15 @@ func (e *Emulator) Info() Info {
 		User:             e.user.upn,
 	}
 	for _, a := range e.apps {
-		info.Apps = append(info.Apps, a.App)
+		if !a.native {
+			info.Apps = append(info.Apps, a.App)
+		}
 	}
 	for _, o := range e.orgs {
 		info.Orgs = append(info.Orgs, o.Org)
 	}
+	info.CACert = string(e.caPEM)
+	info.Native = e.nativeInfo()
 	return info
 }
 
@@ -304,6 +377,7 @@ func (e *Emulator) IssuedSecrets() []string {
 	for rt := range e.refresh {
 		out = append(out, rt)
 	}
+	out = append(out, e.miHeader)
 	for dc := range e.devices {
 		out = append(out, dc)
 	}

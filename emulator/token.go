@@ -102,6 +102,10 @@ func formClientID(r *http.Request) string {
 // clientAuth identifies the client and checks its secret. Basic
 // credentials are form-encoded (RFC 6749 section 2.3.1).
 func (e *Emulator) clientAuth(r *http.Request) (*app, *entraError) {
+	if r.PostForm.Has("client_assertion_type") || r.PostForm.Has("client_assertion") {
+		// A certificate or federated credential (see credentials.go).
+		return e.assertionAuth(r, e.authority+r.URL.Path)
+	}
 	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	if u, pw, ok := r.BasicAuth(); ok {
 		bu, err1 := url.QueryUnescape(u)
@@ -213,7 +217,11 @@ func (e *Emulator) clientCredentials(a *app, p url.Values) (map[string]any, *ent
 		return nil, newErr(http.StatusBadRequest, "unauthorized_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. A public client cannot use the client credentials grant.")
 	}
 	raw := p.Get("scope")
-	fields := strings.Fields(raw)
+	// MSAL (azidentity's certificate and workload credentials) adds the
+	// OIDC scopes to every request; Entra ignores them here.
+	fields := slices.DeleteFunc(strings.Fields(raw), func(s string) bool {
+		return s == "openid" || s == "offline_access" || s == "profile"
+	})
 	if len(fields) == 0 {
 		return nil, newErr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 	}

@@ -271,7 +271,9 @@ func TestTokenEndpointRequests(t *testing.T) {
 		{"unknown client", info.TokenURL, with("client_id", "00000000-0000-0000-0000-000000000002"), 400, "unauthorized_client", 700016},
 		{"no grant type", info.TokenURL, with("grant_type", ""), 400, "invalid_request", 900144},
 		{"device code not offered", info.TokenURL, with("grant_type", "password"), 400, "unsupported_grant_type", 70003},
-		{"two scopes", info.TokenURL, with("scope", info.Orgs[0].URL+"/.default offline_access"), 400, "invalid_scope", 1002012},
+		// MSAL adds openid, offline_access and profile to client credential
+		// requests and Entra ignores them, so two resources make the case.
+		{"two scopes", info.TokenURL, with("scope", info.Orgs[0].URL+"/.default "+info.Orgs[1].URL+"/.default"), 400, "invalid_scope", 1002012},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, raw, _ := post(t, tc.tokenURL, tc.form, nil)
