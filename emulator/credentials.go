@@ -34,7 +34,7 @@ const (
 	// FederatedAudience is the audience Entra requires of federated tokens.
 	FederatedAudience = "api://AzureADTokenExchange"
 
-	clientAssertionJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	clientAssertionJWT  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 	managedIdentityPath = "/msi/token"
 )
 
