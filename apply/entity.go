@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"connform/dynamics"
 )
@@ -33,8 +32,10 @@ func CheckEntity(ctx context.Context, client *dynamics.Client, org dynamics.Org,
 	for _, e := range all {
 		names = append(names, e.LogicalName)
 	}
-	if near := dynamics.Nearest(name, names, 3); len(near) > 0 {
-		return nil, fmt.Errorf("%s; did you mean %s?", msg, strings.Join(near, ", "))
+	// One suggestion: a list would read as a menu when the first is almost
+	// always the name meant.
+	if near := dynamics.Nearest(name, names, 1); len(near) > 0 {
+		return nil, fmt.Errorf("%s; did you mean %s?", msg, near[0])
 	}
 	return nil, fmt.Errorf("%s; set entity to one of its logical names (connform entities lists them)", msg)
 }

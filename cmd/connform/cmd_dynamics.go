@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"sort"
@@ -173,5 +174,95 @@ func (c *cli) cmdToken(ctx context.Context, args []string) error {
 	// The one place a token is meant for stdout: $(connform token sales).
 	// Nothing else goes there.
 	fmt.Fprintln(c.io.Out, s.token)
+	return nil
+}
+
+// apiError words a Web API failure for one connection, with the advice
+// that fits a user's or an app's token.
+func (s *session) apiError(doing string, err error) error {
+	var apiErr *dynamics.APIError
+	if errors.As(err, &apiErr) {
+		msg := apiErr.Problem()
+		if h := apiErr.Hint(s.conn.GrantType == config.GrantClientCredentials); h != "" {
+			msg += "; " + h
+		}
+		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
+	}
+	return fmt.Errorf("%s: %s failed: %w", s.conn.Addr, doing, err)
+}
+
+func (c *cli) cmdEntities(ctx context.Context, args []string) error {
+	const usage = "connform entities [-json] NAME"
+	fs := c.flags("entities")
+	var f connFlags
+	f.register(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	name, err := c.parseConnArgs(fs, &f, args, usage)
+	if err != nil {
+		return err
+	}
+	s, err := c.openSession(ctx, name, f)
+	if err != nil {
+		return err
+	}
+	list, err := s.client.Entities(ctx, s.org, s.token)
+	if err != nil {
+		return s.apiError("listing the entities of "+s.org.Root, err)
+	}
+	if *asJSON {
+		return writeEntitiesJSON(c.io.Out, list)
+	}
+	renderEntities(c.io.Out, list)
+	return nil
+}
+
+func (c *cli) cmdPreview(ctx context.Context, args []string) error {
+	const usage = "connform preview [-entity E] [-top N] [-select a,b] [-filter EXPR] [-json] NAME"
+	fs := c.flags("preview")
+	var f connFlags
+	f.register(fs)
+	entity := fs.String("entity", "", "the entity's logical name (default: the connection's entity attribute)")
+	top := fs.Int("top", 10, "how many rows at most; pages are followed until there are this many")
+	sel := fs.String("select", "", "columns to show, comma-separated (default: all)")
+	filter := fs.String("filter", "", `an OData filter, such as "name eq 'Contoso'"`)
+	asJSON := fs.Bool("json", false, "print a JSON array of rows instead of a table")
+	name, err := c.parseConnArgs(fs, &f, args, usage)
+	if err != nil {
+		return err
+	}
+	if *top < 1 {
+		return fmt.Errorf("-top must be at least 1")
+	}
+	var columns []string
+	for _, col := range strings.Split(*sel, ",") {
+		if col = strings.TrimSpace(col); col != "" {
+			columns = append(columns, col)
+		}
+	}
+	s, err := c.openSession(ctx, name, f)
+	if err != nil {
+		return err
+	}
+	logical := *entity
+	if logical == "" {
+		logical = s.conn.Entity
+	}
+	if logical == "" {
+		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
+	}
+	appOnly := s.conn.GrantType == config.GrantClientCredentials
+	ent, err := apply.CheckEntity(ctx, s.client, s.org, s.token, logical, appOnly)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.conn.Addr, err)
+	}
+	recs, err := s.client.Records(ctx, s.org, s.token, dynamics.RecordsQuery{EntitySet: ent.EntitySetName, Top: *top, Select: columns, Filter: *filter})
+	if err != nil {
+		return s.apiError("reading "+ent.EntitySetName, err)
+	}
+	if *asJSON {
+		return writeRowsJSON(c.io.Out, recs)
+	}
+	renderRows(c.io.Out, recs)
+	fmt.Fprintf(c.io.ErrOut, "%d row(s) of %s from %s.\n", len(recs.Rows), ent.EntitySetName, s.org.Root)
 	return nil
 }

@@ -87,6 +87,8 @@ func commands() []command {
 		{"auth", "Show per account and connection what tokens are held (auth status)", (*cli).cmdAuth},
 		{"force-unlock", "Remove a stale state lock left by a crashed run", (*cli).cmdForceUnlock},
 		{"token", "Print a valid access token for a connection (for scripts)", (*cli).cmdToken},
+		{"entities", "List a connection's entities (logical name, entity set, display name)", (*cli).cmdEntities},
+		{"preview", "Show rows of an entity through a connection", (*cli).cmdPreview},
 		{"import", "Turn a .dsconn connection library into configuration and state", (*cli).cmdImport},
 		{"emulator", "Run the local Entra ID + Dynamics emulator", (*cli).cmdEmulator},
 		{"demo", "Run plan and apply end to end against the built-in emulator", (*cli).cmdDemo},
