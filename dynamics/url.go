@@ -57,8 +57,28 @@ func (o Org) DelegatedScopes() []string {
 // AppScopes are the only scopes Entra accepts for client credentials.
 func (o Org) AppScopes() []string { return []string{o.Root + "/.default"} }
 
-// knownSuffixes maps a host suffix to its cloud. Longer suffixes come first
-// where one contains another.
+// ParseCloud reads a cloud name: the names connform uses ("public",
+// "usgovernment", "dod", "china", "local") in any case, and the names Azure
+// tools use for the same clouds ("AzureCloud", "AzureUSGovernment",
+// "AzureChinaCloud"...).
+func ParseCloud(s string) (Cloud, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "public", "azurecloud", "azurepublic", "azurepubliccloud":
+		return CloudPublic, nil
+	case "usgovernment", "usgov", "gcchigh", "azureusgovernment", "azureusgovernmentcloud":
+		return CloudUSGov, nil
+	case "dod", "usdod":
+		return CloudDoD, nil
+	case "china", "azurechina", "azurechinacloud":
+		return CloudChina, nil
+	case "local":
+		return CloudLocal, nil
+	}
+	return "", fmt.Errorf("unknown cloud %q: use public, usgovernment, dod, china or local", s)
+}
+
+// knownSuffixes maps the host suffix of sovereign orgs to their cloud. A
+// public org is {org}.crm{N}.dynamics.com (see publicRegion).
 var knownSuffixes = []struct {
 	suffix string
 	cloud  Cloud
@@ -66,7 +86,6 @@ var knownSuffixes = []struct {
 	{".crm.microsoftdynamics.us", CloudUSGov},
 	{".crm.appsplatform.us", CloudDoD},
 	{".crm.dynamics.cn", CloudChina},
-	{".dynamics.com", CloudPublic},
 }
 
 // ParseOrgURL normalises any form of an org URL a user may paste: the org
@@ -82,6 +101,10 @@ func ParseOrgURL(raw string) (Org, error) {
 	if err != nil || u.Host == "" {
 		return Org{}, fmt.Errorf("%q is not a URL; give the org URL, such as https://contoso.crm4.dynamics.com", raw)
 	}
+	if u.User != nil {
+		// Say no more than that: the URL may hold a password.
+		return Org{}, fmt.Errorf("%q has credentials in it; give just the org URL, such as https://contoso.crm4.dynamics.com, and never a password in a URL", u.Redacted())
+	}
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Host)
 	loopback := IsLoopbackHost(u.Hostname())
@@ -91,30 +114,69 @@ func ParseOrgURL(raw string) (Org, error) {
 	default:
 		return Org{}, fmt.Errorf("%q must use https (plain http is allowed only on a loopback address such as the emulator's)", raw)
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return Org{}, fmt.Errorf("%q has credentials, a query or a fragment; give just the org URL", raw)
+	if u.RawQuery != "" || u.Fragment != "" {
+		return Org{}, fmt.Errorf("%q has a query or a fragment; give just the org URL", raw)
 	}
 	if !knownPath(u.Path) {
 		return Org{}, fmt.Errorf("%q has an unexpected path %q; give the org root, the Organization Service endpoint or the Web API root", raw, u.Path)
 	}
 	org := Org{Root: scheme + "://" + host, Cloud: CloudLocal}
 	if !loopback {
-		org.Cloud = cloudOf(u.Hostname())
-		if org.Cloud == "" {
-			return Org{}, fmt.Errorf("%q is not a Dynamics 365 host (expected *.dynamics.com, *.crm.microsoftdynamics.us, *.crm.appsplatform.us or *.crm.dynamics.cn); set cloud explicitly for another host", raw)
+		h, cloud := cloudOf(u.Hostname())
+		if cloud == "" {
+			return Org{}, fmt.Errorf("%q is not a Dynamics 365 org host (expected ORG.crm.dynamics.com or ORG.crmN.dynamics.com, ORG.crm.microsoftdynamics.us, ORG.crm.appsplatform.us or ORG.crm.dynamics.cn); set cloud explicitly for another host", raw)
 		}
+		org.Cloud = cloud
+		// The default port is no part of the org's identity: a token for
+		// https://org.crm.dynamics.com must serve https://org.crm.dynamics.com:443.
+		if p := u.Port(); p != "" && p != "443" {
+			h += ":" + p
+		}
+		org.Root = scheme + "://" + h
 	}
 	return org, nil
 }
 
-func cloudOf(host string) Cloud {
-	host = strings.ToLower(host)
+// cloudOf returns an org's host name in lower case without an "api" label
+// (the Developer resources page shows ORG.api.crm4.dynamics.com, but tokens
+// are for the org root) and its cloud; the cloud is "" when host is not an
+// org host.
+func cloudOf(host string) (string, Cloud) {
+	name := strings.ToLower(host)
+	orgPart, cloud := "", Cloud("")
 	for _, k := range knownSuffixes {
-		if strings.HasSuffix(host, k.suffix) {
-			return k.cloud
+		if p, ok := strings.CutSuffix(name, k.suffix); ok {
+			orgPart, cloud = p, k.cloud
 		}
 	}
-	return ""
+	if cloud == "" {
+		rest, ok := strings.CutSuffix(name, ".dynamics.com")
+		dot := strings.LastIndexByte(rest, '.')
+		if !ok || dot < 0 || !publicRegion(rest[dot+1:]) {
+			return "", ""
+		}
+		orgPart, cloud = rest[:dot], CloudPublic
+	}
+	org := strings.TrimSuffix(orgPart, ".api")
+	if org == "" || orgPart == "api" {
+		return "", ""
+	}
+	return org + name[len(orgPart):], cloud
+}
+
+// publicRegion reports whether label is a public-cloud region label: crm
+// followed by an optional number (crm, crm2 ... crm17, and any later one).
+func publicRegion(label string) bool {
+	n, ok := strings.CutPrefix(label, "crm")
+	if !ok {
+		return false
+	}
+	for _, r := range n {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func knownPath(p string) bool {
@@ -125,8 +187,13 @@ func knownPath(p string) bool {
 	case p == strings.ToLower(OrgServicePath), p == strings.ToLower(OrgServicePath)+"/web":
 		return true
 	case strings.HasPrefix(p, "/api/data"):
+		// The root of any Web API version, such as /api/data/v9.1.
 		rest := strings.TrimPrefix(p, "/api/data")
-		return rest == "" || (strings.HasPrefix(rest, "/v") && !strings.Contains(rest[1:], "/"))
+		if rest == "" {
+			return true
+		}
+		v, ok := strings.CutPrefix(rest, "/v")
+		return ok && v != "" && strings.Trim(v, "0123456789.") == "" && v[0] != '.'
 	}
 	return false
 }

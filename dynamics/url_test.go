@@ -1,0 +1,234 @@
+package dynamics
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// suffixes are every org host suffix in REFERENCE.md with its cloud.
+var suffixes = []struct {
+	suffix string
+	cloud  Cloud
+}{
+	{"crm.dynamics.com", CloudPublic}, // North America
+	{"crm2.dynamics.com", CloudPublic},
+	{"crm3.dynamics.com", CloudPublic},
+	{"crm4.dynamics.com", CloudPublic},
+	{"crm5.dynamics.com", CloudPublic},
+	{"crm6.dynamics.com", CloudPublic},
+	{"crm7.dynamics.com", CloudPublic},
+	{"crm8.dynamics.com", CloudPublic},
+	{"crm9.dynamics.com", CloudPublic}, // GCC: public authority (unconfirmed)
+	{"crm11.dynamics.com", CloudPublic},
+	{"crm12.dynamics.com", CloudPublic},
+	{"crm14.dynamics.com", CloudPublic},
+	{"crm15.dynamics.com", CloudPublic},
+	{"crm16.dynamics.com", CloudPublic},
+	{"crm17.dynamics.com", CloudPublic},
+	{"crm.microsoftdynamics.us", CloudUSGov},
+	{"crm.appsplatform.us", CloudDoD},
+	{"crm.dynamics.cn", CloudChina},
+}
+
+// pastedForms turn an org root into what a user may paste.
+var pastedForms = []struct {
+	name string
+	form func(root string) string
+}{
+	{"root", func(r string) string { return r }},
+	{"trailing slash", func(r string) string { return r + "/" }},
+	{"surrounding space", func(r string) string { return "  " + r + "/\n" }},
+	{"organization service", func(r string) string { return r + "/XRMServices/2011/Organization.svc" }},
+	{"organization service, trailing slash", func(r string) string { return r + "/XRMServices/2011/Organization.svc/" }},
+	{"organization service /web", func(r string) string { return r + "/XRMServices/2011/Organization.svc/web" }},
+	{"web api v9.2", func(r string) string { return r + "/api/data/v9.2/" }},
+	{"web api v9.1 without slash", func(r string) string { return r + "/api/data/v9.1" }},
+	{"web api without version", func(r string) string { return r + "/api/data" }},
+	{"mixed case", func(r string) string {
+		return strings.Replace(strings.ToUpper(r), "HTTPS://", "https://", 1) + "/xrmservices/2011/ORGANIZATION.SVC/Web"
+	}},
+	{"upper-case scheme", func(r string) string { return "HTTPS" + strings.TrimPrefix(r, "https") }},
+	{"default port", func(r string) string { return r + ":443/api/data/v9.2/" }},
+	{"api host of Developer resources", func(r string) string {
+		return strings.Replace(r, "contoso.", "contoso.api.", 1) + "/api/data/v9.2"
+	}},
+}
+
+func TestParseOrgURLEveryRegionAndForm(t *testing.T) {
+	for _, s := range suffixes {
+		root := "https://contoso." + s.suffix
+		for _, f := range pastedForms {
+			t.Run(s.suffix+"/"+f.name, func(t *testing.T) {
+				in := f.form(root)
+				org, err := ParseOrgURL(in)
+				if err != nil {
+					t.Fatalf("ParseOrgURL(%q): %v", in, err)
+				}
+				if org.Root != root || org.Cloud != s.cloud {
+					t.Errorf("ParseOrgURL(%q) = %+v, want root %s in cloud %s", in, org, root, s.cloud)
+				}
+			})
+		}
+	}
+}
+
+func TestParseOrgURLLoopback(t *testing.T) {
+	for _, tc := range []struct{ in, root string }{
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://127.0.0.1:8080/api/data/v9.2/", "http://127.0.0.1:8080"},
+		{"http://LOCALHOST:9/XRMServices/2011/Organization.svc/web", "http://localhost:9"},
+		{"https://[::1]:8443/", "https://[::1]:8443"},
+	} {
+		org, err := ParseOrgURL(tc.in)
+		if err != nil || org.Root != tc.root || org.Cloud != CloudLocal {
+			t.Errorf("ParseOrgURL(%q) = %+v, %v; want %s in the local cloud", tc.in, org, err, tc.root)
+		}
+	}
+}
+
+func TestParseOrgURLErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		inErr    string // in the message
+	}{
+		{"empty", "  ", "empty"},
+		{"not a URL", "contoso.crm4.dynamics.com", "not a URL"},
+		{"http to a real org", "http://contoso.crm4.dynamics.com", "must use https"},
+		{"another scheme", "ftp://contoso.crm4.dynamics.com", "must use https"},
+		{"unknown host", "https://contoso.example.com", "not a Dynamics 365 org host"},
+		{"lookalike host", "https://contoso.crm4.dynamics.com.evil.example", "not a Dynamics 365 org host"},
+		{"region without org", "https://crm4.dynamics.com", "not a Dynamics 365 org host"},
+		{"api without org", "https://api.crm4.dynamics.com", "not a Dynamics 365 org host"},
+		{"not a crm region", "https://contoso.operations.dynamics.com", "not a Dynamics 365 org host"},
+		{"region with letters", "https://contoso.crmx.dynamics.com", "not a Dynamics 365 org host"},
+		{"bare suffix", "https://dynamics.com", "not a Dynamics 365 org host"},
+		{"query", "https://contoso.crm4.dynamics.com/?appid=1", "query"},
+		{"fragment", "https://contoso.crm4.dynamics.com/#main", "fragment"},
+		{"credentials", "https://alex:hunter2@contoso.crm4.dynamics.com", "credentials"},
+		{"app page", "https://contoso.crm4.dynamics.com/main.aspx", "unexpected path"},
+		{"an entity set", "https://contoso.crm4.dynamics.com/api/data/v9.2/accounts", "unexpected path"},
+		{"bad version", "https://contoso.crm4.dynamics.com/api/data/vnext", "unexpected path"},
+		{"empty version", "https://contoso.crm4.dynamics.com/api/data/v", "unexpected path"},
+		{"discovery service", "https://contoso.crm4.dynamics.com/XRMServices/2011/Discovery.svc", "unexpected path"},
+		{"below /web", "https://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc/web/x", "unexpected path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			org, err := ParseOrgURL(tc.in)
+			if err == nil {
+				t.Fatalf("ParseOrgURL(%q) = %+v, want an error", tc.in, org)
+			}
+			if !strings.Contains(err.Error(), tc.inErr) {
+				t.Errorf("error %q, want it to contain %q", err, tc.inErr)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows the password", err)
+			}
+		})
+	}
+}
+
+func TestOrgEndpointsAndScopes(t *testing.T) {
+	for _, tc := range []struct {
+		in                 string
+		orgService, webAPI string
+		delegated, app     []string
+		authority          string
+	}{
+		{
+			"https://Contoso.CRM4.dynamics.com/api/data/v9.2/",
+			"https://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc",
+			"https://contoso.crm4.dynamics.com/api/data/v9.2/",
+			[]string{"https://contoso.crm4.dynamics.com/user_impersonation", "offline_access"},
+			[]string{"https://contoso.crm4.dynamics.com/.default"},
+			"login.microsoftonline.com",
+		},
+		{
+			"https://fin.crm.microsoftdynamics.us/XRMServices/2011/Organization.svc/web",
+			"https://fin.crm.microsoftdynamics.us/XRMServices/2011/Organization.svc",
+			"https://fin.crm.microsoftdynamics.us/api/data/v9.2/",
+			[]string{"https://fin.crm.microsoftdynamics.us/user_impersonation", "offline_access"},
+			[]string{"https://fin.crm.microsoftdynamics.us/.default"},
+			"login.microsoftonline.us",
+		},
+		{
+			"https://ops.crm.appsplatform.us",
+			"https://ops.crm.appsplatform.us/XRMServices/2011/Organization.svc",
+			"https://ops.crm.appsplatform.us/api/data/v9.2/",
+			[]string{"https://ops.crm.appsplatform.us/user_impersonation", "offline_access"},
+			[]string{"https://ops.crm.appsplatform.us/.default"},
+			"login.microsoftonline.us",
+		},
+		{
+			"https://cn.crm.dynamics.cn/",
+			"https://cn.crm.dynamics.cn/XRMServices/2011/Organization.svc",
+			"https://cn.crm.dynamics.cn/api/data/v9.2/",
+			[]string{"https://cn.crm.dynamics.cn/user_impersonation", "offline_access"},
+			[]string{"https://cn.crm.dynamics.cn/.default"},
+			"login.chinacloudapi.cn",
+		},
+		{
+			"http://127.0.0.1:5555/api/data/v9.2",
+			"http://127.0.0.1:5555/XRMServices/2011/Organization.svc",
+			"http://127.0.0.1:5555/api/data/v9.2/",
+			[]string{"http://127.0.0.1:5555/user_impersonation", "offline_access"},
+			[]string{"http://127.0.0.1:5555/.default"},
+			"",
+		},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			org, err := ParseOrgURL(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := org.OrganizationServiceURL(); got != tc.orgService {
+				t.Errorf("OrganizationServiceURL = %s, want %s", got, tc.orgService)
+			}
+			if got := org.WebAPIURL(); got != tc.webAPI {
+				t.Errorf("WebAPIURL = %s, want %s", got, tc.webAPI)
+			}
+			if got := org.DelegatedScopes(); !slices.Equal(got, tc.delegated) {
+				t.Errorf("DelegatedScopes = %v, want %v", got, tc.delegated)
+			}
+			if got := org.AppScopes(); !slices.Equal(got, tc.app) {
+				t.Errorf("AppScopes = %v, want %v", got, tc.app)
+			}
+			if got := AuthorityHost(org.Cloud); got != tc.authority {
+				t.Errorf("AuthorityHost(%s) = %q, want %q", org.Cloud, got, tc.authority)
+			}
+		})
+	}
+}
+
+func TestParseCloud(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Cloud
+	}{
+		{"public", CloudPublic},
+		{"AzureCloud", CloudPublic},
+		{" Public ", CloudPublic},
+		{"usgovernment", CloudUSGov},
+		{"AzureUSGovernment", CloudUSGov},
+		{"dod", CloudDoD},
+		{"china", CloudChina},
+		{"AzureChinaCloud", CloudChina},
+		{"local", CloudLocal},
+		{"germany", ""},
+		{"", ""},
+	} {
+		got, err := ParseCloud(tc.in)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("ParseCloud(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "public, usgovernment, dod, china") {
+			t.Errorf("ParseCloud(%q) error %q does not list the clouds", tc.in, err)
+		}
+	}
+	// Every cloud but the local one signs in somewhere.
+	for _, c := range []Cloud{CloudPublic, CloudUSGov, CloudDoD, CloudChina} {
+		if AuthorityHost(c) == "" {
+			t.Errorf("no authority host for %s", c)
+		}
+	}
+}
