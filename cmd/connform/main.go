@@ -89,6 +89,7 @@ func commands() []command {
 		{"token", "Print a valid access token for a connection (for scripts)", (*cli).cmdToken},
 		{"entities", "List a connection's entities (logical name, entity set, display name)", (*cli).cmdEntities},
 		{"preview", "Show rows of an entity through a connection", (*cli).cmdPreview},
+		{"export", "Print connections as Dataverse connection strings, env vars or JSON", (*cli).cmdExport},
 		{"import", "Turn a .dsconn connection library into configuration and state", (*cli).cmdImport},
 		{"emulator", "Run the local Entra ID + Dynamics emulator", (*cli).cmdEmulator},
 		{"demo", "Run plan and apply end to end against the built-in emulator", (*cli).cmdDemo},

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"connform/config"
+	"connform/library"
+	"connform/plan"
+	"connform/state"
+)
+
+// Export formats.
+const (
+	exportConnectionString = "connection-string"
+	exportEnv              = "env"
+	exportJSON             = "json"
+)
+
+// cmdExport prints connections in the forms other tools read: Dataverse
+// connection strings, environment variables or JSON. Secrets appear only
+// with -include-secrets, and then only on stdout: there is deliberately no
+// option to write a file, so a secret lands on disk only by the user's own
+// redirection.
+func (c *cli) cmdExport(_ context.Context, args []string) error {
+	const usage = "connform export [-all | NAME] [-format connection-string|env|json] [-include-secrets]"
+	fs := c.flags("export")
+	var v varFlags
+	v.register(fs)
+	all := fs.Bool("all", false, "export every connection (connection strings then come as ADDRESS<TAB>STRING lines)")
+	format := fs.String("format", exportConnectionString, "connection-string, env or json")
+	secrets := fs.Bool("include-secrets", false, "include client secrets (stdout only)")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return exitError(1)
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	switch *format {
+	case exportConnectionString, exportEnv, exportJSON:
+	default:
+		return fmt.Errorf("-format %q is not one of connection-string, env, json; usage: %s", *format, usage)
+	}
+	switch {
+	case *all && len(pos) > 0:
+		return fmt.Errorf("give a connection name or -all, not both; usage: %s", usage)
+	case !*all && len(pos) == 0:
+		return fmt.Errorf("no connection named; usage: %s", usage)
+	case len(pos) > 1:
+		return fmt.Errorf("unexpected arguments %q; usage: %s", pos[1:], usage)
+	}
+
+	cfg := c.loadConfig(v, nil)
+	if cfg == nil {
+		return exitError(1)
+	}
+	conns := cfg.Connections
+	if !*all {
+		conn, err := findConnection(cfg, pos[0])
+		if err != nil {
+			return err
+		}
+		conns = []*config.Connection{conn}
+	}
+	// The state only tells which connections apply has verified; reading it
+	// needs no lock, and a missing state just means none has been.
+	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	if err != nil {
+		return err
+	}
+	for _, conn := range conns {
+		if st.Lookup(conn.Addr) == nil {
+			fmt.Fprintf(c.io.ErrOut, "%s %s has not been applied: no sign-in has been verified for it yet (run connform apply).\n", c.io.Paint("yellow", "Warning:"), conn.Addr)
+		}
+	}
+	if *secrets {
+		fmt.Fprintf(c.io.ErrOut, "%s the output holds client secrets: keep it out of files, logs and chat.\n", c.io.Paint("yellow", "Warning:"))
+	}
+
+	inputs := make([]library.ExportInput, len(conns))
+	for i, conn := range conns {
+		inputs[i] = exportInput(conn, *secrets)
+	}
+	switch *format {
+	case exportConnectionString:
+		for i, in := range inputs {
+			s := library.ConnectionString(in, *secrets)
+			if *all {
+				s = conns[i].Addr + "\t" + s
+			}
+			fmt.Fprintln(c.io.Out, s)
+		}
+	case exportEnv:
+		for _, in := range inputs {
+			for _, line := range library.EnvVars(in, *secrets) {
+				fmt.Fprintln(c.io.Out, line)
+			}
+		}
+	case exportJSON:
+		out := make([]exportJSONEntry, len(inputs))
+		for i, in := range inputs {
+			out[i] = exportJSONEntry{
+				Address: conns[i].Addr, Name: in.Name, URL: in.URL, TenantID: in.TenantID,
+				ClientID: in.ClientID, GrantType: in.GrantType, RedirectURI: in.RedirectURI,
+				ConnectionString: library.ConnectionString(in, *secrets),
+			}
+			if *secrets {
+				out[i].ClientSecret = in.ClientSecret
+			}
+		}
+		return writeJSON(c.io.Out, out)
+	}
+	return nil
+}
+
+type exportJSONEntry struct {
+	Address          string `json:"address"`
+	Name             string `json:"name"`
+	URL              string `json:"url"`
+	TenantID         string `json:"tenant_id,omitempty"`
+	ClientID         string `json:"client_id"`
+	GrantType        string `json:"grant_type"`
+	RedirectURI      string `json:"redirect_uri,omitempty"`
+	ConnectionString string `json:"connection_string"`
+	ClientSecret     string `json:"client_secret,omitempty"`
+}
+
+// exportInput is what an export shows of a connection. The secret is only
+// copied when asked for, so no later code can print it by mistake.
+func exportInput(c *config.Connection, withSecret bool) library.ExportInput {
+	in := library.ExportInput{
+		Name:      plan.LibraryKey(c),
+		URL:       c.URL,
+		ClientID:  c.ClientID,
+		TenantID:  c.TenantID,
+		GrantType: c.GrantType,
+	}
+	if c.GrantType != config.GrantClientCredentials {
+		// A ServiceClient opens its own sign-in on this redirect.
+		in.RedirectURI = c.Redirect
+	}
+	if withSecret {
+		in.ClientSecret = c.ClientSecret
+	}
+	return in
+}
