@@ -240,4 +240,3 @@ func redactQuery(u string) string {
 	base, _, _ := strings.Cut(u, "?")
 	return base
 }
-

@@ -77,8 +77,9 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		first := g.conns[0]
 		fmt.Fprintf(c.io.ErrOut, "Signing in: %s (for %s)...\n", accountPhrase(g.key), addrList(g.conns))
 		// Hiding the stored grant makes apply's token logic sign in afresh,
-		// exactly as apply would (browser, device code, client secret);
-		// the old grant stays until the new one is saved in its place, so a
+		// exactly as apply would (browser, device code, client secret).
+		// The old grant stays until the new one replaces it whole (access
+		// tokens of other orgs included: they may be another user's), so a
 		// failed or cancelled login loses nothing.
 		fresh := &hideOnce{Store: store, key: g.key}
 		_, account, err := apply.Token(ctx, first, apply.Options{
@@ -87,13 +88,6 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		if err != nil {
 			failed++
 			c.errorf("%v", err)
-			continue
-		}
-		// Access tokens of the other orgs came from the previous sign-in,
-		// possibly of another user: keep only what this sign-in produced.
-		if err := keepOnly(store, g.key, first.URL); err != nil {
-			failed++
-			c.errorf("%s: %v", first.Addr, err)
 			continue
 		}
 		fmt.Fprintf(c.io.Out, "%s Signed in as %s for %s.\n", c.io.Paint("green", "✓"), account, addrList(g.conns))
@@ -127,20 +121,6 @@ func (s *hideOnce) Put(key string, g *auth.Grant) error {
 		s.saved = true
 	}
 	return nil
-}
-
-// keepOnly drops the access tokens of key other than resource's.
-func keepOnly(store auth.Store, key, resource string) error {
-	g, err := store.Get(key)
-	if err != nil || g == nil {
-		return err
-	}
-	for r := range g.Access {
-		if r != resource {
-			delete(g.Access, r)
-		}
-	}
-	return store.Put(key, g)
 }
 
 // cmdLogout forgets the tokens of the accounts behind the named
