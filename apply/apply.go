@@ -34,6 +34,9 @@ const (
 	EventVerified
 	EventDeleted
 	EventFailed
+	// EventDeviceCode carries, in Message, what the user must do to sign
+	// in with a device code: the page to open and the code to enter.
+	EventDeviceCode
 )
 
 // Event is one step of progress, for the command layer to show as it

@@ -64,7 +64,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 		}
 		// The refresh token is dead: drop it so no later run trips on it,
 		// and fall back to a person.
-		why = "the refresh token was refused (" + ae.Error() + ")"
+		why = "the refresh token was refused: " + auth.Reason(ae)
 		grant.RefreshToken = ""
 		grant.RefreshDropped = r.opt.Now().UTC().Format("2006-01-02 15:04 MST") + ": " + ae.Error()
 		if err := r.opt.Store.Put(key, grant); err != nil {
@@ -77,10 +77,9 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 
 	r.signIn.Lock()
 	defer r.signIn.Unlock()
-	r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why})
-	res, err := r.opt.Flow.AuthorizationCode(ctx, p)
+	res, err := r.interactiveSignIn(ctx, c, p, why)
 	if err != nil {
-		return "", "", r.authError(c, "signing in", err)
+		return "", "", err
 	}
 	r.mu.Lock()
 	r.interactive++
@@ -108,9 +107,61 @@ func (r *runner) save(c *config.Connection, key string, grant *auth.Grant, res *
 	return res.AccessToken, grant.Account, nil
 }
 
+// interactiveSignIn asks a person. grant_type = "device_code" uses the
+// device flow. Otherwise the browser flow runs; when no browser can be
+// opened, a public client (no client_secret: its registration may allow
+// public client flows) switches to the device flow, while a confidential
+// client keeps waiting for the user to open the printed URL, because
+// Entra refuses the device flow to apps that do not allow public flows.
+func (r *runner) interactiveSignIn(ctx context.Context, c *config.Connection, p auth.Params, why string) (*auth.Result, error) {
+	if c.GrantType == config.GrantDeviceCode {
+		return r.deviceCode(ctx, c, p)
+	}
+	r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why})
+	f := *r.opt.Flow
+	f.NoBrowserFallback = c.ClientSecret == ""
+	res, err := f.AuthorizationCode(ctx, p)
+	if errors.Is(err, auth.ErrNoBrowser) {
+		return r.deviceCode(ctx, c, p)
+	}
+	if err != nil {
+		return nil, r.authError(c, "signing in", err)
+	}
+	return res, nil
+}
+
+// deviceCode runs the device flow, showing its instructions as an event.
+func (r *runner) deviceCode(ctx context.Context, c *config.Connection, p auth.Params) (*auth.Result, error) {
+	res, err := r.opt.Flow.DeviceCode(ctx, p, func(uri, code, message string) {
+		if message == "" {
+			message = fmt.Sprintf("To sign in, open %s in a browser on any device and enter the code %s.", uri, code)
+		}
+		r.opt.Events(Event{Addr: c.Addr, Kind: EventDeviceCode, Message: message})
+	})
+	if err != nil {
+		return nil, r.authError(c, "signing in with a device code", err)
+	}
+	return res, nil
+}
+
+// authError says which connection failed doing what. Entra's refusals are
+// explained in plain words with what to fix (auth.Explain); the cause stays
+// reachable through errors.As.
 func (r *runner) authError(c *config.Connection, doing string, err error) error {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return &explainedError{msg: auth.Explain(c.Addr, err), err: err}
+	}
 	return fmt.Errorf("%s: %s failed: %w", c.Addr, doing, err)
 }
+
+type explainedError struct {
+	msg string
+	err error
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
 
 // scopesCover reports whether a token granted for have serves want.
 func scopesCover(have, want []string) bool {

@@ -86,6 +86,24 @@ func Describe(err error) string {
 	return b.String()
 }
 
+// Reason is the short form, for a clause such as "needs an interactive
+// sign-in (REASON)": what happened, the raw code and the correlation id.
+func Reason(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	x, ok := e.explanation()
+	if !ok {
+		return e.Error()
+	}
+	r := x.what + " (" + e.rawCode()
+	if e.CorrelationID != "" {
+		r += ", correlation id " + e.CorrelationID
+	}
+	return r + ")"
+}
+
 func (e *Error) explanation() (explanation, bool) {
 	for _, c := range e.Codes {
 		if x, ok := explanations[c]; ok {

@@ -206,6 +206,8 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 			fmt.Fprintf(w, "%s: refreshing the token silently...\n", addr)
 		case apply.EventSigningIn:
 			fmt.Fprintf(w, "%s: signing in (%s; browser opened)...\n", addr, e.Message)
+		case apply.EventDeviceCode:
+			fmt.Fprintf(w, "%s: sign in with a device code. %s\n", addr, e.Message)
 		case apply.EventVerified:
 			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
 			op.log.Info("change done", "address", e.Addr, "account", e.Account, "elapsed", e.Elapsed)
