@@ -29,6 +29,7 @@ var stringAttrs = []string{
 	"url", "tenant_id", "client_id", "client_secret", "authorization_url",
 	"token_url", "grant_type", "redirect", "prompt", "login_hint", "entity",
 	"description", "authentication_method", "cloud",
+	"certificate_path", "certificate_password", "federated_token_file",
 }
 
 var connectionSchema = func() *hcl.BodySchema {
@@ -37,7 +38,7 @@ var connectionSchema = func() *hcl.BodySchema {
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
 	}
 	for _, name := range stringAttrs {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url" || name == "client_id"})
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url"})
 	}
 	return s
 }()
@@ -277,8 +278,10 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	c.Prompt = orDefault(vals["prompt"], DefaultPrompt)
 	c.AuthorizationURL = vals["authorization_url"]
 	c.TokenURL = vals["token_url"]
+	// client_id is required only by some methods (see credentials.go).
+	native := l.authMethod(c, b, vals, failedAttr, show, rng)
 
-	grantOK := contains(validGrants, c.GrantType)
+	grantOK := native || contains(validGrants, c.GrantType)
 	if !grantOK {
 		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, show("grant_type"))
 	}
@@ -324,6 +327,8 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	if (c.AuthorizationURL == "" || c.TokenURL == "") && orgOK && !failed {
 		host := dynamics.AuthorityHost(org.Cloud)
 		switch {
+		case native && !needsAuthority(c.AuthenticationMethod) && (host == "" || c.TenantID == ""):
+			// The Azure CLI and managed identities know their authority.
 		case host == "":
 			l.errorf(rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set authorization_url and token_url, or set cloud.", c.Addr)
 		case c.TenantID == "":
@@ -351,7 +356,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		}
 	}
 	if len(c.Scopes) == 0 && orgOK {
-		if c.GrantType == GrantClientCredentials {
+		if c.GrantType == GrantClientCredentials || native {
 			c.Scopes = org.AppScopes()
 		} else {
 			c.Scopes = org.DelegatedScopes()

@@ -111,7 +111,13 @@ type Connection struct {
 	LoginHint            string
 	Entity               string
 	Description          string
-	AuthenticationMethod string
+	AuthenticationMethod string // "" (the OAuth app) or an Entra-native method, see credentials.go
+	// For authentication_method = "client_certificate": the PEM or PFX file
+	// and its password (sensitive). For "workload_identity": the federated
+	// token file ("" means AZURE_FEDERATED_TOKEN_FILE at apply time).
+	CertificatePath     string
+	CertificatePassword string
+	FederatedTokenFile  string
 
 	PreventDestroy bool
 
@@ -125,7 +131,7 @@ type Connection struct {
 // the form the planner diffs and the state stores. Scopes are joined by a
 // single space, as OAuth writes them.
 func (c *Connection) Attributes() map[string]string {
-	return map[string]string{
+	attrs := map[string]string{
 		"url":                   c.URL,
 		"tenant_id":             c.TenantID,
 		"client_id":             c.ClientID,
@@ -140,15 +146,29 @@ func (c *Connection) Attributes() map[string]string {
 		"description":           c.Description,
 		"authentication_method": c.AuthenticationMethod,
 	}
+	// The Entra-native methods' attributes appear only when set, so the
+	// attributes (and state, and hashes) of other connections stay as they were.
+	for name, v := range map[string]string{"certificate_path": c.CertificatePath, "federated_token_file": c.FederatedTokenFile} {
+		if v != "" {
+			attrs[name] = v
+		}
+	}
+	return attrs
 }
 
 // Sensitive returns the connection's sensitive inputs by attribute name. Only
 // their fingerprints may leave the process.
 func (c *Connection) Sensitive() map[string]string {
-	if c.ClientSecret == "" {
-		return nil
+	var out map[string]string
+	for name, v := range map[string]string{"client_secret": c.ClientSecret, "certificate_password": c.CertificatePassword} {
+		if v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
 	}
-	return map[string]string{"client_secret": c.ClientSecret}
+	return out
 }
 
 func joinScopes(s []string) string {

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Authentication methods. MethodOAuth, the default, is the seed's custom
+// OAuth application (the grant types above); the others are Entra-native
+// credentials obtained through azidentity, none of which needs a person.
+const (
+	MethodOAuth             = "oauth"
+	MethodAzureCLI          = "azure_cli"
+	MethodManagedIdentity   = "managed_identity"
+	MethodWorkloadIdentity  = "workload_identity"
+	MethodClientCertificate = "client_certificate"
+)
+
+var validMethods = []string{MethodOAuth, MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
+
+// IsNativeMethod reports whether method is an Entra-native credential.
+func IsNativeMethod(method string) bool {
+	return method != "" && method != MethodOAuth && contains(validMethods, method)
+}
+
+// AppOnly reports whether the connection acts as an application (a
+// service principal or managed identity) rather than a user: Dynamics then
+// needs an application user for it in the org.
+func (c *Connection) AppOnly() bool {
+	switch c.AuthenticationMethod {
+	case MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate:
+		return true
+	case MethodAzureCLI:
+		return false
+	}
+	return c.GrantType == GrantClientCredentials
+}
+
+// methodAttrs are the attributes that belong to one method only.
+var methodAttrs = map[string]string{
+	"certificate_path":     MethodClientCertificate,
+	"certificate_password": MethodClientCertificate,
+	"federated_token_file": MethodWorkloadIdentity,
+}
+
+// oauthOnlyAttrs mean nothing to an Entra-native credential; setting one
+// with such a method is a mistake worth pointing at.
+var oauthOnlyAttrs = []string{"client_secret", "grant_type", "authorization_url", "redirect", "prompt", "login_hint"}
+
+// authMethod reads and checks authentication_method and the attributes
+// that depend on it. It reports whether the method is Entra-native; for
+// those it clears GrantType, which only the OAuth app uses.
+func (l *loader) authMethod(c *Connection, b *hcl.Block, vals map[string]string, failedAttr map[string]bool, show func(string) string, rng func(string) hcl.Range) bool {
+	method := vals["authentication_method"]
+	if method == MethodOAuth {
+		// The default spelled out is the default: no replace for it.
+		method = ""
+	}
+	c.AuthenticationMethod = method
+	c.CertificatePath = vals["certificate_path"]
+	c.CertificatePassword = vals["certificate_password"]
+	c.FederatedTokenFile = vals["federated_token_file"]
+	if method != "" && !contains(validMethods, method) {
+		l.errorf(rng("authentication_method"), "Invalid authentication_method", "authentication_method must be %s; got %s. Remove it to use the OAuth app (client_id with a browser sign-in or client_secret).", oneOf(validMethods), show("authentication_method"))
+		return false
+	}
+	native := IsNativeMethod(method)
+
+	for attr, owner := range methodAttrs {
+		if _, set := vals[attr]; set && method != owner {
+			l.errorf(rng(attr), "Unexpected "+attr, "%s is used only with authentication_method = %q; %s uses %s. Remove it, or set authentication_method.", attr, owner, c.Addr, methodName(method))
+		}
+	}
+	if native {
+		for _, attr := range oauthOnlyAttrs {
+			if _, set := vals[attr]; set {
+				l.errorf(rng(attr), "Unexpected "+attr, "%s belongs to the OAuth app; with authentication_method = %q the token comes from %s. Remove %s.", attr, method, methodSource[method], attr)
+			}
+		}
+		c.GrantType = ""
+	}
+
+	_, hasClient := vals["client_id"]
+	switch {
+	case hasClient || failedAttr["client_id"]:
+		if method == MethodAzureCLI && hasClient {
+			l.errorf(rng("client_id"), "Unexpected client_id", "The Azure CLI signs in with its own app, so client_id is not used with authentication_method = %q. Remove it.", MethodAzureCLI)
+		}
+	case method == MethodAzureCLI || method == MethodManagedIdentity:
+		// The CLI's own app, or the resource's system-assigned identity.
+	default:
+		l.errorOnce(b.Body.MissingItemRange(), "Missing required argument", `The argument "client_id" is required, but no definition was found.`)
+	}
+
+	if method == MethodClientCertificate && c.CertificatePath == "" && !failedAttr["certificate_path"] {
+		l.errorf(b.DefRange, "Missing certificate_path", "%s uses authentication_method = %q: set certificate_path to the PEM or PFX file with the app's certificate and private key (and certificate_password if the file is encrypted).", c.Addr, MethodClientCertificate)
+	}
+	if native {
+		if raw, ok := vals["token_url"]; ok {
+			if u, err := url.Parse(raw); err == nil && u.Host != "" && !strings.EqualFold(u.Scheme, "https") {
+				l.errorf(rng("token_url"), "Invalid token_url", "With authentication_method = %q the authority must be https (azidentity refuses plain http, even on loopback); got %s.", method, show("token_url"))
+			}
+		}
+		if len(c.Scopes) > 0 && (len(c.Scopes) != 1 || !strings.HasSuffix(c.Scopes[0], "/.default")) {
+			l.errorf(rng("scopes"), "Invalid scopes", "An Entra-native credential asks for exactly one scope ending in /.default, such as \"%s/.default\". Remove scopes to use that default.", orDefault(c.URL, "https://ORG.crm.dynamics.com"))
+		}
+	}
+	return native
+}
+
+// needsAuthority reports whether a method must know its tenant's token
+// endpoint: the app-based ones do; the CLI and managed identity know
+// their own.
+func needsAuthority(method string) bool {
+	return method != MethodAzureCLI && method != MethodManagedIdentity
+}
+
+var methodSource = map[string]string{
+	MethodAzureCLI:          "the Azure CLI's sign-in (az login)",
+	MethodManagedIdentity:   "the Azure resource's managed identity",
+	MethodWorkloadIdentity:  "the federated token file",
+	MethodClientCertificate: "the app's certificate",
+}
+
+func methodName(method string) string {
+	if method == "" {
+		return "the OAuth app (the default)"
+	}
+	return "authentication_method = \"" + method + "\""
+}
+
+// errorOnce reports a diagnostic once per subject: checks that run per
+// for_each instance would otherwise repeat it for every key.
+func (l *loader) errorOnce(subject hcl.Range, summary, detail string) {
+	for _, d := range l.diags {
+		if d.Summary == summary && d.Subject != nil && *d.Subject == subject {
+			return
+		}
+	}
+	l.errorf(subject, summary, "%s", detail)
+}
