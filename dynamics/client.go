@@ -13,9 +13,11 @@ import (
 	"unicode/utf8"
 )
 
-// maxBody bounds how much of an answer is read: a WhoAmI answer is a few
-// hundred bytes, and an error page need not be read whole.
-const maxBody = 1 << 20
+// maxBody bounds how much of an answer is read. WhoAmI is a few hundred
+// bytes, but EntityDefinitions of a real org (800+ entities with their
+// labels) or a page of 5000 rows runs to megabytes; a bigger answer fails
+// with a clear error rather than as truncated JSON.
+const maxBody = 64 << 20
 
 // Client calls an org's Web API with a bearer token the caller supplies.
 type Client struct {
@@ -81,9 +83,12 @@ func (c *Client) get(ctx context.Context, url, token string, out any) error {
 		return fmt.Errorf("GET %s: %w; check the network and that url names a reachable org", url, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return fmt.Errorf("GET %s: reading the answer: %w", url, err)
+	}
+	if len(data) > maxBody {
+		return fmt.Errorf("GET %s: the answer is larger than %d MiB; ask for fewer rows or columns ($top, $select)", url, maxBody>>20)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newAPIError(http.MethodGet, url, resp, data, token)
