@@ -87,11 +87,11 @@ func (c *Client) get(ctx context.Context, url, token string, out any) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: reading the answer: %w", url, err)
 	}
-	if len(data) > maxBody {
-		return fmt.Errorf("GET %s: the answer is larger than %d MiB; ask for fewer rows or columns ($top, $select)", url, maxBody>>20)
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newAPIError(http.MethodGet, url, resp, data, token)
+	}
+	if len(data) > maxBody {
+		return fmt.Errorf("GET %s: the answer is larger than %d MiB; ask for fewer rows or columns ($top, $select)", url, maxBody>>20)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("GET %s: HTTP %d but the answer is not Web API JSON (%s, starting %q); check that url names a Dynamics 365 org and no proxy answers in its place",
