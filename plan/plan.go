@@ -51,9 +51,13 @@ const (
 	AuthRefresh
 	AuthClientCredentials
 	AuthInteractive
+	// AuthCredential gets the token from an Entra-native credential
+	// (azure_cli, managed_identity, workload_identity, client_certificate):
+	// silent, and never a browser.
+	AuthCredential
 )
 
-var authNames = [...]string{"none", "refresh", "client-credentials", "interactive"}
+var authNames = [...]string{"none", "refresh", "client-credentials", "interactive", "credential"}
 
 func (k AuthKind) String() string { return authNames[k] }
 
@@ -404,7 +408,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	// without a person; otherwise it needs an update that signs in again.
 	key := TokenKey(c)
 	ts := tokenStatus(in, key, c.URL)
-	usable := c.GrantType == config.GrantClientCredentials || ts.Refreshable ||
+	usable := c.GrantType == config.GrantClientCredentials || config.IsNativeMethod(c.AuthenticationMethod) || ts.Refreshable ||
 		(accessValid(ts, in.Now) && sameScopes(ts.AccessScopes, c.Scopes))
 	if !usable {
 		if ch.Action == NoOp {
@@ -447,6 +451,9 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 	case accessValid(ts, in.Now) && sameScopes(ts.AccessScopes, c.Scopes):
 		a.Kind = AuthNone
 		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
+	case config.IsNativeMethod(c.AuthenticationMethod):
+		a.Kind = AuthCredential
+		a.Reason = firstNonEmpty(why, "no valid token") + "; " + credentialSource[c.AuthenticationMethod]
 	case c.GrantType == config.GrantClientCredentials:
 		a.Kind = AuthClientCredentials
 		a.Reason = firstNonEmpty(why, "no valid token; the app signs in with its secret")
@@ -500,6 +507,15 @@ func sameScopes(granted, want []string) bool {
 	return slices.Equal(norm(granted), norm(want))
 }
 
+// credentialSource says where an Entra-native credential's token comes
+// from, for the plan's reason.
+var credentialSource = map[string]string{
+	config.MethodAzureCLI:          "from the Azure CLI's sign-in (az login)",
+	config.MethodManagedIdentity:   "from the managed identity endpoint",
+	config.MethodWorkloadIdentity:  "the app signs in with the federated token",
+	config.MethodClientCertificate: "the app signs in with its certificate",
+}
+
 // TokenKey is the token store key for a connection: one per authority,
 // client and account, so every org reached by the same app and user shares
 // one refresh token and one sign-in.
@@ -507,6 +523,11 @@ func TokenKey(c *config.Connection) string {
 	account := c.LoginHint
 	if c.GrantType == config.GrantClientCredentials {
 		account = "app"
+	}
+	if config.IsNativeMethod(c.AuthenticationMethod) {
+		// Each credential is its own account: a CLI sign-in, an identity,
+		// an app with a certificate or a federated token.
+		account = c.AuthenticationMethod
 	}
 	return auth.Key(c.TokenURL, c.ClientID, account)
 }

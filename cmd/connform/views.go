@@ -106,6 +106,8 @@ func authPhrase(k plan.AuthKind) string {
 		return "silent refresh"
 	case plan.AuthClientCredentials:
 		return "client credentials (silent)"
+	case plan.AuthCredential:
+		return "Entra credential (silent)"
 	}
 	return "interactive (browser)"
 }
