@@ -31,6 +31,15 @@
 // new resources (EntityDefinitions, entity sets) register there from their
 // own files.
 //
+// Each org holds sample metadata (account, businessunit, contact, lead,
+// opportunity, systemuser) and rows (27 accounts, 12 contacts, ...) derived
+// from the org's name alone, so org1 shows the same rows in every run and
+// golden files stay stable. Entity sets answer $select, $top, $filter and
+// Prefer: odata.maxpagesize, with two deliberate differences from Dataverse:
+// the server page size is 10 (not 5000), so that clients must follow
+// @odata.nextLink, and $filter takes only equalities joined by "and"; any
+// other query option is a 400, never silently ignored.
+//
 // Production packages must not import this package; only the `emulator`
 // and `demo` commands and tests do.
 package emulator
