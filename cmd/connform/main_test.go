@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,9 @@ func TestScripts(t *testing.T) {
 }
 
 func setupEmulator(env *testscript.Env) error {
-	e, err := emulator.Start(emulator.Options{Orgs: 3})
+	// Device codes are polled every second (Entra says 5s), so scripts
+	// that sign in with a device code finish quickly.
+	e, err := emulator.Start(emulator.Options{Orgs: 3, DeviceCodeInterval: time.Second})
 	if err != nil {
 		return err
 	}
@@ -109,11 +113,13 @@ func setupEmulator(env *testscript.Env) error {
 }
 
 // cmdEmu drives the script's emulator: "emu advance 1h", "emu revoke",
-// "emu signins N" (asserts the number of completed browser sign-ins).
+// "emu signins N" (asserts the number of completed sign-ins, browser or
+// device code), "emu fault ..." (see emuFault), "emu clearfaults",
+// "emu approve-device" (see approveDevice).
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulator.Emulator)
 	if len(args) == 0 {
-		ts.Fatalf("usage: emu advance DURATION | revoke | signins N")
+		ts.Fatalf("usage: emu advance DURATION | revoke | signins N | fault ENDPOINT KIND [count=N] [client=ID] [delay=D] | clearfaults | approve-device")
 	}
 	switch args[0] {
 	case "advance":
@@ -129,6 +135,12 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("CONNFORM_TEST_CLOCK_OFFSET", (total + d).String())
 	case "revoke":
 		e.RevokeRefreshTokens()
+	case "fault":
+		emuFault(ts, e, args[1:])
+	case "clearfaults":
+		e.ClearFaults()
+	case "approve-device":
+		approveDevice(ts, e)
 	case "signins":
 		got := fmt.Sprint(e.Stats().SignIns)
 		if (got == args[1]) == neg {
@@ -136,6 +148,63 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	default:
 		ts.Fatalf("unknown emu command %q", args[0])
+	}
+}
+
+// emuFault scripts a failure: "emu fault ENDPOINT KIND [count=N]
+// [client=public|confidential|ID] [delay=DURATION]", e.g. "emu fault token
+// expired_refresh_token count=1". ENDPOINT is token, authorize, devicecode,
+// webapi, whoami or any.
+func emuFault(ts *testscript.TestScript, e *emulator.Emulator, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: emu fault ENDPOINT KIND [count=N] [client=ID] [delay=D]")
+	}
+	f := emulator.Fault{Endpoint: args[0], Kind: emulator.FaultKind(args[1])}
+	if f.Endpoint == "any" {
+		f.Endpoint = ""
+	}
+	if !slices.Contains(emulator.FaultKinds, f.Kind) {
+		ts.Fatalf("unknown fault kind %q; known: %v", args[1], emulator.FaultKinds)
+	}
+	for _, opt := range args[2:] {
+		k, v, _ := strings.Cut(opt, "=")
+		var err error
+		switch k {
+		case "count":
+			f.Count, err = strconv.Atoi(v)
+		case "client":
+			f.ClientID = map[string]string{"public": ts.Getenv("EMU_PUBLIC_CLIENT"), "confidential": ts.Getenv("EMU_CONF_CLIENT")}[v]
+			if f.ClientID == "" {
+				f.ClientID = v
+			}
+		case "delay":
+			f.Delay, err = time.ParseDuration(v)
+		default:
+			ts.Fatalf("unknown fault option %q", opt)
+		}
+		ts.Check(err)
+	}
+	e.AddFault(f)
+}
+
+// approveDevice plays the user at another device: it waits for connform
+// (running in the background) to ask for a device code, then enters every
+// pending code on the emulator's verification page and approves it.
+func approveDevice(ts *testscript.TestScript, e *emulator.Emulator) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		if codes := e.PendingUserCodes(); len(codes) > 0 {
+			for _, code := range codes {
+				ts.Check(emulator.ApproveDeviceCode(ctx, http.DefaultClient, ts.Getenv("EMU_AUTHORITY")+"/devicelogin", code))
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			ts.Fatalf("no device code was requested within a minute")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
