@@ -257,14 +257,14 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err != nil {
 		var apiErr *dynamics.APIError
 		if errors.As(err, &apiErr) {
-			return "", fmt.Errorf("%s: the org refused the token: %s", c.Addr, apiErr.Hint(c.GrantType == config.GrantClientCredentials))
+			return "", fmt.Errorf("%s: the org refused the token: %s", c.Addr, apiErr.Hint(c.AppOnly()))
 		}
 		return "", fmt.Errorf("%s: verifying against %s: %w", c.Addr, org.Root, err)
 	}
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.
 	if c.Entity != "" {
-		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.GrantType == config.GrantClientCredentials); err != nil {
+		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.AppOnly()); err != nil {
 			return "", fmt.Errorf("%s: %w", c.Addr, err)
 		}
 	}

@@ -42,6 +42,9 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 		LoginHint:        c.LoginHint,
 	}
 
+	if config.IsNativeMethod(c.AuthenticationMethod) {
+		return r.credentialToken(ctx, c, key, grant, p)
+	}
 	if c.GrantType == config.GrantClientCredentials {
 		res, err := r.opt.Flow.ClientCredentials(ctx, p)
 		if err != nil {

@@ -177,7 +177,20 @@ func CredentialToken(ctx context.Context, method string, cred azcore.TokenCreden
 	if err != nil {
 		return nil, credentialError(method, err)
 	}
-	return &Result{AccessToken: tok.Token, Expiry: tok.ExpiresOn, Scopes: scopes, Account: method}, nil
+	account := accountOf(tok.Token) // the user, for the Azure CLI
+	if account == "" {
+		account = appAccount[method]
+	}
+	return &Result{AccessToken: tok.Token, Expiry: tok.ExpiresOn, Scopes: scopes, Account: account}, nil
+}
+
+// appAccount names who acts for the app-only methods, in progress lines
+// and the state's account field.
+var appAccount = map[string]string{
+	MethodAzureCLI:          "the Azure CLI's account",
+	MethodManagedIdentity:   "the managed identity",
+	MethodWorkloadIdentity:  "the app (federated token)",
+	MethodClientCertificate: "the app (certificate)",
 }
 
 // CredentialError is a failed Entra-native sign-in: what happened, what to
