@@ -285,7 +285,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	if !grantOK {
 		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, show("grant_type"))
 	}
-	if !contains(validPrompts, c.Prompt) {
+	if !native && !contains(validPrompts, c.Prompt) {
 		l.errorf(rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), show("prompt"))
 	}
 

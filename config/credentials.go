@@ -79,7 +79,7 @@ func (l *loader) authMethod(c *Connection, b *hcl.Block, vals map[string]string,
 				l.errorf(rng(attr), "Unexpected "+attr, "%s belongs to the OAuth app; with authentication_method = %q the token comes from %s. Remove %s.", attr, method, methodSource[method], attr)
 			}
 		}
-		c.GrantType = ""
+		c.GrantType, c.Prompt, c.Redirect = "", "", ""
 	}
 
 	_, hasClient := vals["client_id"]
