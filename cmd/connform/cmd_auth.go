@@ -84,6 +84,12 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		fresh := &hideOnce{Store: store, key: g.key}
 		_, account, err := apply.Token(ctx, first, apply.Options{
 			Store: fresh, Flow: flow, Interactive: true, Now: c.now,
+			Events: func(e apply.Event) {
+				if e.Kind == apply.EventDeviceCode {
+					// The device flow waits for someone to enter the code.
+					fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", e.Addr, e.Message)
+				}
+			},
 		})
 		if err != nil {
 			failed++
