@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"fmt"
 
 	"connform/auth"
 	"connform/config"
@@ -25,11 +26,14 @@ func (r *runner) credentialToken(ctx context.Context, c *config.Connection, key 
 	}
 	cred, err := auth.NewCredential(c.AuthenticationMethod, p, opt)
 	if err != nil {
-		return "", "", r.authError(c, "preparing the "+c.AuthenticationMethod+" credential", err)
+		return "", "", fmt.Errorf("%s: preparing the credential failed: %w", c.Addr, err)
 	}
 	res, err := auth.CredentialToken(ctx, c.AuthenticationMethod, cred, c.Scopes)
 	if err != nil {
-		return "", "", r.authError(c, "getting a token", err)
+		// Not authError: auth.CredentialError already explains Entra's
+		// codes for the method (a certificate, a federated token), where
+		// the OAuth app's explanations (secrets, redirects) do not apply.
+		return "", "", fmt.Errorf("%s: getting a token failed: %w", c.Addr, err)
 	}
 	return r.save(c, key, grant, res)
 }

@@ -324,7 +324,8 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, map[string]string{"authorization_url": "authorize", "token_url": "token"}[attr], show(attr))
 		}
 	}
-	if (c.AuthorizationURL == "" || c.TokenURL == "") && orgOK && !failed {
+	// Entra-native credentials need only the token endpoint's authority.
+	if ((c.AuthorizationURL == "" && !native) || c.TokenURL == "") && orgOK && !failed {
 		host := dynamics.AuthorityHost(org.Cloud)
 		switch {
 		case native && !needsAuthority(c.AuthenticationMethod) && (host == "" || c.TenantID == ""):
@@ -335,7 +336,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 			l.errorf(b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 		default:
 			base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
-			if c.AuthorizationURL == "" {
+			if c.AuthorizationURL == "" && !native {
 				c.AuthorizationURL = base + "authorize"
 			}
 			if c.TokenURL == "" {
