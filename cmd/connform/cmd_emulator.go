@@ -22,17 +22,37 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
 	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
+	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
 	}
-	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs})
+	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS})
 	if err != nil {
 		return fmt.Errorf("starting the emulator: %w", err)
 	}
 	defer e.Close()
+	info := struct {
+		emulator.Info
+		CACertPath string `json:"ca_cert_path,omitempty"`
+	}{Info: e.Info()}
+	if *useTLS {
+		// A file, so that another process can trust the emulator through
+		// SSL_CERT_FILE; it is a public certificate, not a secret.
+		f, err := os.CreateTemp("", "connform-emulator-ca-*.pem")
+		if err != nil {
+			return fmt.Errorf("writing the emulator's certificate: %w", err)
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.Write(e.CACertPEM()); err != nil {
+			f.Close()
+			return fmt.Errorf("writing the emulator's certificate: %w", err)
+		}
+		f.Close()
+		info.CACertPath = f.Name()
+	}
 	// The first stdout line is the machine-readable contract: one JSON
 	// object with everything a configuration needs.
-	if err := json.NewEncoder(c.io.Out).Encode(e.Info()); err != nil {
+	if err := json.NewEncoder(c.io.Out).Encode(info); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
