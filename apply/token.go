@@ -120,9 +120,28 @@ func (r *runner) interactiveSignIn(ctx context.Context, c *config.Connection, p 
 	if c.GrantType == config.GrantDeviceCode {
 		return r.deviceCode(ctx, c, p)
 	}
-	r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why})
 	f := *r.opt.Flow
 	f.NoBrowserFallback = c.ClientSecret == ""
+	// Say "browser opened" only once it has: a public client without a
+	// browser switches to the device flow, whose instructions are the
+	// only thing worth printing.
+	announce := func(how string) {
+		r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why + "; " + how})
+	}
+	if browser := f.Opener; browser != nil {
+		f.Opener = openerFunc(func(u string) error {
+			if err := browser.Open(u); err != nil {
+				if !f.NoBrowserFallback {
+					announce("no browser could be opened: open the sign-in URL above")
+				}
+				return err
+			}
+			announce("browser opened")
+			return nil
+		})
+	} else if !f.NoBrowserFallback {
+		announce("no browser: open the sign-in URL below")
+	}
 	res, err := f.AuthorizationCode(ctx, p)
 	if errors.Is(err, auth.ErrNoBrowser) {
 		return r.deviceCode(ctx, c, p)
@@ -194,3 +213,8 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// openerFunc adapts a function to auth.Opener.
+type openerFunc func(string) error
+
+func (o openerFunc) Open(u string) error { return o(u) }

@@ -81,6 +81,9 @@ type Auth struct {
 	// Account is the token store key the connection's tokens live under;
 	// connections sharing it share one interactive sign-in.
 	Account string `json:"account,omitempty"`
+	// Via says how an interactive sign-in happens: "browser" or
+	// "device_code" (a code typed in on another device).
+	Via string `json:"via,omitempty"`
 }
 
 // AttrChange is one attribute of a change. For a create only After is set,
@@ -294,6 +297,7 @@ func shareSignIns(changes []*Change) {
 		}
 		if addr, ok := first[ch.Auth.Account]; ok {
 			ch.Auth.Kind = AuthRefresh
+			ch.Auth.Via = ""
 			ch.Auth.Reason = "covered by the sign-in for " + addr
 			continue
 		}
@@ -466,6 +470,10 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 		}
 	default:
 		a.Kind = AuthInteractive
+		a.Via = "browser"
+		if c.GrantType == config.GrantDeviceCode {
+			a.Via = "device_code"
+		}
 		switch {
 		case ts.Refreshable:
 			a.Reason = "scopes changed"

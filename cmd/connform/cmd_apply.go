@@ -205,7 +205,7 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 		case apply.EventRefreshing:
 			fmt.Fprintf(w, "%s: refreshing the token silently...\n", addr)
 		case apply.EventSigningIn:
-			fmt.Fprintf(w, "%s: signing in (%s; browser opened)...\n", addr, e.Message)
+			fmt.Fprintf(w, "%s: signing in (%s)...\n", addr, e.Message)
 		case apply.EventDeviceCode:
 			fmt.Fprintf(w, "%s: sign in with a device code. %s\n", addr, e.Message)
 		case apply.EventVerified:

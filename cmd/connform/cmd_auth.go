@@ -275,6 +275,7 @@ const (
 	tokenValid       = "valid"
 	tokenRefreshable = "refreshable"
 	tokenAppSecret   = "client-credentials"
+	tokenCredential  = "credential"
 	tokenSignIn      = "needs-sign-in"
 )
 
@@ -300,7 +301,7 @@ type statusAccount struct {
 type statusConnection struct {
 	Address string    `json:"address"`
 	Org     string    `json:"org"`
-	State   string    `json:"state"` // valid | refreshable | client-credentials | needs-sign-in
+	State   string    `json:"state"` // valid | refreshable | client-credentials | credential | needs-sign-in
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Reason  string    `json:"reason"`
 }
@@ -373,6 +374,11 @@ func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) s
 	switch {
 	case at.Valid(now) && scopesOK:
 		s.State, s.Reason = tokenValid, "access token valid"
+	case config.IsNativeMethod(cc.AuthenticationMethod):
+		s.State, s.Reason = tokenCredential, credentialPhrase[cc.AuthenticationMethod]+" when needed"
+		if at != nil {
+			s.Reason = "access token expired; " + s.Reason
+		}
 	case cc.GrantType == config.GrantClientCredentials:
 		s.State, s.Reason = tokenAppSecret, "the app gets a token with its client secret when needed"
 		if at != nil {
@@ -415,8 +421,9 @@ func (c *cli) renderAuthStatus(rep statusReport, now time.Time) {
 	var total int
 	for _, a := range rep.Accounts {
 		fmt.Fprintf(w, "\nAccount: %s\n", accountPhrase(a.Key))
-		// An app signs in with its secret: no user, no refresh token.
-		if a.Account != "app" {
+		// An app signs in with its secret, a credential by itself: no
+		// person, no refresh token.
+		if a.Account != "app" && !config.IsNativeMethod(a.Account) {
 			who := a.SignedInAs
 			if who == "" {
 				who = "(nobody yet)"
@@ -441,9 +448,13 @@ func (c *cli) renderAuthStatus(rep statusReport, now time.Time) {
 			fmt.Fprintf(w, "  %-*s  %s\n", width, s.Address, c.statusPhrase(s, now))
 		}
 	}
-	fmt.Fprintf(w, "\n%d account%s, %d connection%s: %d valid, %d refreshable, %d with the client secret, %d need%s sign-in.\n",
+	fmt.Fprintf(w, "\n%d account%s, %d connection%s: %d valid, %d refreshable, %d with the client secret, ",
 		len(rep.Accounts), plural(len(rep.Accounts)), total, plural(total),
-		counts[tokenValid], counts[tokenRefreshable], counts[tokenAppSecret], counts[tokenSignIn], map[bool]string{true: "s"}[counts[tokenSignIn] == 1])
+		counts[tokenValid], counts[tokenRefreshable], counts[tokenAppSecret])
+	if n := counts[tokenCredential]; n > 0 {
+		fmt.Fprintf(w, "%d with an Entra credential, ", n)
+	}
+	fmt.Fprintf(w, "%d need%s sign-in.\n", counts[tokenSignIn], map[bool]string{true: "s"}[counts[tokenSignIn] == 1])
 	if counts[tokenSignIn] > 0 {
 		fmt.Fprintln(w, "Run connform login NAME (or connform apply in a terminal) to sign in.")
 	}
@@ -460,6 +471,8 @@ func (c *cli) statusPhrase(s statusConnection, now time.Time) string {
 		return c.io.Paint("green", "refreshable") + ": " + s.Reason
 	case tokenAppSecret:
 		return c.io.Paint("green", "client credentials") + ": " + s.Reason
+	case tokenCredential:
+		return c.io.Paint("green", "Entra credential") + ": " + s.Reason
 	}
 	return c.io.Paint("red", "needs sign-in") + ": " + s.Reason
 }
@@ -616,4 +629,12 @@ func sameScopeSet(granted, want []string) bool {
 		return out
 	}
 	return slices.Equal(norm(granted), norm(want))
+}
+
+// credentialPhrase says where an Entra-native credential's token comes from.
+var credentialPhrase = map[string]string{
+	config.MethodAzureCLI:          "the Azure CLI's sign-in (az login) gives a token",
+	config.MethodManagedIdentity:   "the managed identity endpoint gives a token",
+	config.MethodWorkloadIdentity:  "the app signs in with the federated token file",
+	config.MethodClientCertificate: "the app signs in with its certificate",
 }

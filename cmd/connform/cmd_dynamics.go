@@ -112,7 +112,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 			case apply.EventRefreshing:
 				fmt.Fprintf(c.io.ErrOut, "%s: refreshing the token silently...\n", e.Addr)
 			case apply.EventSigningIn:
-				fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s; browser opened)...\n", e.Addr, e.Message)
+				fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", e.Addr, e.Message)
 			case apply.EventDeviceCode:
 				// Without these instructions nobody could complete the sign-in.
 				fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", e.Addr, e.Message)

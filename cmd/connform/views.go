@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 
+	"connform/config"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -56,7 +58,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		}
 		fmt.Fprintln(w, "    }")
 		if ch.Action != plan.Delete {
-			fmt.Fprintf(w, "    sign-in: %s", authPhrase(ch.Auth.Kind))
+			fmt.Fprintf(w, "    sign-in: %s", authPhrase(ch.Auth))
 			if ch.Auth.Reason != "" {
 				fmt.Fprintf(w, " (%s)", ch.Auth.Reason)
 			}
@@ -72,7 +74,13 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		fmt.Fprintf(w, " %d sign-in%s needed (%d interactive).\n", sum.SignIns, plural(sum.SignIns), sum.Interactive)
 	}
 	for _, acct := range sum.InteractiveAccounts {
-		fmt.Fprintf(w, "  Browser sign-in: %s\n", accountPhrase(acct))
+		how := "Browser"
+		if i := slices.IndexFunc(p.Changes, func(c *plan.Change) bool {
+			return c.Auth.Account == acct && c.Auth.Kind == plan.AuthInteractive
+		}); i >= 0 && p.Changes[i].Auth.Via == "device_code" {
+			how = "Device code"
+		}
+		fmt.Fprintf(w, "  %s sign-in: %s\n", how, accountPhrase(acct))
 	}
 }
 
@@ -98,8 +106,8 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 	}
 }
 
-func authPhrase(k plan.AuthKind) string {
-	switch k {
+func authPhrase(a plan.Auth) string {
+	switch a.Kind {
 	case plan.AuthNone:
 		return "none"
 	case plan.AuthRefresh:
@@ -108,6 +116,9 @@ func authPhrase(k plan.AuthKind) string {
 		return "client credentials (silent)"
 	case plan.AuthCredential:
 		return "Entra credential (silent)"
+	}
+	if a.Via == "device_code" {
+		return "interactive (device code)"
 	}
 	return "interactive (browser)"
 }
@@ -132,6 +143,14 @@ func accountPhrase(key string) string {
 		who = "(whoever signs in)"
 	case "app":
 		who = "(the app itself)"
+	case config.MethodAzureCLI:
+		who = "(the Azure CLI's account)"
+	case config.MethodManagedIdentity:
+		who = "(the managed identity)"
+	case config.MethodWorkloadIdentity:
+		who = "(the app, by its federated token)"
+	case config.MethodClientCertificate:
+		who = "(the app, by its certificate)"
 	}
 	return fmt.Sprintf("%s with app %s at %s", who, parts[1], parts[0])
 }
