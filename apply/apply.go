@@ -249,7 +249,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	prior := r.lookup(c.Addr)
 
 	key := plan.TokenKey(c)
-	tok, account, err := r.token(ctx, c, key)
+	tok, account, err := r.token(ctx, c, key, ch.Auth.Fresh)
 	if err != nil {
 		return "", err
 	}

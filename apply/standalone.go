@@ -23,5 +23,5 @@ func Token(ctx context.Context, c *config.Connection, opt Options) (token, accou
 		opt.Events = func(Event) {}
 	}
 	r := &runner{opt: opt, groups: map[string]*sync.Mutex{}}
-	return r.token(ctx, c, plan.TokenKey(c))
+	return r.token(ctx, c, plan.TokenKey(c), false)
 }

@@ -16,7 +16,9 @@ import (
 // token, and only then an interactive sign-in. Work on one account key is
 // serialised, because Entra rotates the refresh token on every use and two
 // parallel refreshes would invalidate each other.
-func (r *runner) token(ctx context.Context, c *config.Connection, key string) (string, string, error) {
+// With fresh, a cached access token is not used: the plan saw the app's
+// credential change, and only a new token proves the new one.
+func (r *runner) token(ctx context.Context, c *config.Connection, key string, fresh bool) (string, string, error) {
 	g := r.group(key)
 	g.Lock()
 	defer g.Unlock()
@@ -28,7 +30,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string) (s
 	if grant == nil {
 		grant = &auth.Grant{}
 	}
-	if at := grant.Access[c.URL]; at.Valid(r.opt.Now()) && scopesCover(at.Scopes, c.Scopes) {
+	if at := grant.Access[c.URL]; !fresh && at.Valid(r.opt.Now()) && scopesCover(at.Scopes, c.Scopes) {
 		return at.Token, grant.Account, nil
 	}
 	p := auth.Params{

@@ -81,6 +81,9 @@ type Auth struct {
 	// Account is the token store key the connection's tokens live under;
 	// connections sharing it share one interactive sign-in.
 	Account string `json:"account,omitempty"`
+	// Fresh makes apply get a new token even when a cached one is valid:
+	// the credential changed, and only a new token proves it works.
+	Fresh bool `json:"fresh,omitempty"`
 	// Via says how an interactive sign-in happens: "browser" or
 	// "device_code" (a code typed in on another device).
 	Via string `json:"via,omitempty"`
@@ -424,8 +427,21 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		}
 		ch.Reason = joinReason(ch.Reason, why)
 	}
-	if c.GrantType == config.GrantClientCredentials && slices.Contains(changed, "client_secret") {
-		ch.Auth = Auth{Kind: AuthClientCredentials, Reason: "client secret changed", Account: key}
+	if attrs := credentialChanged(c, changed); attrs != "" {
+		// The cached token proves the old credential only; apply gets a
+		// new one so a bad secret or certificate shows now, not at the
+		// next expiry.
+		kind := AuthClientCredentials
+		if config.IsNativeMethod(c.AuthenticationMethod) {
+			kind = AuthCredential
+		}
+		ch.Auth = Auth{Kind: kind, Reason: attrs + " changed; a new token proves it", Account: key, Fresh: true}
+		return ch
+	}
+	if slices.Contains(changed, "client_secret") && ts.Refreshable {
+		// A confidential app's user sign-in: a refresh presents the new
+		// secret, so a wrong one shows now.
+		ch.Auth = Auth{Kind: AuthRefresh, Reason: "client_secret changed; a refresh with it proves it", Account: key, Fresh: true}
 		return ch
 	}
 	if c.LoginHint != prior.Attributes["login_hint"] {
@@ -513,6 +529,27 @@ func sameScopes(granted, want []string) bool {
 		return out
 	}
 	return slices.Equal(norm(granted), norm(want))
+}
+
+// credentialChanged names the changed attributes that an app proves
+// itself with, when the connection signs in as the app.
+func credentialChanged(c *config.Connection, changed []string) string {
+	var creds []string
+	switch {
+	case c.AuthenticationMethod == config.MethodClientCertificate:
+		creds = []string{"certificate_path", "certificate_password"}
+	case c.AuthenticationMethod == config.MethodWorkloadIdentity:
+		creds = []string{"federated_token_file"}
+	case c.GrantType == config.GrantClientCredentials && !config.IsNativeMethod(c.AuthenticationMethod):
+		creds = []string{"client_secret"}
+	}
+	var out []string
+	for _, a := range creds {
+		if slices.Contains(changed, a) {
+			out = append(out, a)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // credentialSource says where an Entra-native credential's token comes

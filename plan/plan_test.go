@@ -55,7 +55,23 @@ func TestMake(t *testing.T) {
 		c.ClientSecret = "s3cret-value"
 		c.Scopes = []string{c.URL + "/.default"}
 	})
+	cert := conn("cert", "https://sales.crm4.dynamics.com", func(c *config.Connection) {
+		c.AuthenticationMethod = config.MethodClientCertificate
+		c.CertificatePath = "app.pem"
+		c.Scopes = []string{c.URL + "/.default"}
+	})
+	confidential := conn("conf", "https://sales.crm4.dynamics.com", func(c *config.Connection) { c.ClientSecret = "s3cret-value" })
 	refreshable := tokens{TokenKey(sales) + " ": {Grant: true, Refreshable: true}}
+	// Every connection below holds a valid token: only a changed credential
+	// makes apply get a new one.
+	valid := func(cs ...*config.Connection) tokens {
+		t := tokens{}
+		for _, c := range cs {
+			t[TokenKey(c)+" "] = TokenStatus{Grant: true, Refreshable: c.GrantType == config.GrantAuthorizationCode,
+				AccessExpiry: now.Add(time.Hour), AccessScopes: c.Scopes}
+		}
+		return t
+	}
 
 	type want struct {
 		action Action
@@ -141,8 +157,32 @@ func TestMake(t *testing.T) {
 			name:  "changed client secret: update, new app token",
 			conns: []*config.Connection{conn("app", app.URL, func(c *config.Connection) { *c = *app; c.ClientSecret = "other" })},
 			prior: []*config.Connection{app},
-			want:  map[string]want{"connection.app": {Update, "client_secret changed", AuthClientCredentials, "client secret changed"}},
+			want:  map[string]want{"connection.app": {Update, "client_secret changed", AuthClientCredentials, "client_secret changed; a new token proves it"}},
 			sum:   Summary{Change: 1, SignIns: 1},
+		},
+		{
+			name:   "changed certificate: update, new token despite a valid one",
+			conns:  []*config.Connection{conn("cert", cert.URL, func(c *config.Connection) { *c = *cert; c.CertificatePath = "new.pfx"; c.CertificatePassword = "other" })},
+			prior:  []*config.Connection{cert},
+			tokens: valid(cert),
+			want:   map[string]want{"connection.cert": {Update, "certificate_path", AuthCredential, "certificate_path, certificate_password changed; a new token proves it"}},
+			sum:    Summary{Change: 1, SignIns: 1},
+		},
+		{
+			name:   "confidential user app's secret changed: refresh proves it",
+			conns:  []*config.Connection{conn("conf", confidential.URL, func(c *config.Connection) { *c = *confidential; c.ClientSecret = "other" })},
+			prior:  []*config.Connection{confidential},
+			tokens: valid(confidential),
+			want:   map[string]want{"connection.conf": {Update, "client_secret changed", AuthRefresh, "a refresh with it proves it"}},
+			sum:    Summary{Change: 1, SignIns: 1},
+		},
+		{
+			name:   "description changed: the valid token is kept",
+			conns:  []*config.Connection{conn("cert", cert.URL, func(c *config.Connection) { *c = *cert; c.Description = "now described" })},
+			prior:  []*config.Connection{cert},
+			tokens: valid(cert),
+			want:   map[string]want{"connection.cert": {Update, "description changed", AuthNone, "token valid until"}},
+			sum:    Summary{Change: 1},
 		},
 		{
 			name:    "library entry deleted by hand: repaired",
@@ -209,6 +249,9 @@ func TestMake(t *testing.T) {
 				}
 				if ch.Auth.Kind != w.auth || !strings.Contains(ch.Auth.Reason, w.areas) {
 					t.Errorf("%s: auth %v (%q), want %v containing %q", ch.Addr, ch.Auth.Kind, ch.Auth.Reason, w.auth, w.areas)
+				}
+				if wantFresh := strings.Contains(w.areas, "proves it"); ch.Auth.Fresh != wantFresh {
+					t.Errorf("%s: auth.fresh %v, want %v", ch.Addr, ch.Auth.Fresh, wantFresh)
 				}
 				for _, a := range ch.Attrs {
 					if strings.Contains(a.Before+a.After, "s3cret") || strings.Contains(a.Before+a.After, "other") {

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/rogpeppe/go-internal/testscript"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"connform/emulator"
 )
@@ -66,6 +68,7 @@ func setupTLSEmulator(env *testscript.Env) error {
 // cmdEntra prepares what an Entra-native credential reads:
 //
 //	entra cert FILE              the certificate registered on the cert app (PEM, with its key)
+//	entra pfx FILE PASSWORD      the same certificate and key as a password-protected PFX
 //	entra othercert FILE         a certificate no app registered
 //	entra fedtoken FILE [SUBJECT] a federated token (default: the subject the app trusts)
 //	entra az ORG_URL...          a fake `az` in $WORK/bin answering for those orgs, signed in as the test user
@@ -73,7 +76,7 @@ func setupTLSEmulator(env *testscript.Env) error {
 func cmdEntra(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulator.Emulator)
 	if len(args) == 0 {
-		ts.Fatalf("usage: entra cert|othercert|fedtoken|az|az-logged-out ...")
+		ts.Fatalf("usage: entra cert|pfx|othercert|fedtoken|az|az-logged-out ...")
 	}
 	write := func(name string, data []byte, mode os.FileMode) {
 		p := ts.MkAbs(name)
@@ -85,6 +88,16 @@ func cmdEntra(ts *testscript.TestScript, neg bool, args []string) {
 		pem, err := e.ClientCertificatePEM()
 		ts.Check(err)
 		write(args[1], pem, 0o600)
+	case "pfx":
+		pem, err := e.ClientCertificatePEM()
+		ts.Check(err)
+		cert, key, err := azidentity.ParseCertificates(pem, nil)
+		ts.Check(err)
+		// Triple DES, as Windows' certificate export and openssl's
+		// -legacy write it, and as azidentity reads it.
+		pfx, err := pkcs12.LegacyDES.Encode(key, cert[0], nil, args[2])
+		ts.Check(err)
+		write(args[1], pfx, 0o600)
 	case "othercert":
 		pem, err := emulator.SelfSignedCertificatePEM("unregistered")
 		ts.Check(err)
