@@ -50,20 +50,8 @@ func (e *Emulator) deviceInterval() time.Duration {
 
 // deviceCode serves POST /{tenant}/oauth2/v2.0/devicecode.
 func (e *Emulator) deviceCode(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		e.writeEntraJSON(w, r, newErr(http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
-		return
-	}
-	multi, xerr := e.tenantCheck(r.PathValue("tenant"))
-	if xerr != nil {
-		e.writeEntraJSON(w, r, xerr)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		e.writeEntraJSON(w, r, newErr(http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
-		return
-	}
-	if e.fault(w, r, "devicecode", r.PostForm.Get("client_id"), "") {
+	multi, ok := e.entraPost(w, r, "devicecode")
+	if !ok {
 		return
 	}
 	id := r.PostForm.Get("client_id")

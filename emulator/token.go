@@ -30,20 +30,8 @@ type refreshGrant struct {
 // client_credentials grants, with the client authenticated by body
 // parameters or HTTP Basic.
 func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		e.writeEntraJSON(w, r, newErr(http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
-		return
-	}
-	multi, xerr := e.tenantCheck(r.PathValue("tenant"))
-	if xerr != nil {
-		e.writeEntraJSON(w, r, xerr)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		e.writeEntraJSON(w, r, newErr(http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
-		return
-	}
-	if e.fault(w, r, "token", formClientID(r), r.PostForm.Get("grant_type")) {
+	multi, ok := e.entraPost(w, r, "token")
+	if !ok {
 		return
 	}
 	a, xerr := e.clientAuth(r)
@@ -300,4 +288,28 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// entraPost does what every Entra POST endpoint does first, in Entra's
+// order: refuse other methods, check the tenant, parse the form, then play
+// any scripted fault for the endpoint (its client and grant read from the
+// form). It reports whether the handler should go on.
+func (e *Emulator) entraPost(w http.ResponseWriter, r *http.Request, endpoint string) (multi, ok bool) {
+	if r.Method != http.MethodPost {
+		e.writeEntraJSON(w, r, newErr(http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+		return false, false
+	}
+	multi, xerr := e.tenantCheck(r.PathValue("tenant"))
+	if xerr != nil {
+		e.writeEntraJSON(w, r, xerr)
+		return false, false
+	}
+	if err := r.ParseForm(); err != nil {
+		e.writeEntraJSON(w, r, newErr(http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
+		return false, false
+	}
+	if e.fault(w, r, endpoint, formClientID(r), r.PostForm.Get("grant_type")) {
+		return false, false
+	}
+	return multi, true
 }

@@ -416,7 +416,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	key := TokenKey(c)
 	ts := tokenStatus(in, key, c.URL)
 	usable := c.GrantType == config.GrantClientCredentials || config.IsNativeMethod(c.AuthenticationMethod) || ts.Refreshable ||
-		(accessValid(ts, in.Now) && sameScopes(ts.AccessScopes, c.Scopes))
+		(accessValid(ts, in.Now) && SameScopes(ts.AccessScopes, c.Scopes))
 	if !usable {
 		if ch.Action == NoOp {
 			ch.Action = Update
@@ -468,16 +468,16 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 	ts := tokenStatus(in, key, c.URL)
 	a := Auth{Account: key}
 	switch {
-	case accessValid(ts, in.Now) && sameScopes(ts.AccessScopes, c.Scopes):
+	case accessValid(ts, in.Now) && SameScopes(ts.AccessScopes, c.Scopes):
 		a.Kind = AuthNone
 		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
 	case config.IsNativeMethod(c.AuthenticationMethod):
 		a.Kind = AuthCredential
-		a.Reason = firstNonEmpty(why, "no valid token") + "; " + credentialSource[c.AuthenticationMethod]
+		a.Reason = firstNonEmpty(why, "no valid token") + "; " + CredentialSource[c.AuthenticationMethod]
 	case c.GrantType == config.GrantClientCredentials:
 		a.Kind = AuthClientCredentials
 		a.Reason = firstNonEmpty(why, "no valid token; the app signs in with its secret")
-	case ts.Refreshable && (ts.AccessExpiry.IsZero() || sameScopes(ts.AccessScopes, c.Scopes)):
+	case ts.Refreshable && (ts.AccessExpiry.IsZero() || SameScopes(ts.AccessScopes, c.Scopes)):
 		a.Kind = AuthRefresh
 		if ts.AccessExpiry.IsZero() {
 			a.Reason = "no token for this org yet; the account's refresh token covers it"
@@ -513,9 +513,10 @@ func accessValid(ts TokenStatus, now time.Time) bool {
 	return !ts.AccessExpiry.IsZero() && now.Add(auth.ExpiryMargin).Before(ts.AccessExpiry)
 }
 
-// sameScopes compares granted with configured scopes, ignoring order and
-// the scopes Entra never echoes back in a token's scope list.
-func sameScopes(granted, want []string) bool {
+// SameScopes compares granted with configured scopes, ignoring order, case
+// and the scopes Entra never echoes back in a token's scope list: a token
+// for other scopes does not serve the connection.
+func SameScopes(granted, want []string) bool {
 	norm := func(s []string) []string {
 		var out []string
 		for _, v := range s {
@@ -552,9 +553,9 @@ func credentialChanged(c *config.Connection, changed []string) string {
 	return strings.Join(out, ", ")
 }
 
-// credentialSource says where an Entra-native credential's token comes
-// from, for the plan's reason.
-var credentialSource = map[string]string{
+// CredentialSource says where an Entra-native credential's token comes
+// from, in words for a reason shown to the user.
+var CredentialSource = map[string]string{
 	config.MethodAzureCLI:          "from the Azure CLI's sign-in (az login)",
 	config.MethodManagedIdentity:   "from the managed identity endpoint",
 	config.MethodWorkloadIdentity:  "the app signs in with the federated token",

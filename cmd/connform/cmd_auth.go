@@ -370,12 +370,12 @@ func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) s
 	if at != nil {
 		s.Expiry = at.Expiry
 	}
-	scopesOK := at != nil && sameScopeSet(at.Scopes, cc.Scopes)
+	scopesOK := at != nil && plan.SameScopes(at.Scopes, cc.Scopes)
 	switch {
 	case at.Valid(now) && scopesOK:
 		s.State, s.Reason = tokenValid, "access token valid"
 	case config.IsNativeMethod(cc.AuthenticationMethod):
-		s.State, s.Reason = tokenCredential, credentialPhrase[cc.AuthenticationMethod]+" when needed"
+		s.State, s.Reason = tokenCredential, "silent when needed, "+plan.CredentialSource[cc.AuthenticationMethod]
 		if at != nil {
 			s.Reason = "access token expired; " + s.Reason
 		}
@@ -610,31 +610,4 @@ func addrList(conns []*config.Connection) string {
 		addrs[i] = cc.Addr
 	}
 	return strings.Join(addrs, ", ")
-}
-
-// sameScopeSet compares granted scopes with configured ones, ignoring order,
-// case and the scopes Entra does not echo in a token's scope list, as plan
-// does: a token for other scopes does not serve the connection.
-func sameScopeSet(granted, want []string) bool {
-	norm := func(s []string) []string {
-		var out []string
-		for _, v := range s {
-			v = strings.ToLower(v)
-			if v == "offline_access" || v == "openid" || v == "profile" || v == "email" {
-				continue
-			}
-			out = append(out, v)
-		}
-		slices.Sort(out)
-		return out
-	}
-	return slices.Equal(norm(granted), norm(want))
-}
-
-// credentialPhrase says where an Entra-native credential's token comes from.
-var credentialPhrase = map[string]string{
-	config.MethodAzureCLI:          "the Azure CLI's sign-in (az login) gives a token",
-	config.MethodManagedIdentity:   "the managed identity endpoint gives a token",
-	config.MethodWorkloadIdentity:  "the app signs in with the federated token file",
-	config.MethodClientCertificate: "the app signs in with its certificate",
 }
