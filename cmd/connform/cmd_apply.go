@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"connform/apply"
 	"connform/auth"
-	"connform/config"
 	"connform/dynamics"
 	"connform/plan"
 )
@@ -239,9 +236,3 @@ func (c *cli) browser() auth.Opener {
 	}
 	return auth.SystemBrowser{}
 }
-
-var (
-	_ = errors.New
-	_ = os.Getpid
-	_ = config.GrantClientCredentials
-)
