@@ -152,9 +152,18 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	if err := needNames(fs.Args(), *all, "logout"); err != nil {
 		return err
 	}
+	// A broken configuration must not keep anyone logged in: the state
+	// remembers which account served each connection.
 	cfg := c.loadConfig(v, nil)
+	statePath := config.DefaultStatePath
 	if cfg == nil {
-		return exitError(1)
+		if _, err := os.Stat(statePath); err != nil {
+			return fmt.Errorf("the configuration has errors (above) and there is no %s to say which accounts to log out; fix the configuration, or run connform logout -all after fixing it", statePath)
+		}
+		fmt.Fprintf(c.io.ErrOut, "%s the configuration has errors (above); logging out the accounts that %s remembers.\n", c.io.Paint("yellow", "Warning:"), statePath)
+		cfg = &config.Config{}
+	} else {
+		statePath = cfg.Settings.StatePath
 	}
 
 	// Connections removed from the configuration may still hold tokens: the
@@ -179,7 +188,7 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 			t.addrs = append(t.addrs, addr)
 		}
 	}
-	st, stErr := state.NewLocal(cfg.Settings.StatePath).Read()
+	st, stErr := state.NewLocal(statePath).Read()
 	var prior []*state.Connection
 	if st != nil {
 		prior = st.Connections
