@@ -109,7 +109,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	if opt.Events == nil {
 		opt.Events = func(Event) {}
 	}
-	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]chan struct{}{}}
 	byAddr := map[string]*config.Connection{}
 	for _, c := range cfg.Connections {
 		byAddr[c.Addr] = c
@@ -124,6 +124,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 			return nil, fmt.Errorf("%s is in the plan but not in the configuration; run connform plan again", ch.Addr)
 		}
 		changes = append(changes, ch)
+		if ch.Action != plan.Delete {
+			r.tokenDone[ch.Addr] = make(chan struct{})
+		}
 	}
 
 	res := &Result{}
@@ -142,6 +145,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 				o.Err = r.delete(ch)
 			} else {
 				o.Account, o.Err = r.converge(ctx, ch, byAddr[ch.Addr])
+				r.tokenSettled(ch.Addr)
 			}
 			o.Elapsed = time.Since(start)
 			if o.Err != nil {
@@ -169,6 +173,39 @@ type runner struct {
 	interactive int
 	// signIn serialises browser sign-ins: a person can answer one at a time.
 	signIn sync.Mutex
+	// tokenDone is closed, per change, once its token step has settled;
+	// a change the plan says is covered by another's sign-in waits for it.
+	// Changes start in plan order, so the awaited one is always running.
+	tokenDone map[string]chan struct{}
+	settled   map[string]bool // guarded by mu
+}
+
+// tokenSettled says addr's token step is over, however it ended.
+func (r *runner) tokenSettled(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ch := r.tokenDone[addr]; ch != nil && !r.settled[addr] {
+		if r.settled == nil {
+			r.settled = map[string]bool{}
+		}
+		r.settled[addr] = true
+		close(ch)
+	}
+}
+
+// awaitCover waits until the change whose sign-in covers ch has its token,
+// so that the sign-in happens where the plan said it would.
+func (r *runner) awaitCover(ctx context.Context, ch *plan.Change) error {
+	done := r.tokenDone[ch.Auth.CoveredBy]
+	if ch.Auth.CoveredBy == "" || done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (r *runner) group(key string) *sync.Mutex {
@@ -249,7 +286,11 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	prior := r.lookup(c.Addr)
 
 	key := plan.TokenKey(c)
+	if err := r.awaitCover(ctx, ch); err != nil {
+		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
 	tok, account, err := r.token(ctx, c, key, ch.Auth.Fresh)
+	r.tokenSettled(c.Addr)
 	if err != nil {
 		return "", err
 	}

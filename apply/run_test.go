@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -93,12 +94,33 @@ func TestRunTenOrgsOneSignIn(t *testing.T) {
 	st := state.New("test")
 	w := &countingWriter{}
 
-	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, w, opt)
+	var mu sync.Mutex
+	var signedIn []string
+	opt.Events = func(ev Event) {
+		if ev.Kind == EventSigningIn {
+			mu.Lock()
+			signedIn = append(signedIn, ev.Addr)
+			mu.Unlock()
+		}
+	}
+	p := makePlan(t, cfg, nil, opt)
+	var predicted []string
+	for _, ch := range p.Changes {
+		if ch.Auth.Kind == plan.AuthInteractive {
+			predicted = append(predicted, ch.Addr)
+		}
+	}
+	res, err := Run(context.Background(), p, cfg, st, w, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if failed := res.Failed(); len(failed) > 0 {
 		t.Fatalf("failed: %v", failed[0].Err)
+	}
+	// The sign-in happens where the plan said, not wherever a goroutine
+	// won the race.
+	if !slices.Equal(signedIn, predicted) || len(predicted) != 1 {
+		t.Fatalf("signed in for %v, plan predicted %v", signedIn, predicted)
 	}
 	if got := e.Stats().SignIns; got != 1 || res.Interactive != 1 {
 		t.Fatalf("first apply: %d browser sign-ins at the emulator (%d counted by apply), want 1", got, res.Interactive)

@@ -84,6 +84,10 @@ type Auth struct {
 	// Fresh makes apply get a new token even when a cached one is valid:
 	// the credential changed, and only a new token proves it works.
 	Fresh bool `json:"fresh,omitempty"`
+	// CoveredBy names the change whose interactive sign-in brings this
+	// one's token; apply waits for it, so the sign-in happens where the
+	// plan said.
+	CoveredBy string `json:"covered_by,omitempty"`
 	// Via says how an interactive sign-in happens: "browser" or
 	// "device_code" (a code typed in on another device).
 	Via string `json:"via,omitempty"`
@@ -301,6 +305,7 @@ func shareSignIns(changes []*Change) {
 		if addr, ok := first[ch.Auth.Account]; ok {
 			ch.Auth.Kind = AuthRefresh
 			ch.Auth.Via = ""
+			ch.Auth.CoveredBy = addr
 			ch.Auth.Reason = "covered by the sign-in for " + addr
 			continue
 		}
