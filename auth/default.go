@@ -14,7 +14,7 @@ import (
 // KeyringService is the service name of connform's OS keyring items.
 const KeyringService = "connform"
 
-// openers are the machine facilities OpenDefault probes; tests replace them.
+// openers are the machine facilities Open probes; tests replace them.
 type openers struct {
 	// probeKeyring returns nil when an OS keyring answers.
 	probeKeyring func() error
@@ -25,19 +25,42 @@ type openers struct {
 
 var machine = openers{probeKeyring: probeOSKeyring, kernelKey: kernelKey}
 
-// OpenDefault picks the token store for this machine and returns it with a
+// Open picks the token store for this machine and returns it with a
 // description for status lines. env (KEY=VALUE entries, as os.Environ) may
 // set CONNFORM_TOKEN_STORE to "keyring", "file" or "memory", and
-// CONNFORM_TOKEN_PASSPHRASE for the file. By default the OS keyring is used
-// when one answers, else the encrypted file dir/tokens.enc. Tokens are never
-// written in clear.
-func OpenDefault(dir string, env []string) (Store, string, error) {
-	return machine.open(dir, env)
+// CONNFORM_TOKEN_PASSPHRASE for the file; otherwise the configuration's
+// Choice applies. By default the OS keyring is used when one answers, else
+// the encrypted file dir/tokens.enc. Tokens are written in clear only to
+// dir/tokens.json, and only when the configuration names "plaintext".
+func Open(dir string, env []string, c Choice) (Store, string, error) {
+	return machine.open(dir, env, c)
 }
 
-func (o openers) open(dir string, env []string) (Store, string, error) {
+// Choice is the token store a configuration asks for (connform {
+// token_store }). CONNFORM_TOKEN_STORE overrides it, except that plaintext
+// can only be asked for here, where the choice is reviewed with the rest of
+// the configuration.
+type Choice struct {
+	// Store is "", "auto", "keyring", "file" or "plaintext".
+	Store string
+	// Where names the attribute's source position for messages.
+	Where string
+	// Warn is called once, before a plaintext token file is first written.
+	Warn func(msg string)
+}
+
+func (o openers) open(dir string, env []string, c Choice) (Store, string, error) {
 	vars := envMap(env)
-	switch kind := vars["CONNFORM_TOKEN_STORE"]; kind {
+	kind := vars["CONNFORM_TOKEN_STORE"]
+	if kind == "" && c.Store != "auto" {
+		kind = c.Store
+		if kind == "plaintext" {
+			return openPlain(dir, c)
+		}
+	}
+	switch kind {
+	case "plaintext":
+		return nil, "", errors.New(`CONNFORM_TOKEN_STORE=plaintext is refused: unencrypted tokens must be asked for in the configuration (connform { token_store = "plaintext" }), where the choice is reviewed; use keyring, file or memory`)
 	case "memory":
 		return NewMemoryStore(), "memory (tokens are forgotten when connform exits)", nil
 	case "keyring":
@@ -55,6 +78,23 @@ func (o openers) open(dir string, env []string) (Store, string, error) {
 	default:
 		return nil, "", fmt.Errorf("CONNFORM_TOKEN_STORE=%q is not a token store; use keyring, file or memory", kind)
 	}
+}
+
+func openPlain(dir string, c Choice) (Store, string, error) {
+	s, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"))
+	if err != nil {
+		return nil, "", err
+	}
+	where := ""
+	if c.Where != "" {
+		where = " (" + c.Where + ")"
+	}
+	if c.Warn != nil {
+		s.BeforeCreate = func(path string) {
+			c.Warn(fmt.Sprintf("token_store = \"plaintext\"%s: tokens are about to be written unencrypted to %s. Anyone who can read that file can use your orgs as you until the refresh token expires (up to 90 days); remove token_store to keep them encrypted.", where, tildePath(path)))
+		}
+	}
+	return s, "plaintext file " + tildePath(s.Path()) + " (unencrypted: token_store = \"plaintext\"" + where + ")", nil
 }
 
 func (o openers) openFile(dir string, vars map[string]string) (Store, string, error) {

@@ -12,8 +12,8 @@
 // retried. Secrets (client secrets, tokens, codes, PKCE verifiers) appear in
 // no error: a token endpoint body that is not Entra's JSON is never shown.
 //
-// OpenDefault chooses the store: the OS keyring when one answers, else an
-// AES-GCM encrypted file whose key comes from CONNFORM_TOKEN_PASSPHRASE or
-// from a random key in the Linux kernel keyring. Tokens are never written in
-// clear.
+// Open chooses the store: the OS keyring when one answers, else an AES-GCM
+// encrypted file whose key comes from CONNFORM_TOKEN_PASSPHRASE or from a
+// random key in the Linux kernel keyring. Tokens are written in clear only
+// when the configuration names token_store = "plaintext", after a warning.
 package auth

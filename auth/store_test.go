@@ -43,7 +43,16 @@ func stores(t *testing.T) map[string]Store {
 		"memory":  NewMemoryStore(),
 		"file":    newFileStoreT(t, filepath.Join(t.TempDir(), "tokens.enc"), "correct horse"),
 		"keyring": NewKeyringStore("connform-test"),
+		"plain":   newPlainStoreT(t),
 	}
+}
+
+func newPlainStoreT(t *testing.T) *PlainFileStore {
+	s, err := NewPlainFileStore(filepath.Join(t.TempDir(), "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestStoreRoundTrip(t *testing.T) {
@@ -235,13 +244,14 @@ func TestOpenDefault(t *testing.T) {
 		{"memory asked", openers{up, kernel}, []string{"CONNFORM_TOKEN_STORE=memory"}, "*auth.MemoryStore", "memory", ""},
 		{"file asked over a keyring", openers{up, kernel}, []string{"CONNFORM_TOKEN_STORE=file"}, "*auth.FileStore", "encrypted file", ""},
 		{"keyring asked but absent", openers{down, kernel}, []string{"CONNFORM_TOKEN_STORE=keyring"}, "", "", "does not answer"},
-		{"unknown store", openers{up, kernel}, []string{"CONNFORM_TOKEN_STORE=plaintext"}, "", "", "use keyring, file or memory"},
+		{"unknown store", openers{up, kernel}, []string{"CONNFORM_TOKEN_STORE=bogus"}, "", "", "use keyring, file or memory"},
+		{"plaintext only by configuration", openers{up, kernel}, []string{"CONNFORM_TOKEN_STORE=plaintext"}, "", "", `asked for in the configuration (connform { token_store = "plaintext" })`},
 		{"last entry wins", openers{down, noKernel}, []string{"CONNFORM_TOKEN_STORE=bogus", "CONNFORM_TOKEN_STORE=memory"}, "*auth.MemoryStore", "memory", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s, desc, err := tt.o.open(dir, tt.env)
+			s, desc, err := tt.o.open(dir, tt.env, Choice{})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -281,7 +291,7 @@ func TestOpenDefaultAfterLostKernelKey(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			o := openers{down, func() ([]byte, bool, error) { return []byte(strings.Repeat("b", 32)), tt.created, nil }}
-			s, desc, err := o.open(dir, nil)
+			s, desc, err := o.open(dir, nil, Choice{})
 			if tt.wantErr {
 				if !errors.Is(err, ErrWrongPassphrase) {
 					t.Errorf("want ErrWrongPassphrase, got %v", err)
@@ -301,5 +311,83 @@ func TestOpenDefaultAfterLostKernelKey(t *testing.T) {
 				t.Errorf("the old file was not kept aside: %v", err)
 			}
 		})
+	}
+}
+
+func TestOpenConfiguredChoice(t *testing.T) {
+	up := func() error { return nil }
+	down := func() error { return errors.New("no D-Bus") }
+	kernel := func() ([]byte, bool, error) { return []byte(strings.Repeat("k", 32)), false, nil }
+	tests := []struct {
+		name     string
+		o        openers
+		env      []string
+		choice   string
+		wantType string
+	}{
+		{"file asked by the configuration", openers{up, kernel}, nil, "file", "*auth.FileStore"},
+		{"auto is the default", openers{up, kernel}, nil, "auto", "*auth.KeyringStore"},
+		{"plaintext asked by name", openers{up, kernel}, nil, "plaintext", "*auth.PlainFileStore"},
+		{"the environment overrides", openers{down, kernel}, []string{"CONNFORM_TOKEN_STORE=memory"}, "plaintext", "*auth.MemoryStore"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, err := tt.o.open(t.TempDir(), tt.env, Choice{Store: tt.choice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("%T", s); got != tt.wantType {
+				t.Errorf("store = %s, want %s", got, tt.wantType)
+			}
+		})
+	}
+}
+
+// The plaintext store warns once, before the first token is written, and
+// keeps its file private.
+func TestPlainFileStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "home")
+	var warnings []string
+	s, desc, err := Open(dir, nil, Choice{Store: "plaintext", Where: "main.hcl:2", Warn: func(m string) {
+		if _, err := os.Stat(filepath.Join(dir, "tokens.json")); err == nil {
+			t.Error("warned after the file was written")
+		}
+		warnings = append(warnings, m)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(desc, "unencrypted") || !strings.Contains(desc, "main.hcl:2") {
+		t.Errorf("description %q", desc)
+	}
+	if len(warnings) != 0 {
+		t.Fatal("warned before anything was written")
+	}
+	for i := range 3 {
+		if err := s.Put(fmt.Sprint("k", i), sampleGrant()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `token_store = "plaintext" (main.hcl:2)`) {
+		t.Fatalf("warnings %q, want one naming the attribute", warnings)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "tokens.json"): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	// Another process reads what this one wrote.
+	again, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := again.Get("k1"); err != nil || !reflect.DeepEqual(g, sampleGrant()) {
+		t.Fatalf("Get = %+v, %v", g, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokens.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPlainFileStore(filepath.Join(dir, "tokens.json")); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged file: %v", err)
 	}
 }

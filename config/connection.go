@@ -20,6 +20,7 @@ var settingsSchema = &hcl.BodySchema{
 		{Name: "library_format"},
 		{Name: "library_data_type"},
 		{Name: "library_parameter_names"},
+		{Name: "token_store"},
 	},
 }
 
@@ -52,6 +53,9 @@ var (
 	validClouds  = []string{string(dynamics.CloudPublic), string(dynamics.CloudUSGov), string(dynamics.CloudDoD), string(dynamics.CloudChina)}
 	validGrants  = []string{GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials}
 	validFormats = []string{LibraryFormatDSConn, LibraryFormatJSON}
+	// Token stores a configuration may ask for; memory is for tests and
+	// CONNFORM_TOKEN_STORE only.
+	validTokenStores = []string{"auto", "keyring", "file", "plaintext"}
 )
 
 func (l *loader) decodeSettings(blocks []*hcl.Block) {
@@ -60,6 +64,7 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 	s.LibraryPath = DefaultLibraryPath
 	s.LibraryFormat = DefaultLibraryFormat
 	s.LibraryDataType = DefaultLibraryDataType
+	s.TokenStore = "auto"
 	if len(blocks) == 0 {
 		return
 	}
@@ -87,6 +92,13 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 	str("library_path", &s.LibraryPath)
 	str("library_format", &s.LibraryFormat)
 	str("library_data_type", &s.LibraryDataType)
+	str("token_store", &s.TokenStore)
+	if a, ok := content.Attributes["token_store"]; ok {
+		s.TokenStoreRange = a.Expr.Range()
+		if !contains(validTokenStores, s.TokenStore) {
+			l.errorf(a.Expr.Range(), "Invalid token_store", "token_store must be %s; got %q. \"auto\" (the default) uses the OS keyring where one answers, else an encrypted file; \"plaintext\" writes tokens unencrypted and is for machines with no other way.", oneOf(validTokenStores), s.TokenStore)
+		}
+	}
 	if a, ok := content.Attributes["library_format"]; ok && !contains(validFormats, s.LibraryFormat) {
 		l.errorf(a.Expr.Range(), "Invalid library_format", "library_format must be %s; got %q.", oneOf(validFormats), s.LibraryFormat)
 	}

@@ -71,6 +71,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"loopback org without endpoints", map[string]string{"main.hcl": body(`  url = "http://localhost:8080"`, `  client_id = "app"`, `  tenant_id = "t"`)}, LoadOptions{}, "No sign-in endpoints for a loopback org", "main.hcl:2", "authorization_url and token_url"},
 		{"invalid prompt", map[string]string{"main.hcl": body(okAttrs, `  prompt = "always"`)}, LoadOptions{}, "Invalid prompt", "main.hcl:5", `"select_account"`},
 		{"invalid cloud", map[string]string{"main.hcl": body(okAttrs, `  cloud = "mars"`)}, LoadOptions{}, "Invalid cloud", "main.hcl:5", `"usgovernment"`},
+		{"invalid token_store", map[string]string{"main.hcl": "connform {\n  token_store = \"clear\"\n}\n"}, LoadOptions{}, "Invalid token_store", "main.hcl:2", `"auto", "keyring", "file", "plaintext"`},
 		{"invalid library_format", map[string]string{"main.hcl": "connform {\n  library_format = \"xml\"\n}\n"}, LoadOptions{}, "Invalid library_format", "main.hcl:2", `"dsconn", "json"`},
 		{"two connform blocks", map[string]string{"a.hcl": "connform {}\n", "b.hcl": "connform {}\n"}, LoadOptions{}, "Duplicate connform block", "b.hcl:1", "a.hcl:1"},
 		{"duplicate variable", map[string]string{"main.hcl": "variable \"x\" {}\nvariable \"x\" {}\n"}, LoadOptions{Vars: []string{"x=1"}}, "Duplicate variable", "main.hcl:2", "main.hcl:1"},

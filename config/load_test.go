@@ -25,7 +25,7 @@ func TestLoadValid(t *testing.T) {
 			name:  "defaults are applied",
 			files: map[string]string{"main.hcl": minimal},
 			check: func(t *testing.T, cfg *Config) {
-				want := Settings{StatePath: DefaultStatePath, LibraryPath: DefaultLibraryPath, LibraryFormat: DefaultLibraryFormat, LibraryDataType: DefaultLibraryDataType}
+				want := Settings{StatePath: DefaultStatePath, LibraryPath: DefaultLibraryPath, LibraryFormat: DefaultLibraryFormat, LibraryDataType: DefaultLibraryDataType, TokenStore: "auto"}
 				if !reflect.DeepEqual(cfg.Settings, want) {
 					t.Errorf("settings = %+v, want %+v", cfg.Settings, want)
 				}

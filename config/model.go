@@ -61,7 +61,12 @@ type Settings struct {
 	// provider type and parameter names of their data-sync tool's version.
 	LibraryDataType       string
 	LibraryParameterNames map[string]string
-	DeclRange             hcl.Range
+	// TokenStore is where tokens are kept: auto (OS keyring, else an
+	// encrypted file), keyring, file, or plaintext, which must be named
+	// here to be had at all.
+	TokenStore      string
+	TokenStoreRange hcl.Range
+	DeclRange       hcl.Range
 }
 
 // Variable is a declared input variable and its final value.

@@ -253,7 +253,7 @@ func (c *cli) setTokenFileAside(openErr error) error {
 	if c.store != nil || c.getenv("CONNFORM_TOKEN_STORE") == "keyring" || c.getenv("CONNFORM_TOKEN_STORE") == "memory" {
 		return openErr
 	}
-	// auth.OpenDefault's file store lives here.
+	// auth.Open's file store lives here.
 	path := filepath.Join(c.connformHome(), "tokens.enc")
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return openErr
@@ -509,13 +509,13 @@ func shortDuration(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-// describedStore opens the token store with the description auth.OpenDefault
+// describedStore opens the token store with the description auth.Open
 // gives it.
 func (c *cli) describedStore() (auth.Store, string, error) {
 	if c.store != nil {
 		return c.store, "the store given to this process", nil
 	}
-	return auth.OpenDefault(c.connformHome(), c.env)
+	return c.openStore()
 }
 
 // keyGroup is the connections served by one token store key.

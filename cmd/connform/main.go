@@ -60,6 +60,8 @@ type cli struct {
 	store      auth.Store
 	// dir is the working directory after -chdir ("" = current).
 	dir string
+	// storeChoice is the loaded configuration's token_store.
+	storeChoice auth.Choice
 }
 
 // exitError carries an exit code for an error already reported.

@@ -44,6 +44,10 @@ func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config 
 	if diags.HasErrors() {
 		return nil
 	}
+	c.storeChoice = auth.Choice{Store: cfg.Settings.TokenStore}
+	if r := cfg.Settings.TokenStoreRange; r.Filename != "" {
+		c.storeChoice.Where = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+	}
 	return cfg
 }
 
@@ -109,11 +113,21 @@ func (c *cli) tokenStore() (auth.Store, error) {
 	if c.store != nil {
 		return c.store, nil
 	}
-	store, _, err := auth.OpenDefault(c.connformHome(), c.env)
+	store, _, err := c.openStore()
 	if err != nil {
 		return nil, fmt.Errorf("opening the token store: %w", err)
 	}
 	return store, nil
+}
+
+// openStore opens the token store the configuration and environment ask
+// for; a plaintext store warns on stderr before its first write.
+func (c *cli) openStore() (auth.Store, string, error) {
+	choice := c.storeChoice
+	choice.Warn = func(msg string) {
+		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
+	}
+	return auth.Open(c.connformHome(), c.env, choice)
 }
 
 // connformHome is where per-user files (the encrypted token file) live:
