@@ -81,18 +81,19 @@ func (o openers) open(dir string, env []string, c Choice) (Store, string, error)
 }
 
 func openPlain(dir string, c Choice) (Store, string, error) {
-	s, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"))
-	if err != nil {
-		return nil, "", err
-	}
 	where := ""
 	if c.Where != "" {
 		where = " (" + c.Where + ")"
 	}
+	var warn func(string)
 	if c.Warn != nil {
-		s.BeforeCreate = func(path string) {
+		warn = func(path string) {
 			c.Warn(fmt.Sprintf("token_store = \"plaintext\"%s: tokens are about to be written unencrypted to %s. Anyone who can read that file can use your orgs as you until the refresh token expires (up to 90 days); remove token_store to keep them encrypted.", where, tildePath(path)))
 		}
+	}
+	s, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"), warn)
+	if err != nil {
+		return nil, "", err
 	}
 	return s, "plaintext file " + tildePath(s.Path()) + " (unencrypted: token_store = \"plaintext\"" + where + ")", nil
 }

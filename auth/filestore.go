@@ -8,12 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
-	"github.com/gofrs/flock"
 	"golang.org/x/crypto/scrypt"
 )
 
@@ -21,13 +18,10 @@ import (
 // key derived with scrypt from a passphrase. It is the store for machines
 // without an OS keyring (servers, CI, containers).
 type FileStore struct {
-	path       string
+	grantFile
 	passphrase []byte
-
-	mu   sync.Mutex // one read-modify-write at a time in this process
-	lock *flock.Flock
 	// The key of the file, cached with what it was derived from: scrypt is
-	// slow on purpose.
+	// slow on purpose. Guarded by grantFile's mutex.
 	salt    []byte
 	n, r, p int
 	key     []byte
@@ -65,70 +59,16 @@ func NewFileStore(path string, passphrase []byte) (*FileStore, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("token file: the passphrase is empty; set CONNFORM_TOKEN_PASSPHRASE")
 	}
-	s := &FileStore{
-		path:       path,
-		passphrase: bytes.Clone(passphrase),
-		lock:       flock.New(path + ".lock"),
-	}
+	s := &FileStore{passphrase: bytes.Clone(passphrase)}
+	s.grantFile = newGrantFile(path, s)
 	if _, err := s.load(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Path returns the file's path.
-func (s *FileStore) Path() string { return s.path }
-
-// Get returns the grant for key, or nil.
-func (s *FileStore) Get(key string) (*Grant, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return m[key], nil
-}
-
-// Put stores g under key.
-func (s *FileStore) Put(key string, g *Grant) error {
-	return s.update(func(m map[string]*Grant) { m[key] = g })
-}
-
-// Delete removes key.
-func (s *FileStore) Delete(key string) error {
-	return s.update(func(m map[string]*Grant) { delete(m, key) })
-}
-
-// update changes the file under a lock shared with other connform
-// processes, so that two runs do not lose each other's tokens.
-func (s *FileStore) update(change func(map[string]*Grant)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
-	}
-	if err := s.lock.Lock(); err != nil {
-		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)
-	}
-	defer s.lock.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return err
-	}
-	change(m)
-	return s.save(m)
-}
-
-// load reads and decrypts the file; a missing file is an empty store.
-func (s *FileStore) load() (map[string]*Grant, error) {
-	b, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]*Grant{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the token file %s: %w", s.path, err)
-	}
+// decode decrypts the file's contents.
+func (s *FileStore) decode(b []byte) (map[string]*Grant, error) {
 	var f fileFormat
 	if err := json.Unmarshal(b, &f); err != nil || f.Version == 0 {
 		return nil, fmt.Errorf("the token file %s is damaged or not a connform token file; delete it and sign in again", s.path)
@@ -163,38 +103,34 @@ func (s *FileStore) deriveKey(salt []byte, n, r, p int) ([]byte, error) {
 	return key, nil
 }
 
-// save encrypts m with a fresh nonce and replaces the file atomically.
-func (s *FileStore) save(m map[string]*Grant) error {
+// encode encrypts m with a fresh nonce.
+func (s *FileStore) encode(m map[string]*Grant) ([]byte, error) {
 	plain, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("cannot encode the tokens: %w", err)
+		return nil, fmt.Errorf("cannot encode the tokens: %w", err)
 	}
 	// The key of the file just read is reused; a new file gets a new salt.
 	if s.key == nil {
 		salt := make([]byte, 16)
 		if _, err := rand.Read(salt); err != nil {
-			return fmt.Errorf("cannot generate a salt: %w", err)
+			return nil, fmt.Errorf("cannot generate a salt: %w", err)
 		}
 		if _, err := s.deriveKey(salt, scryptN, 8, 1); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	key := s.key
 	f := fileFormat{Version: fileVersion, KDF: "scrypt", N: s.n, R: s.r, P: s.p, Salt: s.salt}
 	f.Nonce = make([]byte, 12)
 	if _, err := rand.Read(f.Nonce); err != nil {
-		return fmt.Errorf("cannot generate a nonce: %w", err)
+		return nil, fmt.Errorf("cannot generate a nonce: %w", err)
 	}
 	gcm, err := newGCM(key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.Ciphertext = gcm.Seal(nil, f.Nonce, plain, nil)
-	out, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(s.path, out)
+	return json.Marshal(f)
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

@@ -2,14 +2,7 @@ package auth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sync"
-
-	"github.com/gofrs/flock"
 )
 
 // PlainFileStore keeps grants unencrypted in a JSON file, mode 0600 in a
@@ -18,13 +11,7 @@ import (
 // names it (token_store = "plaintext") gets it, so the choice is reviewed
 // where the configuration is: whoever can read the file holds the tokens.
 type PlainFileStore struct {
-	path string
-	// BeforeCreate is called once, before the file is first written, so
-	// the user is warned before any token lands in clear.
-	BeforeCreate func(path string)
-
-	mu   sync.Mutex
-	lock *flock.Flock
+	grantFile
 }
 
 type plainFormat struct {
@@ -36,73 +23,19 @@ type plainFormat struct {
 
 // NewPlainFileStore opens the plaintext token file at path, which need not
 // exist yet; an existing one is read at once so a damaged file fails here.
-func NewPlainFileStore(path string) (*PlainFileStore, error) {
-	s := &PlainFileStore{path: path, lock: flock.New(path + ".lock")}
+// beforeCreate, when not nil, is called once before the file is first
+// written, so the user is warned before any token lands in clear.
+func NewPlainFileStore(path string, beforeCreate func(path string)) (*PlainFileStore, error) {
+	s := &PlainFileStore{}
+	s.grantFile = newGrantFile(path, s)
+	s.beforeCreate = beforeCreate
 	if _, err := s.load(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Path returns the file's path.
-func (s *PlainFileStore) Path() string { return s.path }
-
-// Get returns the grant for key, or nil.
-func (s *PlainFileStore) Get(key string) (*Grant, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return m[key], nil
-}
-
-// Put stores g under key.
-func (s *PlainFileStore) Put(key string, g *Grant) error {
-	return s.update(func(m map[string]*Grant) { m[key] = g })
-}
-
-// Delete removes key.
-func (s *PlainFileStore) Delete(key string) error {
-	return s.update(func(m map[string]*Grant) { delete(m, key) })
-}
-
-func (s *PlainFileStore) update(change func(map[string]*Grant)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
-	}
-	if err := s.lock.Lock(); err != nil {
-		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)
-	}
-	defer s.lock.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return err
-	}
-	change(m)
-	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) && s.BeforeCreate != nil {
-		s.BeforeCreate(s.path)
-		s.BeforeCreate = nil
-	}
-	b, err := json.MarshalIndent(plainFormat{Version: 1, Grants: m}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("cannot encode the tokens: %w", err)
-	}
-	return writeFileAtomic(s.path, b)
-}
-
-// load reads the file; a missing file is an empty store.
-func (s *PlainFileStore) load() (map[string]*Grant, error) {
-	b, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]*Grant{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the token file %s: %w", s.path, err)
-	}
+func (s *PlainFileStore) decode(b []byte) (map[string]*Grant, error) {
 	var f plainFormat
 	if err := json.Unmarshal(b, &f); err != nil || f.Version != 1 {
 		return nil, fmt.Errorf("the token file %s is damaged or not a connform plaintext token file; delete it and sign in again", s.path)
@@ -111,4 +44,8 @@ func (s *PlainFileStore) load() (map[string]*Grant, error) {
 		f.Grants = map[string]*Grant{}
 	}
 	return f.Grants, nil
+}
+
+func (s *PlainFileStore) encode(m map[string]*Grant) ([]byte, error) {
+	return json.MarshalIndent(plainFormat{Version: 1, Grants: m}, "", "  ")
 }

@@ -48,7 +48,7 @@ func stores(t *testing.T) map[string]Store {
 }
 
 func newPlainStoreT(t *testing.T) *PlainFileStore {
-	s, err := NewPlainFileStore(filepath.Join(t.TempDir(), "tokens.json"))
+	s, err := NewPlainFileStore(filepath.Join(t.TempDir(), "tokens.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestPlainFileStore(t *testing.T) {
 		}
 	}
 	// Another process reads what this one wrote.
-	again, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"))
+	again, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestPlainFileStore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tokens.json"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewPlainFileStore(filepath.Join(dir, "tokens.json")); err == nil || !strings.Contains(err.Error(), "damaged") {
+	if _, err := NewPlainFileStore(filepath.Join(dir, "tokens.json"), nil); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("damaged file: %v", err)
 	}
 }
