@@ -336,18 +336,27 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, map[string]string{"authorization_url": "authorize", "token_url": "token"}[attr], show(attr))
 		}
 	}
-	// Entra-native credentials need only the token endpoint's authority.
+	// Entra-native credentials and client credentials need only the token
+	// endpoint: nobody is sent to the authorize page.
+	appOnly := native || c.GrantType == GrantClientCredentials
 	if ((c.AuthorizationURL == "" && !native) || c.TokenURL == "") && orgOK && !failed {
 		host := dynamics.AuthorityHost(org.Cloud)
 		switch {
 		case native && !needsAuthority(c.AuthenticationMethod) && (host == "" || c.TenantID == ""):
 			// The Azure CLI and managed identities know their authority.
+		case host == "" && appOnly && c.TokenURL != "":
+			// Nobody is sent to an authorize page: the token endpoint is enough.
 		case host == "":
-			l.errorf(rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set authorization_url and token_url, or set cloud.", c.Addr)
+			need := "authorization_url and token_url"
+			if appOnly {
+				need = "token_url"
+			}
+			l.errorf(rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set %s, or set cloud.", c.Addr, need)
 		case c.TenantID == "":
 			l.errorf(b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 		default:
 			base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
+			// Derived for client credentials too: library entries carry it.
 			if c.AuthorizationURL == "" && !native {
 				c.AuthorizationURL = base + "authorize"
 			}

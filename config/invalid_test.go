@@ -68,6 +68,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"token_url not https", map[string]string{"main.hcl": body(okAttrs, `  token_url = "http://login.example.com/token"`)}, LoadOptions{}, "Invalid token_url", "main.hcl:5", "https"},
 		{"authorization_url not https", map[string]string{"main.hcl": body(okAttrs, `  authorization_url = "ftp://login.example.com/auth"`)}, LoadOptions{}, "Invalid authorization_url", "main.hcl:5", "https"},
 		{"no tenant and no endpoints", map[string]string{"main.hcl": body(`  url = "https://contoso.crm.dynamics.com"`, `  client_id = "app"`)}, LoadOptions{}, "Missing tenant_id", "main.hcl:1", "authorization_url and token_url"},
+		{"loopback app-only org without token_url", map[string]string{"main.hcl": body(`  url = "http://localhost:8080"`, `  client_id = "app"`, `  client_secret = "x"`, `  grant_type = "client_credentials"`)}, LoadOptions{}, "No sign-in endpoints for a loopback org", "main.hcl:2", "set token_url, or set cloud"},
 		{"loopback org without endpoints", map[string]string{"main.hcl": body(`  url = "http://localhost:8080"`, `  client_id = "app"`, `  tenant_id = "t"`)}, LoadOptions{}, "No sign-in endpoints for a loopback org", "main.hcl:2", "authorization_url and token_url"},
 		{"invalid prompt", map[string]string{"main.hcl": body(okAttrs, `  prompt = "always"`)}, LoadOptions{}, "Invalid prompt", "main.hcl:5", `"select_account"`},
 		{"invalid cloud", map[string]string{"main.hcl": body(okAttrs, `  cloud = "mars"`)}, LoadOptions{}, "Invalid cloud", "main.hcl:5", `"usgovernment"`},
