@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -297,10 +298,10 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
 	if err != nil {
 		var apiErr *dynamics.APIError
-		if errors.As(err, &apiErr) {
-			return "", fmt.Errorf("%s: the org refused the token: %s", c.Addr, apiErr.Hint(c.AppOnly()))
+		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, c.AppOnly()))
 		}
-		return "", fmt.Errorf("%s: verifying against %s: %w", c.Addr, org.Root, err)
+		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, c.AppOnly()))
 	}
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.

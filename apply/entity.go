@@ -26,7 +26,7 @@ func CheckEntity(ctx context.Context, client *dynamics.Client, org dynamics.Org,
 	all, lerr := client.Entities(ctx, org, token)
 	if lerr != nil {
 		// The suggestion is a courtesy: say the entity is missing anyway.
-		return nil, fmt.Errorf("%s (listing the entities for a suggestion failed too: %v); set entity to an existing logical name", msg, describeAPIError(lerr, appOnly))
+		return nil, fmt.Errorf("%s (listing the entities for a suggestion failed too: %v); use an existing logical name", msg, describeAPIError(lerr, appOnly))
 	}
 	names := make([]string, 0, len(all))
 	for _, e := range all {
@@ -37,7 +37,7 @@ func CheckEntity(ctx context.Context, client *dynamics.Client, org dynamics.Org,
 	if near := dynamics.Nearest(name, names, 1); len(near) > 0 {
 		return nil, fmt.Errorf("%s; did you mean %s?", msg, near[0])
 	}
-	return nil, fmt.Errorf("%s; set entity to one of its logical names (connform entities lists them)", msg)
+	return nil, fmt.Errorf("%s; use one of its logical names (connform entities NAME lists them)", msg)
 }
 
 // describeAPIError gives a Web API error with the advice that fits the
@@ -45,10 +45,21 @@ func CheckEntity(ctx context.Context, client *dynamics.Client, org dynamics.Org,
 func describeAPIError(err error, appOnly bool) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
+		msg := apiErr.Problem()
 		if h := apiErr.Hint(appOnly); h != "" {
-			return fmt.Errorf("%s; %s", apiErr.Problem(), h)
+			msg += "; " + h
 		}
-		return errors.New(apiErr.Problem())
+		return &explainedAPIError{msg: msg, err: apiErr}
 	}
 	return err
 }
+
+// explainedAPIError words a Web API error for the caller and keeps it
+// reachable through errors.As.
+type explainedAPIError struct {
+	msg string
+	err *dynamics.APIError
+}
+
+func (e *explainedAPIError) Error() string { return e.msg }
+func (e *explainedAPIError) Unwrap() error { return e.err }

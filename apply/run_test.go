@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -69,7 +70,7 @@ func options(t *testing.T, e *emulator.Emulator, interactive bool) Options {
 	return Options{
 		Store:         auth.NewMemoryStore(),
 		Flow:          &auth.Flow{Opener: browser, Timeout: time.Minute, Now: e.Now},
-		Dynamics:      &dynamics.Client{},
+		Dynamics:      &dynamics.Client{Sleep: func(context.Context, time.Duration) error { return nil }},
 		Interactive:   interactive,
 		Parallelism:   4,
 		Now:           e.Now,
@@ -240,5 +241,52 @@ func TestRunDeleteForgetsUnusedTokens(t *testing.T) {
 	left, err := filepath.Glob(filepath.Join(filepath.Dir(opt.LibraryFile(conns[0])), "*"))
 	if err != nil || len(left) != 0 {
 		t.Fatalf("library entries left after destroying everything: %v %v", left, err)
+	}
+}
+
+// A WhoAmI failure says what the org answered. Only a 401 or 403 is the org
+// refusing the token; anything else must not be blamed on it.
+func TestRunWhoAmIFailureSaysWhatTheOrgAnswered(t *testing.T) {
+	tests := []struct {
+		fault emulator.FaultKind
+		want  []string
+		not   string
+	}{
+		{emulator.FaultUnavailable, []string{"verifying against http://127.0.0.1:", "failed: GET ", "WhoAmI: HTTP 503 Service Unavailable", "Scripted fault", "the service is busy or failing (connform retried with backoff); try again later"}, "refused the token"},
+		{emulator.FaultServerError, []string{"WhoAmI: HTTP 500 Internal Server Error", "try again later"}, "refused the token"},
+		{emulator.FaultBadSecret, []string{"the org refused the token: GET ", "HTTP 401 Unauthorized", "check that url, scopes and tenant_id name the same environment"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			e, conns := setup(t, 1)
+			e.AddFault(emulator.Fault{Endpoint: "webapi/whoami", Kind: tt.fault})
+			cfg := &config.Config{Connections: conns}
+			opt := options(t, e, true)
+			st := state.New("test")
+			res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := res.Failed()
+			if len(failed) != 1 {
+				t.Fatalf("failures %+v, want one", failed)
+			}
+			msg := failed[0].Err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q\nlacks %q", msg, w)
+				}
+			}
+			if tt.not != "" && strings.Contains(msg, tt.not) {
+				t.Errorf("error %q blames the token", msg)
+			}
+			var apiErr *dynamics.APIError
+			if !errors.As(failed[0].Err, &apiErr) {
+				t.Errorf("the Web API error is not reachable through errors.As")
+			}
+			if len(st.Connections) != 0 {
+				t.Errorf("a connection that failed verification reached the state")
+			}
+		})
 	}
 }

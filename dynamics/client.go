@@ -23,7 +23,19 @@ const maxBody = 64 << 20
 type Client struct {
 	HTTP      *http.Client // nil means http.DefaultClient
 	UserAgent string       // sent when not empty
+	// Sleep waits before retrying a transient answer (429, 5xx); nil means
+	// a timer that ends early when ctx is done. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+const (
+	// maxAttempts bounds the tries of one request: Dataverse's service
+	// protection limits answer 429 with Retry-After under load, and a
+	// short wait usually gets through.
+	maxAttempts   = 4
+	firstBackoff  = 500 * time.Millisecond
+	maxRetryAfter = 30 * time.Second
+)
 
 // WhoAmI is who the org takes the caller for.
 type WhoAmI struct {
@@ -51,8 +63,43 @@ func (c *Client) WhoAmI(ctx context.Context, org Org, token string) (*WhoAmI, er
 	return &WhoAmI{UserID: body.UserID, BusinessUnitID: body.BusinessUnitID, OrganizationID: body.OrganizationID}, nil
 }
 
-// get performs an OData GET and decodes a 2xx JSON answer into out.
+// get performs an OData GET and decodes a 2xx JSON answer into out,
+// retrying transient answers with the wait the org asks for (or a doubling
+// backoff).
 func (c *Client) get(ctx context.Context, url, token string, out any) error {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := c.getOnce(ctx, url, token, out)
+		var apiErr *APIError
+		if err == nil || attempt == maxAttempts || !errors.As(err, &apiErr) || !apiErr.Temporary() {
+			return err
+		}
+		wait := backoff
+		if apiErr.RetryAfter > 0 {
+			wait = min(apiErr.RetryAfter, maxRetryAfter)
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return err
+		}
+		backoff *= 2
+	}
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) getOnce(ctx context.Context, url, token string, out any) error {
 	if token == "" {
 		return fmt.Errorf("GET %s: no access token; sign in first", url)
 	}
@@ -231,7 +278,7 @@ const (
 func (e *APIError) hint(who caller) string {
 	switch {
 	case e.StatusCode == http.StatusUnauthorized:
-		h := "the org did not accept the token: it was issued for another org or tenant, or it has expired; sign in again, and check that url and tenant_id name the same environment"
+		h := "the org did not accept the token: it was issued for another org or tenant, or it has expired; sign in again, and check that url, scopes and tenant_id name the same environment"
 		if e.AuthorizationURI != "" {
 			h += " (the org takes tokens from " + e.AuthorizationURI + ")"
 		}
@@ -247,7 +294,7 @@ func (e *APIError) hint(who caller) string {
 	case e.StatusCode == http.StatusNotFound:
 		return "the Web API has no such resource here; check that url names the Dynamics 365 org (its root, such as https://contoso.crm4.dynamics.com)"
 	case e.Temporary():
-		h := "the service is busy or failing; try again later"
+		h := "the service is busy or failing (connform retried with backoff); try again later"
 		if e.RetryAfter > 0 {
 			h += " (it asked to wait " + e.RetryAfter.String() + ")"
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,61 @@ func fakeOrg(t *testing.T, a fakeAnswer) Org {
 	return org
 }
 
-func testClient() *Client { return &Client{UserAgent: "connform-test/1"} }
+// testClient never waits between retries.
+func testClient() *Client {
+	return &Client{UserAgent: "connform-test/1", Sleep: func(context.Context, time.Duration) error { return nil }}
+}
+
+// Transient answers are retried with the wait the org asks for, or a
+// doubling backoff; others are not; the number of tries is bounded.
+func TestRetriesTransientAnswers(t *testing.T) {
+	ok := fakeAnswer{status: 200, body: `{"UserId":"u","BusinessUnitId":"b","OrganizationId":"o"}`}
+	busy := fakeAnswer{status: 429, header: map[string]string{"Retry-After": "2"}, body: `{"error":{"code":"0x80072322","message":"Number of requests exceeded the limit."}}`}
+	down := fakeAnswer{status: 503}
+	denied := fakeAnswer{status: 401}
+	tests := []struct {
+		name      string
+		answers   []fakeAnswer // the last repeats
+		wantErr   string
+		wantWaits []time.Duration
+	}{
+		{"429 then 503 then ok", []fakeAnswer{busy, down, ok}, "", []time.Duration{2 * time.Second, time.Second}},
+		{"503 until it gives up", []fakeAnswer{down}, "HTTP 503", []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}},
+		{"401 is not retried", []fakeAnswer{denied}, "HTTP 401", nil},
+		{"Retry-After is capped", []fakeAnswer{{status: 429, header: map[string]string{"Retry-After": "3600"}}, ok}, "", []time.Duration{30 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a := tt.answers[min(calls, len(tt.answers)-1)]
+				calls++
+				for k, v := range a.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(a.status)
+				_, _ = w.Write([]byte(a.body))
+			}))
+			defer srv.Close()
+			org, err := ParseOrgURL(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var waits []time.Duration
+			c := &Client{Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+			_, err = c.WhoAmI(context.Background(), org, testToken)
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if !slices.Equal(waits, tt.wantWaits) {
+				t.Errorf("waits %v, want %v", waits, tt.wantWaits)
+			}
+			if calls != len(tt.wantWaits)+1 {
+				t.Errorf("%d requests for %d waits", calls, len(waits))
+			}
+		})
+	}
+}
 
 func TestWhoAmISuccess(t *testing.T) {
 	org := fakeOrg(t, fakeAnswer{status: 200, header: map[string]string{"Content-Type": "application/json; odata.metadata=minimal"}, body: `{

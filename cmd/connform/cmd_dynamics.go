@@ -186,7 +186,7 @@ func (s *session) apiError(doing string, err error) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.Problem()
-		if h := apiErr.Hint(s.conn.GrantType == config.GrantClientCredentials); h != "" {
+		if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
 			msg += "; " + h
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
@@ -253,7 +253,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if logical == "" {
 		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
 	}
-	appOnly := s.conn.GrantType == config.GrantClientCredentials
+	appOnly := s.conn.AppOnly()
 	ent, err := apply.CheckEntity(ctx, s.client, s.org, s.token, logical, appOnly)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.conn.Addr, err)
