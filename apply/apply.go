@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -179,6 +180,9 @@ type runner struct {
 	// Changes start in plan order, so the awaited one is always running.
 	tokenDone map[string]chan struct{}
 	settled   map[string]bool // guarded by mu
+	// failedSignIns maps an account key to the connection whose
+	// interactive sign-in failed; guarded by mu.
+	failedSignIns map[string]string
 }
 
 // tokenSettled says addr's token step is over, however it ended.
@@ -321,7 +325,12 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		DataType:    r.opt.LibraryDataType,
 		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),
 	}
-	path, hash, err := library.Write(filepathDir(r.opt.LibraryFile(c)), r.opt.LibraryFormat, entry)
+	libDir := filepath.Dir(r.opt.LibraryFile(c))
+	undo, err := library.Undo(filepath.Join(libDir, library.FileName(entry.Key, r.opt.LibraryFormat)))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
+	path, hash, err := library.Write(libDir, r.opt.LibraryFormat, entry)
 	if err != nil {
 		return "", fmt.Errorf("%s: writing the library entry: %w", c.Addr, err)
 	}
@@ -351,7 +360,10 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		s.Connections = append(s.Connections, rec)
 	})
 	if err != nil {
-		return "", err
+		if uerr := undo(); uerr != nil {
+			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v): the next plan will show it as edited", c.Addr, err, uerr)
+		}
+		return "", fmt.Errorf("%s: %w (the library entry was put back as it was)", c.Addr, err)
 	}
 	if prior != nil && prior.TokenKey != key {
 		r.forgetUnused(prior.TokenKey)

@@ -1,9 +1,11 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -288,5 +290,82 @@ func TestRunWhoAmIFailureSaysWhatTheOrgAnswered(t *testing.T) {
 				t.Errorf("a connection that failed verification reached the state")
 			}
 		})
+	}
+}
+
+// When the account's sign-in fails (here: nobody completes it before the
+// timeout), the other orgs of the account do not each ask again.
+func TestRunFailedSignInIsNotRepeatedPerOrg(t *testing.T) {
+	e, conns := setup(t, 3)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	browser := &auth.RecordingOpener{} // opens, but nobody signs in
+	opt.Flow.Opener = browser
+	opt.Flow.Timeout = 50 * time.Millisecond
+	st := state.New("test")
+	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(browser.Opened()); n != 1 {
+		t.Fatalf("the browser was opened %d times for one account, want 1", n)
+	}
+	failed := res.Failed()
+	if len(failed) != 3 {
+		t.Fatalf("%d failures, want 3", len(failed))
+	}
+	var repeated int
+	for _, f := range failed {
+		if strings.Contains(f.Err.Error(), "not signing in again: the sign-in for this account failed for connection.org01") {
+			repeated++
+		}
+	}
+	if repeated != 2 {
+		t.Errorf("%d connections point at the failed sign-in, want 2: %v", repeated, failed)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write(*state.State) error {
+	return errors.New("refusing to write state file: changed by someone else")
+}
+
+// When the state cannot record a connection, its library entry is put back
+// as it was: the next plan must not blame the user for an edit.
+func TestRunStateSaveFailureRestoresLibraryEntry(t *testing.T) {
+	e, conns := setup(t, 2)
+	cfg := &config.Config{Connections: conns[:1]}
+	opt := options(t, e, true)
+	st := state.New("test")
+	if res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt); err != nil || len(res.Failed()) > 0 {
+		t.Fatalf("first apply: %v %v", err, res.Failed())
+	}
+	updated := st.Lookup(conns[0].Addr).LibraryPath
+	before, err := os.ReadFile(updated)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	conns[0].Description = "changed"
+	cfg = &config.Config{Connections: conns} // conns[1] is new
+	res, err := Run(context.Background(), makePlan(t, cfg, st, opt), cfg, st, failingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Failed()); n != 2 {
+		t.Fatalf("%d failures, want 2", n)
+	}
+	for _, f := range res.Failed() {
+		if !strings.Contains(f.Err.Error(), "the library entry was put back as it was") {
+			t.Errorf("%s: %v", f.Addr, f.Err)
+		}
+	}
+	if after, _ := os.ReadFile(updated); !bytes.Equal(after, before) {
+		t.Errorf("the updated entry was not restored:\n%s", after)
+	}
+	created := opt.LibraryFile(conns[1])
+	if _, err := os.Stat(created); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the new entry %s was left behind: %v", created, err)
 	}
 }

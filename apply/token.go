@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"connform/auth"
@@ -82,7 +81,24 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 
 	r.signIn.Lock()
 	defer r.signIn.Unlock()
+	// One person, one account: when they did not finish its sign-in (timed
+	// out, cancelled, declined), asking again for every other org of the
+	// account would cost a timeout each and end the same way.
+	r.mu.Lock()
+	failedAt := r.failedSignIns[key]
+	r.mu.Unlock()
+	if failedAt != "" {
+		return "", "", fmt.Errorf("%s: not signing in again: the sign-in for this account failed for %s in this run (see its error); fix that and run again", c.Addr, failedAt)
+	}
 	res, err := r.interactiveSignIn(ctx, c, p, why)
+	if err != nil && auth.Unfinished(err) {
+		r.mu.Lock()
+		if r.failedSignIns == nil {
+			r.failedSignIns = map[string]string{}
+		}
+		r.failedSignIns[key] = c.Addr
+		r.mu.Unlock()
+	}
 	if err != nil {
 		return "", "", err
 	}
@@ -204,8 +220,6 @@ func scopesCover(have, want []string) bool {
 	}
 	return true
 }
-
-func filepathDir(p string) string { return filepath.Dir(p) }
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

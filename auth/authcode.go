@@ -124,7 +124,7 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 		}
 		code = r.code
 	case <-timer.C:
-		return nil, fmt.Errorf("browser sign-in: no sign-in completed within %s; run again, or open the sign-in URL shown above in a browser on this machine", timeout)
+		return nil, fmt.Errorf("browser sign-in: %w within %s; run again, or open the sign-in URL shown above in a browser on this machine", errNotCompleted, timeout)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 	}

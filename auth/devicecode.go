@@ -123,6 +123,22 @@ func (f *Flow) DeviceCode(ctx context.Context, p Params, show func(verificationU
 	}
 }
 
+// errNotCompleted is a browser sign-in nobody finished in time.
+var errNotCompleted = errors.New("no sign-in completed")
+
+// Unfinished reports whether a sign-in failed because the person did not
+// finish it (no one signed in in time, the code expired, it was declined or
+// cancelled), rather than because of the connection's settings. Asking the
+// same person again at once, for another org of the account, would end the
+// same way.
+func Unfinished(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == "access_denied" || e.Code == "authorization_declined"
+	}
+	return errors.Is(err, errNotCompleted) || errors.Is(err, errDeviceExpired) || errors.Is(err, context.Canceled)
+}
+
 var errDeviceExpired = errors.New("device code sign-in: the code expired before anyone entered it; run again and enter the new code within the time shown")
 
 // startDevice asks for a device code, retrying transient failures like a

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,5 +89,27 @@ func TestErrorFromEntraFields(t *testing.T) {
 	}
 	if got := (&Error{StatusCode: 503}).Error(); got != "token endpoint answered HTTP 503 Service Unavailable" {
 		t.Errorf("status-only error = %q", got)
+	}
+}
+
+func TestUnfinished(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"browser timeout", fmt.Errorf("browser sign-in: %w within 5m0s", errNotCompleted), true},
+		{"device code expired", errDeviceExpired, true},
+		{"cancelled with Ctrl-C", fmt.Errorf("browser sign-in: cancelled: %w", context.Canceled), true},
+		{"user pressed cancel at Entra", &Error{Code: "access_denied", Codes: []int{65004}}, true},
+		{"declined on the device page", fmt.Errorf("device code sign-in: %w", &Error{Code: "authorization_declined"}), true},
+		{"unknown resource: the connection's fault", &Error{Code: "invalid_resource", Codes: []int{500011}}, false},
+		{"redirect mismatch", &Error{Code: "invalid_request", Codes: []int{50011}}, false},
+		{"listener failure", errors.New("browser sign-in: cannot listen on 127.0.0.1"), false},
+	}
+	for _, tt := range tests {
+		if got := Unfinished(tt.err); got != tt.want {
+			t.Errorf("%s: Unfinished = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -130,6 +130,26 @@ func Remove(path string) error {
 	return fmt.Errorf("remove library entry %s: %w", path, err)
 }
 
+// Undo returns a function that puts the file at path back as it is now:
+// its content, or its absence. Apply calls it when the state that would
+// record a freshly written entry cannot be saved, so that the library and
+// the state do not tell different stories.
+func Undo(path string) (func() error, error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return func() error { return Remove(path) }, nil
+	case err != nil:
+		return nil, fmt.Errorf("read library entry %s: %w", path, err)
+	}
+	return func() error {
+		if err := writeAtomic(path, data); err != nil {
+			return fmt.Errorf("restore library entry %s: %w", path, err)
+		}
+		return nil
+	}, nil
+}
+
 // ReadDir reads every .dsconn and .json entry of dir, in file name order, and
 // returns them with their paths (os.ReadDir sorts by name). An entry without a Key takes its file name
 // stem. Hidden files and subfolders are skipped. A file that does not parse
