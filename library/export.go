@@ -1,8 +1,17 @@
 package library
 
 import (
+	"crypto"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"connform/dynamics"
 )
@@ -11,21 +20,47 @@ import (
 // only ever written when the caller asks for it explicitly.
 type ExportInput struct {
 	Name, URL, ClientID, ClientSecret, TenantID, RedirectURI, GrantType, TokenCachePath string
+	// AuthenticationMethod is the connection's authentication_method: "" or
+	// "oauth" for the OAuth app, else an Entra-native method.
+	AuthenticationMethod string
+	// Thumbprint is the certificate's for "client_certificate" (see
+	// CertificateThumbprint), "" when connform could not read it.
+	Thumbprint string
 }
 
 // Auth types of a Dataverse ServiceClient connection string.
 const (
 	AuthTypeOAuth        = "OAuth"
 	AuthTypeClientSecret = "ClientSecret"
+	AuthTypeCertificate  = "Certificate"
 )
 
-// authType is the ServiceClient AuthType for a grant: app-only connections
-// sign in with their secret, every other grant is a user's OAuth sign-in.
-func (in ExportInput) authType() string {
-	if in.GrantType == "client_credentials" {
-		return AuthTypeClientSecret
+// UnsupportedMethodError says that a connection's authentication method has
+// no Dataverse connection string: ServiceClient knows only the AuthTypes
+// above, and none of them takes a token from the Azure CLI, a managed
+// identity or a federated token file.
+type UnsupportedMethodError struct{ Method string }
+
+func (e *UnsupportedMethodError) Error() string {
+	return fmt.Sprintf("a Dataverse connection string cannot express authentication_method = %q (its AuthType is %s, %s or %s)",
+		e.Method, AuthTypeOAuth, AuthTypeClientSecret, AuthTypeCertificate)
+}
+
+// authType is the ServiceClient AuthType for the connection: a certificate
+// app signs in with its certificate, an app-only OAuth connection with its
+// secret, a user's connection with an OAuth sign-in.
+func (in ExportInput) authType() (string, error) {
+	switch in.AuthenticationMethod {
+	case "", "oauth":
+	case "client_certificate":
+		return AuthTypeCertificate, nil
+	default:
+		return "", &UnsupportedMethodError{Method: in.AuthenticationMethod}
 	}
-	return AuthTypeOAuth
+	if in.GrantType == "client_credentials" {
+		return AuthTypeClientSecret, nil
+	}
+	return AuthTypeOAuth, nil
 }
 
 // orgURL is the org root ServiceClient expects in Url, or the URL as given
@@ -38,22 +73,34 @@ func (in ExportInput) orgURL() string {
 }
 
 // ConnectionString renders a Dataverse ServiceClient connection string:
-// AuthType, Url, ClientId, ClientSecret, RedirectUri, LoginPrompt,
-// TenantId, TokenCacheStorePath, in that order, leaving out empty values.
-// An OAuth (user) connection gets RedirectUri and LoginPrompt=Auto; an
-// app-only one (client_credentials) gets AuthType=ClientSecret and no
-// prompt. ClientSecret is written only when includeSecret is set and there
-// is one; without it an app-only string lacks its secret, which the reader
-// must add from a vault.
-func ConnectionString(in ExportInput, includeSecret bool) string {
+// AuthType, Url, ClientId, ClientSecret, Thumbprint, RedirectUri,
+// LoginPrompt, TenantId, TokenCacheStorePath, in that order, leaving out
+// empty values. An OAuth (user) connection gets RedirectUri and
+// LoginPrompt=Auto; an app-only one (client_credentials) gets
+// AuthType=ClientSecret and no prompt; a client_certificate one gets
+// AuthType=Certificate and its Thumbprint when known. ClientSecret is
+// written only when includeSecret is set and there is one; without it an
+// app-only string lacks its secret, which the reader must add from a vault.
+// The other Entra-native methods give an *UnsupportedMethodError.
+func ConnectionString(in ExportInput, includeSecret bool) (string, error) {
 	type kv struct{ k, v string }
-	auth := in.authType()
-	pairs := []kv{{"AuthType", auth}, {"Url", in.orgURL()}, {"ClientId", in.ClientID}}
-	if includeSecret {
-		pairs = append(pairs, kv{"ClientSecret", in.ClientSecret})
+	auth, err := in.authType()
+	if err != nil {
+		return "", err
 	}
-	if auth == AuthTypeOAuth {
+	pairs := []kv{{"AuthType", auth}, {"Url", in.orgURL()}, {"ClientId", in.ClientID}}
+	switch auth {
+	case AuthTypeCertificate:
+		pairs = append(pairs, kv{"Thumbprint", in.Thumbprint})
+	case AuthTypeOAuth:
+		if includeSecret {
+			pairs = append(pairs, kv{"ClientSecret", in.ClientSecret})
+		}
 		pairs = append(pairs, kv{"RedirectUri", in.RedirectURI}, kv{"LoginPrompt", "Auto"})
+	default:
+		if includeSecret {
+			pairs = append(pairs, kv{"ClientSecret", in.ClientSecret})
+		}
 	}
 	pairs = append(pairs, kv{"TenantId", in.TenantID}, kv{"TokenCacheStorePath", in.TokenCachePath})
 	var parts []string
@@ -62,7 +109,7 @@ func ConnectionString(in ExportInput, includeSecret bool) string {
 			parts = append(parts, p.k+"="+quoteValue(p.v))
 		}
 	}
-	return strings.Join(parts, ";")
+	return strings.Join(parts, ";"), nil
 }
 
 // quoteValue quotes a connection-string value that would otherwise be cut
@@ -76,15 +123,24 @@ func quoteValue(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 }
 
-// EnvVars returns NAME_KEY=value lines for the connection, sorted: URL,
-// TENANT_ID, CLIENT_ID, REDIRECT_URI, GRANT_TYPE, TOKEN_CACHE_PATH,
-// CONNECTION_STRING, and CLIENT_SECRET only when includeSecret is set.
-// NAME is the connection name upper-cased with every other character than
-// A-Z and 0-9 turned into '_' (and a leading '_' before a digit), so
-// "sales-dev" gives SALES_DEV_URL. Values are not quoted: the lines suit an
-// env file; a shell needs them quoted.
-func EnvVars(in ExportInput, includeSecret bool) []string {
-	prefix := envName(in.Name)
+// EnvVars returns NAME_KEY='value' lines for the connection, sorted by
+// variable: AUTHENTICATION_METHOD (when not the OAuth app), CLIENT_ID,
+// CLIENT_SECRET (only when includeSecret is set, never for a certificate), CONNECTION_STRING,
+// GRANT_TYPE, REDIRECT_URI, TENANT_ID, THUMBPRINT, TOKEN_CACHE_PATH, URL.
+// NAME is EnvPrefix of the connection name. Every value is single-quoted
+// the POSIX way, so that `set -a; . FILE` and eval give back each value
+// exactly, including the ';' of every connection string. A connection
+// ConnectionString cannot express gives its error, and no lines.
+func EnvVars(in ExportInput, includeSecret bool) ([]string, error) {
+	auth, err := in.authType()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := ConnectionString(in, includeSecret)
+	if err != nil {
+		return nil, err
+	}
+	prefix := EnvPrefix(in.Name)
 	vals := map[string]string{
 		"URL":               in.orgURL(),
 		"TENANT_ID":         in.TenantID,
@@ -92,23 +148,42 @@ func EnvVars(in ExportInput, includeSecret bool) []string {
 		"REDIRECT_URI":      in.RedirectURI,
 		"GRANT_TYPE":        in.GrantType,
 		"TOKEN_CACHE_PATH":  in.TokenCachePath,
-		"CONNECTION_STRING": ConnectionString(in, includeSecret),
+		"THUMBPRINT":        in.Thumbprint,
+		"CONNECTION_STRING": cs,
 	}
-	if includeSecret {
+	if in.AuthenticationMethod != "oauth" {
+		vals["AUTHENTICATION_METHOD"] = in.AuthenticationMethod
+	}
+	if includeSecret && auth != AuthTypeCertificate {
 		vals["CLIENT_SECRET"] = in.ClientSecret
 	}
-	var out []string
+	var keys []string
 	for k, v := range vals {
 		if v != "" {
-			out = append(out, prefix+"_"+k+"="+v)
+			keys = append(keys, k)
 		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = prefix + "_" + k + "=" + ShellQuote(vals[k])
+	}
+	return out, nil
 }
 
-// envName turns a connection name into an environment variable prefix.
-func envName(name string) string {
+// ShellQuote quotes v for a POSIX shell: inside single quotes nothing is
+// special, and a single quote in v ends the quoted part, is written
+// backslash-escaped, and the quoting resumes.
+func ShellQuote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}
+
+// EnvPrefix turns a connection name into an environment variable prefix:
+// upper-cased, every character other than A-Z and 0-9 turned into '_', and
+// a leading '_' before a digit, so "sales-dev" gives SALES_DEV. Different
+// names can give the same prefix ("sales-dev", "sales_dev"); the caller must
+// reject that.
+func EnvPrefix(name string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(name) {
 		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
@@ -122,4 +197,55 @@ func envName(name string) string {
 		s = "_" + s
 	}
 	return s
+}
+
+// CertificateThumbprint is what Dataverse ServiceClient's Thumbprint
+// expects for a certificate file (PEM or PFX, as certificate_path holds
+// it): the SHA-1 of the certificate's DER bytes in upper-case hex. Where the
+// file holds a chain, it is the certificate of the private key. The error
+// never holds the password.
+func CertificateThumbprint(data []byte, password string) (string, error) {
+	var pw []byte
+	if password != "" {
+		pw = []byte(password)
+	}
+	certs, key, err := azidentity.ParseCertificates(data, pw)
+	if err != nil {
+		// A PEM file with the certificate alone still names it.
+		if c := firstPEMCertificate(data); c != nil {
+			return thumbprint(c), nil
+		}
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return "", errors.New(msg)
+	}
+	leaf := certs[0]
+	if signer, ok := key.(interface{ Public() crypto.PublicKey }); ok {
+		for _, c := range certs {
+			if pub, ok := c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && pub.Equal(signer.Public()) {
+				leaf = c
+				break
+			}
+		}
+	}
+	return thumbprint(leaf), nil
+}
+
+func firstPEMCertificate(data []byte) *x509.Certificate {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return nil
+		}
+		if block.Type == "CERTIFICATE" {
+			if c, err := x509.ParseCertificate(block.Bytes); err == nil {
+				return c
+			}
+		}
+	}
+}
+
+func thumbprint(c *x509.Certificate) string {
+	sum := sha1.Sum(c.Raw)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
