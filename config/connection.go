@@ -303,10 +303,14 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 
 	cloud := dynamics.Cloud("")
 	if raw, ok := vals["cloud"]; ok {
-		if contains(validClouds, raw) {
-			cloud = dynamics.Cloud(raw)
+		// Azure's own names are accepted too, since users copy them from
+		// az cloud list or an SDK. "local" is not: a loopback url implies
+		// it, and on any other host it would leave no authority to sign in at.
+		parsed, err := dynamics.ParseCloud(raw)
+		if err == nil && parsed != dynamics.CloudLocal {
+			cloud = parsed
 		} else {
-			l.errorf(rng("cloud"), "Invalid cloud", "cloud must be %s; got %s. Remove it to derive the cloud from the url.", oneOf(validClouds), show("cloud"))
+			l.errorf(rng("cloud"), "Invalid cloud", "cloud must be %s (or Azure's name for it, such as \"AzureCloud\", \"AzureUSGovernment\" or \"AzureChinaCloud\"); got %s. Remove it to derive the cloud from the url.", oneOf(validClouds), show("cloud"))
 			failed = true
 		}
 	}
@@ -315,7 +319,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	orgOK := false
 	if raw, ok := vals["url"]; ok {
 		var err error
-		org, err = parseOrg(raw, cloud)
+		org, err = dynamics.ParseOrgURLInCloud(raw, cloud)
 		if err != nil {
 			detail := err.Error()
 			if sens["url"] {
@@ -324,9 +328,6 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 			l.errorf(rng("url"), "Invalid url", "%s", detail)
 		} else {
 			orgOK = true
-			if cloud != "" {
-				org.Cloud = cloud
-			}
 			c.URL = org.Root
 		}
 	}
@@ -385,29 +386,6 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		}
 	}
 	l.cfg.Connections = append(l.cfg.Connections, c)
-}
-
-// parseOrg normalises the org URL. With an explicit cloud it also accepts a
-// host that is not a known Dynamics suffix (a custom or future domain), as
-// ParseOrgURL's message suggests, while still checking scheme and path.
-func parseOrg(raw string, cloud dynamics.Cloud) (dynamics.Org, error) {
-	org, err := dynamics.ParseOrgURL(raw)
-	if err == nil || cloud == "" {
-		return org, err
-	}
-	u, perr := url.Parse(strings.TrimSpace(raw))
-	if perr != nil || u.Host == "" {
-		return org, err
-	}
-	probe := *u
-	probe.Host = "placeholder.crm.dynamics.com"
-	if u.Port() != "" {
-		probe.Host += ":" + u.Port()
-	}
-	if _, perr := dynamics.ParseOrgURL(probe.String()); perr != nil {
-		return org, err
-	}
-	return dynamics.Org{Root: strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), Cloud: cloud}, nil
 }
 
 func isSecureURL(raw string) bool {

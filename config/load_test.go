@@ -266,6 +266,13 @@ func TestDerivedEndpoints(t *testing.T) {
 		{"pasted Organization Service endpoint", "https://Contoso.CRM4.dynamics.com/XRMServices/2011/Organization.svc/web", "", "https://contoso.crm4.dynamics.com", "login.microsoftonline.com"},
 		{"pasted Web API root", " https://contoso.crm4.dynamics.com/api/data/v9.2/ ", "", "https://contoso.crm4.dynamics.com", "login.microsoftonline.com"},
 		{"trailing slash", "https://contoso.crm4.dynamics.com/", "", "https://contoso.crm4.dynamics.com", "login.microsoftonline.com"},
+		{"Azure's name for the public cloud", "https://crm.example.org", "AzureCloud", "https://crm.example.org", "login.microsoftonline.com"},
+		{"Azure's name for US Government", "https://contoso.crm9.dynamics.com", "AzureUSGovernment", "https://contoso.crm9.dynamics.com", "login.microsoftonline.us"},
+		{"Azure's name for China", "https://crm.example.org", "AzureChinaCloud", "https://crm.example.org", "login.chinacloudapi.cn"},
+		{"cloud name in any case", "https://crm.example.org", "DoD", "https://crm.example.org", "login.microsoftonline.us"},
+		{"custom host drops the default port", "https://crm.contoso.com:443/XRMServices/2011/Organization.svc", "public", "https://crm.contoso.com", "login.microsoftonline.com"},
+		{"custom host keeps another port", "https://CRM.contoso.com:8443/api/data/v9.2/", "public", "https://crm.contoso.com:8443", "login.microsoftonline.com"},
+		{"known host drops the default port", "https://contoso.crm4.dynamics.com:443/", "", "https://contoso.crm4.dynamics.com", "login.microsoftonline.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

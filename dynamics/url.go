@@ -90,15 +90,21 @@ var knownSuffixes = []struct {
 
 // ParseOrgURL normalises any form of an org URL a user may paste: the org
 // root, the Organization Service endpoint (with or without /web), the Web API
-// root, any trailing slash and mixed case. Only https is accepted, except on
-// a loopback host (the emulator).
-func ParseOrgURL(raw string) (Org, error) {
+// root, any trailing slash, mixed case and the scheme's default port. Only
+// https is accepted, except on a loopback host (the emulator).
+func ParseOrgURL(raw string) (Org, error) { return ParseOrgURLInCloud(raw, "") }
+
+// ParseOrgURLInCloud is ParseOrgURL for an org whose cloud the user named.
+// The named cloud wins over the one the host suggests, and any https host
+// is accepted, not just the known Dynamics suffixes: a custom or future
+// domain has no suffix to recognise it by. With cloud "" it is ParseOrgURL.
+func ParseOrgURLInCloud(raw string, cloud Cloud) (Org, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return Org{}, fmt.Errorf("the URL is empty; give the org URL, such as https://contoso.crm4.dynamics.com")
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return Org{}, fmt.Errorf("%q is not a URL; give the org URL, such as https://contoso.crm4.dynamics.com", raw)
 	}
 	if u.User != nil {
@@ -106,8 +112,8 @@ func ParseOrgURL(raw string) (Org, error) {
 		return Org{}, fmt.Errorf("%q has credentials in it; give just the org URL, such as https://contoso.crm4.dynamics.com, and never a password in a URL", u.Redacted())
 	}
 	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Host)
-	loopback := IsLoopbackHost(u.Hostname())
+	host := strings.ToLower(u.Hostname())
+	loopback := IsLoopbackHost(host)
 	switch {
 	case scheme == "https":
 	case scheme == "http" && loopback:
@@ -120,22 +126,33 @@ func ParseOrgURL(raw string) (Org, error) {
 	if !knownPath(u.Path) {
 		return Org{}, fmt.Errorf("%q has an unexpected path %q; give the org root, the Organization Service endpoint or the Web API root", raw, u.Path)
 	}
-	org := Org{Root: scheme + "://" + host, Cloud: CloudLocal}
+	org := Org{Cloud: CloudLocal}
 	if !loopback {
-		h, cloud := cloudOf(u.Hostname())
-		if cloud == "" {
+		h, known := cloudOf(host)
+		switch {
+		case known != "":
+			host, org.Cloud = h, known
+		case cloud == "":
 			return Org{}, fmt.Errorf("%q is not a Dynamics 365 org host (expected ORG.crm.dynamics.com or ORG.crmN.dynamics.com, ORG.crm.microsoftdynamics.us, ORG.crm.appsplatform.us or ORG.crm.dynamics.cn); set cloud explicitly for another host", raw)
 		}
-		org.Cloud = cloud
-		// The default port is no part of the org's identity: a token for
-		// https://org.crm.dynamics.com must serve https://org.crm.dynamics.com:443.
-		if p := u.Port(); p != "" && p != "443" {
-			h += ":" + p
-		}
-		org.Root = scheme + "://" + h
 	}
+	if cloud != "" {
+		org.Cloud = cloud
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	// The default port is no part of the org's identity: a token for
+	// https://org.crm.dynamics.com must serve https://org.crm.dynamics.com:443,
+	// and the scopes derived from the root must match what Entra knows.
+	if p := u.Port(); p != "" && p != defaultPort[scheme] {
+		host += ":" + p
+	}
+	org.Root = scheme + "://" + host
 	return org, nil
 }
+
+var defaultPort = map[string]string{"https": "443", "http": "80"}
 
 // cloudOf returns an org's host name in lower case without an "api" label
 // (the Developer resources page shows ORG.api.crm4.dynamics.com, but tokens

@@ -79,6 +79,12 @@ func TestParseOrgURLLoopback(t *testing.T) {
 		{"http://127.0.0.1:8080/api/data/v9.2/", "http://127.0.0.1:8080"},
 		{"http://LOCALHOST:9/XRMServices/2011/Organization.svc/web", "http://localhost:9"},
 		{"https://[::1]:8443/", "https://[::1]:8443"},
+		// Only the scheme's own default port goes.
+		{"http://localhost:80/", "http://localhost"},
+		{"https://127.0.0.1:443", "https://127.0.0.1"},
+		{"https://[::1]:443/api/data/v9.2", "https://[::1]"},
+		{"http://127.0.0.1:443", "http://127.0.0.1:443"},
+		{"https://127.0.0.1:80", "https://127.0.0.1:80"},
 	} {
 		org, err := ParseOrgURL(tc.in)
 		if err != nil || org.Root != tc.root || org.Cloud != CloudLocal {
@@ -122,6 +128,51 @@ func TestParseOrgURLErrors(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tc.inErr)
 			}
 			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows the password", err)
+			}
+		})
+	}
+}
+
+func TestParseOrgURLInCloud(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		cloud    Cloud
+		root     string
+		want     Cloud
+	}{
+		{"custom host", "https://crm.contoso.com", CloudPublic, "https://crm.contoso.com", CloudPublic},
+		{"custom host drops the default port", "https://CRM.Contoso.com:443/XRMServices/2011/Organization.svc", CloudPublic, "https://crm.contoso.com", CloudPublic},
+		{"custom host keeps another port", "https://crm.contoso.com:8443/api/data/v9.2/", CloudUSGov, "https://crm.contoso.com:8443", CloudUSGov},
+		{"named cloud wins over the host's", "https://contoso.crm9.dynamics.com:443/", CloudUSGov, "https://contoso.crm9.dynamics.com", CloudUSGov},
+		{"api host still loses its api label", "https://contoso.api.crm4.dynamics.com", CloudChina, "https://contoso.crm4.dynamics.com", CloudChina},
+		{"loopback takes the named cloud", "http://127.0.0.1:8080", CloudPublic, "http://127.0.0.1:8080", CloudPublic},
+		{"no cloud is ParseOrgURL", "https://contoso.crm4.dynamics.com:443", "", "https://contoso.crm4.dynamics.com", CloudPublic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			org, err := ParseOrgURLInCloud(tc.in, tc.cloud)
+			if err != nil || org.Root != tc.root || org.Cloud != tc.want {
+				t.Errorf("ParseOrgURLInCloud(%q, %q) = %+v, %v; want %s in %s", tc.in, tc.cloud, org, err, tc.root, tc.want)
+			}
+			if got := org.DelegatedScopes()[0]; got != tc.root+"/user_impersonation" {
+				t.Errorf("delegated scope %s, want it on %s", got, tc.root)
+			}
+		})
+	}
+	// A named cloud admits any host, but not any URL.
+	for _, tc := range []struct{ name, in, inErr string }{
+		{"http to a custom host", "http://crm.contoso.com", "must use https"},
+		{"custom host with an app page", "https://crm.contoso.com/main.aspx", "unexpected path"},
+		{"custom host with a query", "https://crm.contoso.com/?x=1", "query"},
+		{"custom host with credentials", "https://alex:hunter2@crm.contoso.com", "credentials"},
+		{"no host", "https://:443/", "not a URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			org, err := ParseOrgURLInCloud(tc.in, CloudPublic)
+			if err == nil || !strings.Contains(err.Error(), tc.inErr) {
+				t.Errorf("ParseOrgURLInCloud(%q) = %+v, %v; want an error about %q", tc.in, org, err, tc.inErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q shows the password", err)
 			}
 		})
