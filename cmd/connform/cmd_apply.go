@@ -45,6 +45,13 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)
 	}
 	planFile := fs.Arg(0)
+	if *parallelism < 1 {
+		return fmt.Errorf("-parallelism=%d: give a number of connections of at least 1", *parallelism)
+	}
+	if planFile != "" && (len(v.vars) > 0 || len(v.varFiles) > 0 || len(targets) > 0) {
+		// A saved plan runs exactly as reviewed; Terraform refuses these too.
+		return fmt.Errorf("a saved plan runs as it was made: -var, -var-file and -target cannot be used with %s; give them to connform plan -out instead", planFile)
+	}
 	if !*input && !*autoApprove && planFile == "" {
 		return fmt.Errorf("-input=false needs -auto-approve (or a saved plan file): connform cannot ask for confirmation without input")
 	}
@@ -113,9 +120,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		HTTPClient: httpClient,
 		Timeout:    *authTimeout,
 		Now:        c.now,
-		Notify: func(u string) {
-			fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
-		},
+		Notify:     c.notifySignIn,
 	}
 	if *input {
 		flow.Opener = c.browser()

@@ -68,9 +68,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		Timeout:    *authTimeout,
 		Now:        c.now,
 		Opener:     c.browser(),
-		Notify: func(u string) {
-			fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
-		},
+		Notify:     c.notifySignIn,
 	}
 	var failed int
 	for _, g := range groupByKey(conns) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/rogpeppe/go-internal/diff"
 
 	"connform/config"
@@ -51,7 +52,8 @@ func (c *cli) cmdFmt(_ context.Context, args []string) error {
 		}
 		out, diags := config.Format(name, src)
 		if diags.HasErrors() {
-			_ = config.WriteDiagnostics(c.io.ErrOut, nil, diags, 78, c.io.ColorEnabled())
+			// The source, so the diagnostic can quote the offending line.
+			_ = config.WriteDiagnostics(c.io.ErrOut, map[string]*hcl.File{name: {Bytes: src}}, diags, 78, c.io.ColorEnabled())
 			failed = true
 			continue
 		}

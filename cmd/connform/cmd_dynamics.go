@@ -95,9 +95,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 		HTTPClient: hc,
 		Timeout:    f.authTimeout,
 		Now:        c.now,
-		Notify: func(u string) {
-			fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
-		},
+		Notify:     c.notifySignIn,
 	}
 	if f.input {
 		flow.Opener = c.browser()

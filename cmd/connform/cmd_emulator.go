@@ -152,7 +152,8 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	fmt.Fprintf(w, "connform demo: emulated Entra ID at %s, orgs %s and %s.\nConfiguration written to %s:\n\n", info.Authority, info.Orgs[0].URL, info.Orgs[1].URL, dir)
 	fmt.Fprint(c.io.Out, demoConfig)
 
-	demo := &cli{io: c.io, env: c.env, now: c.now, store: store, opener: c.demoBrowser()}
+	demo := &cli{io: c.io, env: c.env, now: c.now, store: store}
+	demo.opener, demo.selfSignIn = c.demoBrowser()
 	prev, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
 		return err
@@ -178,7 +179,11 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries:\n", len(entries))
+	where := "deleted when the demo ends; connform demo -keep keeps them"
+	if *keep {
+		where = "kept"
+	}
+	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries (%s):\n", len(entries), where)
 	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
 	for _, f := range libFiles {
 		fmt.Fprintf(c.io.Out, "  %s\n", f)
@@ -193,22 +198,31 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 // demoBrowser opens the emulator's sign-in page in the system browser where
 // there is one; on a machine without a display it plays the user's part
 // itself and says so.
-func (c *cli) demoBrowser() auth.Opener {
+// It reports whether it will play the user without trying a browser, so
+// that no one is told to open a URL.
+func (c *cli) demoBrowser() (opener auth.Opener, selfSignIn bool) {
 	if c.opener != nil {
-		return c.opener
+		return c.opener, false
 	}
-	if hasDisplay(c) {
-		return auth.SystemBrowser{}
-	}
-	return openerFunc(func(u string) error {
-		fmt.Fprintln(c.io.ErrOut, "No browser on this machine: connform demo completes the emulator's sign-in page itself.")
+	complete := func(u, why string) {
+		fmt.Fprintf(c.io.ErrOut, "%s: connform demo completes the emulator's sign-in page itself, as you would in a browser.\n", why)
 		go func() {
 			if err := emulator.CompleteSignIn(context.Background(), http.DefaultClient, u); err != nil {
 				fmt.Fprintf(c.io.ErrOut, "demo sign-in failed: %v\n", err)
 			}
 		}()
+	}
+	if !hasDisplay(c) {
+		return openerFunc(func(u string) error { complete(u, "No browser on this machine"); return nil }), true
+	}
+	// A display without a working browser (a bare X server, a container
+	// with DISPLAY set) must not leave the demo waiting for a person.
+	return openerFunc(func(u string) error {
+		if err := (auth.SystemBrowser{}).Open(u); err != nil {
+			complete(u, "No browser could be opened ("+err.Error()+")")
+		}
 		return nil
-	})
+	}), false
 }
 
 func hasDisplay(c *cli) bool {

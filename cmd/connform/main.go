@@ -62,6 +62,18 @@ type cli struct {
 	dir string
 	// storeChoice is the loaded configuration's token_store.
 	storeChoice auth.Choice
+	// selfSignIn is set by the demo when it completes sign-ins itself:
+	// nobody needs to be shown the sign-in URL.
+	selfSignIn bool
+}
+
+// notifySignIn shows the sign-in URL as the browser opens, so that someone
+// whose browser does not come up can open it by hand.
+func (c *cli) notifySignIn(u string) {
+	if c.selfSignIn {
+		return
+	}
+	fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
 }
 
 // exitError carries an exit code for an error already reported.

@@ -213,6 +213,9 @@ func approveDevice(ts *testscript.TestScript, e *emulator.Emulator) {
 // secret or any token or code it issued. The encrypted token file is the one
 // place tokens may live, and it must not hold them in clear either.
 func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("nosecrets cannot be negated: no script may expect a secret to leak")
+	}
 	e := ts.Value("emu").(*emulator.Emulator)
 	secrets := e.IssuedSecrets()
 	if len(secrets) == 0 {
