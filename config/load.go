@@ -17,11 +17,16 @@ import (
 
 // LoadOptions are the inputs to a configuration besides its directory.
 type LoadOptions struct {
-	// Vars are -var "name=value" flags, in command-line order.
-	Vars []string
-	// VarFiles are -var-file paths. Relative paths are relative to the
-	// configuration directory, because the CLI applies -chdir first, as
-	// Terraform does.
+	// VarArgs are the -var and -var-file options in command-line order: a
+	// later one beats an earlier one, whichever kind each is, as in
+	// Terraform.
+	VarArgs []VarArg
+	// Vars ("name=value") and VarFiles (paths) set variables for callers
+	// without a command line. They keep no order between them: they apply
+	// as if given on the command line before VarArgs, VarFiles first in
+	// their order, then Vars in theirs, so every entry of Vars beats every
+	// entry of VarFiles. A command line belongs in VarArgs.
+	Vars     []string
 	VarFiles []string
 	// Env is the environment as os.Environ gives it: CONNFORM_VAR_name=value
 	// sets variables, and env("NAME") reads it.
@@ -29,6 +34,16 @@ type LoadOptions struct {
 	// PlanVars are non-sensitive variable values restored from a saved plan
 	// (see Config.PlanVariables); they beat every other source.
 	PlanVars map[string]string
+}
+
+// VarArg is one -var or -var-file option.
+type VarArg struct {
+	// File is true for -var-file, whose Value is a path: relative paths
+	// are relative to the configuration directory, because the CLI applies
+	// -chdir first, as Terraform does. Otherwise Value is -var's
+	// "name=value".
+	File  bool
+	Value string
 }
 
 // Suffixes that decide how a *.hcl file in the directory is read.
@@ -66,6 +81,8 @@ type loader struct {
 
 	configNames []string // config file names, sorted
 	varFiles    []string // variable file names, in load order
+	autoVars    int      // how many of varFiles are loaded without being named
+	varArgs     []VarArg // the command line's variable options, in order
 
 	locals      map[string]*hcl.Attribute
 	localValues map[string]cty.Value
@@ -76,10 +93,9 @@ type loader struct {
 // Load reads and evaluates the configuration in dir: every *.hcl file except
 // variable files (*.vars.hcl), then the variable values from, lowest to
 // highest precedence: defaults, CONNFORM_VAR_name in opts.Env,
-// connform.vars.hcl, *.auto.vars.hcl (sorted), opts.VarFiles in order, then
-// opts.Vars in order, then opts.PlanVars. (Terraform interleaves -var-file
-// and -var in command-line order; LoadOptions keeps them apart, so every
-// -var beats every -var-file.)
+// connform.vars.hcl, *.auto.vars.hcl (sorted), the command line
+// (opts.VarFiles, opts.Vars, then opts.VarArgs, each in order), then
+// opts.PlanVars.
 //
 // Load reports every problem it finds, not just the first. The Config is
 // never nil, so that the caller can print the diagnostics with their source
@@ -96,6 +112,13 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		locals:      map[string]*hcl.Attribute{},
 		localValues: map[string]cty.Value{},
 	}
+	for _, p := range opts.VarFiles {
+		l.varArgs = append(l.varArgs, VarArg{File: true, Value: p})
+	}
+	for _, v := range opts.Vars {
+		l.varArgs = append(l.varArgs, VarArg{Value: v})
+	}
+	l.varArgs = append(l.varArgs, opts.VarArgs...)
 	l.funcs = functions(dir, opts.Env)
 	l.load()
 	return l.cfg, dedupe(l.diags)
@@ -179,8 +202,11 @@ func (l *loader) readDir() []hcl.Body {
 		l.varFiles = append(l.varFiles, AutoVarFile)
 	}
 	l.varFiles = append(l.varFiles, autoVars...)
-	for _, p := range l.opts.VarFiles {
-		l.varFiles = append(l.varFiles, l.displayName(p))
+	l.autoVars = len(l.varFiles)
+	for _, a := range l.varArgs {
+		if a.File {
+			l.varFiles = append(l.varFiles, l.displayName(a.Value))
+		}
 	}
 
 	// Parsing is most of the time a large configuration takes, and files

@@ -166,25 +166,15 @@ func (l *loader) assignVariables() {
 			l.setVariableText(v, val, "<environment variable "+k+">", "the environment variable "+k, v.literalText())
 		}
 	}
-	// Variable files.
-	for _, name := range l.varFiles {
+	for _, name := range l.varFiles[:l.autoVars] {
 		l.assignFile(name)
 	}
-	// -var flags.
-	for _, arg := range l.opts.Vars {
-		name, val, ok := strings.Cut(arg, "=")
-		src := hcl.Range{Filename: "<-var>", Start: hcl.InitialPos, End: hcl.InitialPos}
-		if !ok || name == "" {
-			// Not quoted: a mistyped flag may hold a secret.
-			l.errorf(src, "Invalid -var option", "A -var option is not of the form name=value. Write it as -var 'name=value'.")
-			continue
+	for _, a := range l.varArgs {
+		if a.File {
+			l.assignFile(l.displayName(a.Value))
+		} else {
+			l.assignVarArg(a.Value)
 		}
-		v, declared := l.cfg.Variables[name]
-		if !declared {
-			l.errorf(src, "Value for undeclared variable", "-var sets %q, but no variable %q block declares it. Declare it, or correct the name.", name, name)
-			continue
-		}
-		l.setVariableText(v, val, "<value for var."+name+">", "-var", v.literalText())
 	}
 	// Saved plan values.
 	names := make([]string, 0, len(l.opts.PlanVars))
@@ -226,6 +216,23 @@ func (l *loader) assignVariables() {
 		}
 		l.validateVariable(v)
 	}
+}
+
+// assignVarArg applies one -var "name=value".
+func (l *loader) assignVarArg(arg string) {
+	name, val, ok := strings.Cut(arg, "=")
+	src := hcl.Range{Filename: "<-var>", Start: hcl.InitialPos, End: hcl.InitialPos}
+	if !ok || name == "" {
+		// Not quoted: a mistyped flag may hold a secret.
+		l.errorf(src, "Invalid -var option", "A -var option is not of the form name=value. Write it as -var 'name=value'.")
+		return
+	}
+	v, declared := l.cfg.Variables[name]
+	if !declared {
+		l.errorf(src, "Value for undeclared variable", "-var sets %q, but no variable %q block declares it. Declare it, or correct the name.", name, name)
+		return
+	}
+	l.setVariableText(v, val, "<value for var."+name+">", "-var", v.literalText())
 }
 
 func (l *loader) assignFile(name string) {
