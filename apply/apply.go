@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -69,6 +70,9 @@ type Options struct {
 	LibraryParams   map[string]string
 	LibraryFile     func(c *config.Connection) string
 	Version         string
+	// Log records the run's decisions (which way each token was had, what
+	// was written); nil means none. Never a secret.
+	Log *slog.Logger
 }
 
 // Outcome is what happened to one change.
@@ -110,6 +114,9 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	}
 	if opt.Events == nil {
 		opt.Events = func(Event) {}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]chan struct{}{}}
 	byAddr := map[string]*config.Connection{}
@@ -241,6 +248,7 @@ func (r *runner) persist(fn func(*state.State)) error {
 	if err := r.w.Write(r.st); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
+	r.opt.Log.Debug("state saved", "serial", r.st.Serial, "connections", len(r.st.Connections))
 	return nil
 }
 
@@ -300,6 +308,9 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		return "", err
 	}
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	if err == nil {
+		r.opt.Log.Debug("verified", "address", c.Addr, "org", org.Root, "organization_id", who.OrganizationID, "user_id", who.UserID)
+	}
 	if err != nil {
 		var apiErr *dynamics.APIError
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
@@ -334,6 +345,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err != nil {
 		return "", fmt.Errorf("%s: writing the library entry: %w", c.Addr, err)
 	}
+	r.opt.Log.Debug("library entry written", "address", c.Addr, "path", path, "hash", hash)
 
 	rec := &state.Connection{
 		Addr: c.Addr, Name: c.Name, Key: c.Key,

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -21,6 +22,9 @@ func Token(ctx context.Context, c *config.Connection, opt Options) (token, accou
 	}
 	if opt.Events == nil {
 		opt.Events = func(Event) {}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{opt: opt, groups: map[string]*sync.Mutex{}}
 	return r.token(ctx, c, plan.TokenKey(c), false)

@@ -29,7 +29,9 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 	if grant == nil {
 		grant = &auth.Grant{}
 	}
+	log := r.opt.Log.With("address", c.Addr, "account_key", key)
 	if at := grant.Access[c.URL]; !fresh && at.Valid(r.opt.Now()) && scopesCover(at.Scopes, c.Scopes) {
+		log.Debug("token from the store", "expires", at.Expiry)
 		return at.Token, grant.Account, nil
 	}
 	p := auth.Params{
@@ -44,9 +46,11 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 	}
 
 	if config.IsNativeMethod(c.AuthenticationMethod) {
+		log.Debug("token from an Entra credential", "method", c.AuthenticationMethod, "fresh", fresh)
 		return r.credentialToken(ctx, c, key, grant, p)
 	}
 	if c.GrantType == config.GrantClientCredentials {
+		log.Debug("token by client credentials", "fresh", fresh)
 		res, err := r.opt.Flow.ClientCredentials(ctx, p)
 		if err != nil {
 			return "", "", r.authError(c, "signing in with the client secret", err)
@@ -60,8 +64,10 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 		r.opt.Events(Event{Addr: c.Addr, Kind: EventRefreshing})
 		res, err := r.opt.Flow.Refresh(ctx, p, grant.RefreshToken)
 		if err == nil {
+			log.Debug("token by refresh", "rotated", res.RefreshToken != "" && res.RefreshToken != grant.RefreshToken)
 			return r.save(c, key, grant, res)
 		}
+		log.Debug("refresh failed", "error", err.Error())
 		var ae *auth.Error
 		if !errors.As(err, &ae) || !(ae.SignInAgain() || ae.InteractionRequired()) {
 			return "", "", r.authError(c, "refreshing the token", err)
@@ -90,6 +96,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 	if failedAt != "" {
 		return "", "", fmt.Errorf("%s: not signing in again: the sign-in for this account failed for %s in this run (see its error); fix that and run again", c.Addr, failedAt)
 	}
+	log.Debug("interactive sign-in", "reason", why, "grant_type", c.GrantType)
 	res, err := r.interactiveSignIn(ctx, c, p, why)
 	if err != nil && auth.Unfinished(err) {
 		r.mu.Lock()

@@ -89,6 +89,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		if err != nil {
 			return err
 		}
+		logPlan(op.log, p)
 		renderPlan(c.io, p)
 		if !p.HasChanges() {
 			return nil
@@ -129,6 +130,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	res, err := apply.Run(ctx, p, cfg, op.st, op.backend, apply.Options{
 		Store:           op.store,
 		Flow:            flow,
+		Log:             op.log,
 		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version},
 		Interactive:     *input,
 		Parallelism:     *parallelism,

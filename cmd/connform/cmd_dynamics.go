@@ -90,7 +90,8 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	if err != nil {
 		return nil, err
 	}
-	hc := c.httpClientFor(c.logger())
+	log := c.logger()
+	hc := c.httpClientFor(log)
 	flow := &auth.Flow{
 		HTTPClient: hc,
 		Timeout:    f.authTimeout,
@@ -103,6 +104,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	tok, account, err := apply.Token(ctx, conn, apply.Options{
 		Store:       store,
 		Flow:        flow,
+		Log:         log,
 		Interactive: f.input,
 		Now:         c.now,
 		Events: func(e apply.Event) {

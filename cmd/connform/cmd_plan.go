@@ -40,6 +40,7 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	logPlan(op.log, p)
 	if *asJSON {
 		if err := writePlanJSON(c.io.Out, p); err != nil {
 			return err

@@ -82,12 +82,15 @@ func (o *operation) close() {
 
 func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lockFlags) (*operation, error) {
 	op := &operation{cfg: cfg, backend: state.NewLocal(cfg.Settings.StatePath), log: c.logger()}
+	op.log.Debug("configuration loaded", "dir", c.dir, "files", len(cfg.Files), "connections", len(cfg.Connections), "hash", cfg.Hash)
 	if lf.lock {
-		unlock, err := op.backend.Lock(ctx, state.NewLockInfo(name, version), lf.timeout)
+		info := state.NewLockInfo(name, version)
+		unlock, err := op.backend.Lock(ctx, info, lf.timeout)
 		if err != nil {
 			return nil, err
 		}
 		op.unlock = unlock
+		op.log.Debug("state locked", "path", cfg.Settings.StatePath, "lock_id", info.ID, "operation", name)
 	}
 	st, err := op.backend.Read()
 	if err != nil {
@@ -99,12 +102,16 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 		st = state.New(version)
 	}
 	op.st = st
-	store, err := c.tokenStore()
-	if err != nil {
-		op.close()
-		return nil, err
+	op.log.Debug("state read", "path", cfg.Settings.StatePath, "existed", op.existed, "serial", st.Serial, "lineage", st.Lineage, "connections", len(st.Connections))
+	store, desc := c.store, "the store given to this process"
+	if store == nil {
+		if store, desc, err = c.openStore(); err != nil {
+			op.close()
+			return nil, fmt.Errorf("opening the token store: %w", err)
+		}
 	}
 	op.store = store
+	op.log.Debug("token store opened", "store", desc)
 	return op, nil
 }
 
@@ -202,17 +209,27 @@ func (t loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.log.Debug("http request", append(attrs, "status", resp.StatusCode)...)
+	if t.log.Enabled(req.Context(), levelTrace) {
+		// Names only: the values of a query (a code, a state) or of a
+		// header (a bearer token) are secrets or near enough.
+		t.log.Log(req.Context(), levelTrace, "http exchange", "method", req.Method, "path", req.URL.Path,
+			"query_params", sortedKeys(req.URL.Query()), "request_headers", sortedKeys(req.Header),
+			"response_type", resp.Header.Get("Content-Type"), "response_length", resp.ContentLength)
+	}
 	return resp, err
 }
 
 // logger returns the structured log CONNFORM_LOG asks for: debug or trace
 // to stderr or CONNFORM_LOG_PATH; otherwise a logger that drops everything.
+// levelTrace is below debug: what each HTTP exchange carried (by name).
+const levelTrace = slog.LevelDebug - 4
+
 func (c *cli) logger() *slog.Logger {
 	level := strings.ToLower(c.getenv("CONNFORM_LOG"))
 	var lv slog.Level
 	switch level {
 	case "trace":
-		lv = slog.LevelDebug - 4
+		lv = levelTrace
 	case "debug":
 		lv = slog.LevelDebug
 	case "info":
@@ -227,5 +244,20 @@ func (c *cli) logger() *slog.Logger {
 			w = f
 		}
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.LevelKey && a.Value.Any() == levelTrace {
+			a.Value = slog.StringValue("TRACE")
+		}
+		return a
+	}}))
+}
+
+// logPlan records what the plan decided, per connection at trace level.
+func logPlan(log *slog.Logger, p *plan.Plan) {
+	sum := p.Summarize()
+	log.Debug("plan made", "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy, "sign_ins", sum.SignIns, "interactive", sum.Interactive)
+	for _, ch := range p.Changes {
+		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", ch.Reason,
+			"auth", ch.Auth.Kind.String(), "auth_reason", ch.Auth.Reason, "account_key", ch.Auth.Account)
+	}
 }
