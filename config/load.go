@@ -34,6 +34,12 @@ type LoadOptions struct {
 	// PlanVars are non-sensitive variable values restored from a saved plan
 	// (see Config.PlanVariables); they beat every other source.
 	PlanVars map[string]string
+	// AllowEmpty accepts a directory without configuration files as an
+	// empty configuration, for commands such as destroy that work from the
+	// state. Otherwise such a directory is an error: planning against it
+	// would propose to destroy every connection, which is almost always a
+	// wrong working directory rather than an intention.
+	AllowEmpty bool
 }
 
 // VarArg is one -var or -var-file option.
@@ -80,6 +86,7 @@ type loader struct {
 	diags hcl.Diagnostics
 
 	configNames []string // config file names, sorted
+	noConfig    bool     // the directory has no config file and that is refused
 	varFiles    []string // variable file names, in load order
 	autoVars    int      // how many of varFiles are loaded without being named
 	varArgs     []VarArg // the command line's variable options, in order
@@ -126,6 +133,11 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 
 func (l *loader) load() {
 	bodies := l.readDir()
+	if l.noConfig {
+		// Variables and settings would only add errors about a
+		// configuration that is not there.
+		return
+	}
 
 	var settings, conns []*hcl.Block
 	var localBlocks []*hcl.Block
@@ -195,6 +207,21 @@ func (l *loader) readDir() []hcl.Body {
 		default:
 			l.configNames = append(l.configNames, name)
 		}
+	}
+	if len(l.configNames) == 0 && !l.opts.AllowEmpty {
+		l.noConfig = true
+		where := l.dir
+		if abs, err := filepath.Abs(l.dir); err == nil {
+			where = abs
+		}
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail: fmt.Sprintf("%s holds no connform configuration files (*.hcl; *.vars.hcl files only set variables), so there is no configuration to work with. "+
+				"Run connform in the directory with your .hcl files (cd there, or use -chdir=DIR). To remove every connection the state holds, run connform destroy.", where),
+			Subject: &hcl.Range{Filename: l.dir},
+		})
+		return nil
 	}
 	sort.Strings(l.configNames)
 	sort.Strings(autoVars)

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 const minimal = `
@@ -416,5 +418,47 @@ connection "c" {
 	}
 	if _, ok := mustLoad(t, map[string]string{"main.hcl": src}, LoadOptions{Vars: []string{"secret=one", "hint=a"}}).PlanVariables()["secret"]; ok {
 		t.Error("PlanVariables includes a sensitive variable")
+	}
+}
+
+func TestLoadWithoutConfigurationFiles(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+	}{
+		{"empty directory", map[string]string{}},
+		{"only variable files", map[string]string{"connform.vars.hcl": "", "a.auto.vars.hcl": "", "prod.vars.hcl": ""}},
+		{"only other files", map[string]string{"README.md": "# notes", "main.tf": `resource "x" "y" {}`}},
+		{"configuration only in a subdirectory", map[string]string{"sub/main.hcl": minimal}},
+		{"only a hidden file", map[string]string{".main.hcl": minimal}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeDir(t, tt.files)
+			cfg, diags := Load(dir, LoadOptions{})
+			if len(diags) != 1 {
+				t.Fatalf("want exactly one diagnostic, got:\n%s", diagText(diags))
+			}
+			d := diags[0]
+			if d.Severity != hcl.DiagError || d.Summary != "No configuration files" || d.Subject == nil || d.Subject.Filename != dir {
+				t.Fatalf("got:\n%s", diagText(diags))
+			}
+			for _, want := range []string{dir, "-chdir=DIR", "cd there", "connform destroy"} {
+				if !strings.Contains(d.Detail, want) {
+					t.Errorf("detail %q lacks %q", d.Detail, want)
+				}
+			}
+			if cfg == nil || len(cfg.Connections) != 0 {
+				t.Errorf("config = %+v", cfg)
+			}
+
+			cfg, diags = Load(dir, LoadOptions{AllowEmpty: true})
+			if diags.HasErrors() || len(cfg.Connections) != 0 {
+				t.Errorf("with AllowEmpty: %d connections, diagnostics:\n%s", len(cfg.Connections), diagText(diags))
+			}
+			if cfg.Settings.StatePath != DefaultStatePath {
+				t.Errorf("with AllowEmpty the state path is %q, want the default", cfg.Settings.StatePath)
+			}
+		})
 	}
 }
