@@ -412,7 +412,10 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		switch st := in.Library(prior.LibraryPath, prior.LibraryHash); st {
 		case LibraryMissing, LibraryModified:
 			ch.Action = Update
-			ch.Reason = joinReason(ch.Reason, fmt.Sprintf("library entry %s was %s outside connform", prior.LibraryPath, map[LibraryStatus]string{LibraryMissing: "deleted", LibraryModified: "edited"}[st]))
+			how := map[LibraryStatus]string{LibraryMissing: "deleted", LibraryModified: "edited"}[st]
+			ch.Reason = joinReason(ch.Reason, fmt.Sprintf("library entry %s was %s outside connform", prior.LibraryPath, how))
+			// The entry is what changes: show it, so the block is not empty.
+			ch.Attrs = append(ch.Attrs, AttrChange{Name: "library_file", Before: "(" + how + " outside connform)", After: prior.LibraryPath})
 		}
 	}
 
