@@ -97,6 +97,11 @@ func serviceURL(raw string) string {
 	return org.OrganizationServiceURL()
 }
 
+// LooksSecret reports whether an attribute or parameter name stands for a
+// secret (a client secret, password or token): what no entry may hold and
+// import must never copy.
+func LooksSecret(name string) bool { return looksSecret(name) }
+
 // looksSecret reports whether an attribute or parameter name stands for a
 // secret, so that no override can route one into a file.
 func looksSecret(name string) bool {

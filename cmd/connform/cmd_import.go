@@ -28,9 +28,11 @@ import (
 // existing, with its entry file, so that the next plan shows no creation,
 // only the sign-in each needs (there are no tokens yet).
 func (c *cli) cmdImport(_ context.Context, args []string) error {
-	const usage = "connform import [-out FILE] DIR"
+	const usage = "connform import [-out FILE] [-param ATTRIBUTE=PARAMETER]... DIR"
 	fset := c.flags("import")
 	out := fset.String("out", "imported.hcl", "the configuration file to write; the state goes beside it")
+	var params stringList
+	fset.Var(&params, "param", "read connform attribute ATTRIBUTE from the entries' parameter PARAMETER, e.g. -param url=Url (repeatable); written into library_parameter_names")
 	dir, err := c.parseConnArgs(fset, nil, args, usage)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "no connection named") {
@@ -48,26 +50,57 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 		}
 	}
 
+	names, dataType, err := c.importParameterNames(params)
+	if err != nil {
+		return err
+	}
 	entries, paths, err := library.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", dir, err)
 	}
-	imp := newImporter(dir, outDir)
-	for i, e := range entries {
-		why, unknown := imp.add(e, paths[i])
-		if why != "" {
-			fmt.Fprintf(c.io.ErrOut, "%s skipping %s: %s\n", c.io.Paint("yellow", "Warning:"), paths[i], why)
-			continue
-		}
-		if len(unknown) > 0 {
-			// apply rewrites the entry from the configuration, so these
-			// would be lost then: say so now, while the file is intact.
-			fmt.Fprintf(c.io.ErrOut, "%s %s: parameter(s) %s have no connform attribute; connform apply will rewrite the entry without them (map them with library_parameter_names to keep them)\n",
-				c.io.Paint("yellow", "Warning:"), paths[i], strings.Join(unknown, ", "))
+	imp := newImporter(dir, outDir, names)
+	warn := c.io.Paint("yellow", "Warning:")
+	// An entry of a Dynamics DataType without the URL parameter is one whose
+	// parameter names differ from those connform reads: importing the rest
+	// without it would lose a connection quietly, so nothing is written.
+	dynamicsTypes := map[string]bool{config.DefaultLibraryDataType: true}
+	for _, e := range entries {
+		if imp.urlOf(e) != "" {
+			dynamicsTypes[e.DataType] = true
 		}
 	}
+	dynamicsTypes[dataType] = true
+	delete(dynamicsTypes, "")
+	var unread []string
+	for i, e := range entries {
+		if imp.urlOf(e) == "" {
+			if dynamicsTypes[e.DataType] {
+				unread = append(unread, imp.unreadable(e, paths[i]))
+				continue
+			}
+			fmt.Fprintf(c.io.ErrOut, "%s skipping %s: not a Dynamics connection (DataType %q, and no %s parameter)\n", warn, paths[i], e.DataType, imp.names["url"])
+			continue
+		}
+		res := imp.add(e, paths[i])
+		if res.skip != "" {
+			fmt.Fprintf(c.io.ErrOut, "%s skipping %s: %s\n", warn, paths[i], res.skip)
+			continue
+		}
+		for _, p := range res.secrets {
+			fmt.Fprintf(c.io.ErrOut, "%s %s\n", warn, secretWarning(paths[i], p, res.name))
+		}
+		if len(res.unknown) > 0 {
+			// apply rewrites the entry from the configuration, so these
+			// would be lost then: say so now, while the file is intact.
+			fmt.Fprintf(c.io.ErrOut, "%s %s: parameter(s) %s have no connform attribute; connform apply will rewrite the entry without them (if one holds a connform attribute under another name, import again with -param ATTRIBUTE=%s)\n",
+				warn, paths[i], strings.Join(res.unknown, ", "), res.unknown[0])
+		}
+	}
+	if len(unread) > 0 {
+		return fmt.Errorf("import %s: nothing was written: %s", dir, strings.Join(unread, "; "))
+	}
 	if len(imp.conns) == 0 {
-		return fmt.Errorf("import %s: no Dynamics connection entry (.dsconn or .json with a %s parameter) in the folder", dir, library.DefaultParameterNames["url"])
+		return fmt.Errorf("import %s: no Dynamics connection entry (.dsconn or .json with a %s parameter) in the folder; if the entries name the org URL otherwise, import again with -param url=NAME", dir, imp.names["url"])
 	}
 
 	// Load what was generated, as plan will: derived attributes (endpoints,
@@ -115,7 +148,7 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.io.ErrOut, "Imported %d connection(s) from %s into %s and %s.\n", len(st.Connections), dir, *out, statePath)
 	if vars := imp.secretVars(); len(vars) > 0 {
-		fmt.Fprintf(c.io.ErrOut, "Client secrets are not in a library: set %s (-var, a .vars.hcl file or CONNFORM_VAR_name).\n", strings.Join(vars, ", "))
+		fmt.Fprintf(c.io.ErrOut, "The configuration reads client secrets from sensitive variables, never from the library: set %s (-var, a .vars.hcl file or CONNFORM_VAR_name) before plan.\n", strings.Join(vars, ", "))
 	}
 	fmt.Fprintln(c.io.ErrOut, "Run connform plan: nothing is created, and each connection needs a sign-in, since the token store has no token for it yet.")
 	return nil
@@ -128,6 +161,10 @@ type importedConn struct {
 	// libraryPath is the entry file as plan will name it (relative to the
 	// configuration folder), and hash its content's digest.
 	libraryPath, hash string
+	// secret is whether the entry held a client secret: the app is then a
+	// confidential one, and the configuration reads its secret from a
+	// variable.
+	secret bool
 }
 
 type importer struct {
@@ -136,40 +173,83 @@ type importer struct {
 	byName      map[string]*importedConn
 	formats     map[string]int
 	dataTypes   map[string]int
-	// byParam maps a lower-cased parameter name to its connform attribute.
-	byParam map[string]string
+	// names maps a connform attribute to its parameter name, byParam a
+	// lower-cased parameter name back to its attribute, and overrides holds
+	// the names that are not the defaults, for library_parameter_names.
+	names, byParam, overrides map[string]string
 }
 
-func newImporter(dir, outDir string) *importer {
+func newImporter(dir, outDir string, overrides map[string]string) *importer {
 	imp := &importer{dir: dir, outDir: outDir, byName: map[string]*importedConn{},
-		formats: map[string]int{}, dataTypes: map[string]int{}, byParam: map[string]string{}}
+		formats: map[string]int{}, dataTypes: map[string]int{},
+		names: map[string]string{}, byParam: map[string]string{}, overrides: map[string]string{}}
 	for attr, name := range library.DefaultParameterNames {
+		imp.names[attr] = name
+	}
+	for attr, name := range overrides {
+		imp.names[attr] = name
+		if library.DefaultParameterNames[attr] != name {
+			imp.overrides[attr] = name
+		}
+	}
+	for attr, name := range imp.names {
 		imp.byParam[strings.ToLower(name)] = attr
 	}
 	return imp
 }
 
-// add takes one entry, or says why it was left out. It also returns the
-// parameters that have no connform attribute.
-func (imp *importer) add(e library.Entry, path string) (skip string, unknown []string) {
+// urlOf is the entry's org URL parameter, "" when it has none.
+func (imp *importer) urlOf(e library.Entry) string {
+	for _, p := range e.Params {
+		if imp.byParam[strings.ToLower(p.Name)] == "url" && p.Value != "" {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// unreadable says why a Dynamics entry without the URL parameter cannot be
+// imported, and which -param would read it.
+func (imp *importer) unreadable(e library.Entry, path string) string {
+	why := fmt.Sprintf("%s has the Dynamics DataType but no %s parameter", path, imp.names["url"])
+	for _, p := range e.Params {
+		if _, err := dynamics.ParseOrgURL(p.Value); err == nil && !library.LooksSecret(p.Name) {
+			return fmt.Sprintf("%s; its org URL is in the parameter %s: import again with -param url=%s (and -param ATTRIBUTE=NAME for any other renamed parameter)", why, p.Name, p.Name)
+		}
+	}
+	return why + " and no parameter holds an org URL: import again with -param url=NAME naming the parameter that does, or move the entry out of the folder"
+}
+
+// added is what add made of one entry.
+type added struct {
+	skip    string          // why the entry was left out, "" when imported
+	name    string          // the connection name
+	unknown []string        // parameters with no connform attribute
+	secrets []library.Param // parameters holding a secret, never copied
+}
+
+// add takes one entry with a URL parameter, or says why it was left out.
+func (imp *importer) add(e library.Entry, path string) added {
 	attrs := map[string]string{}
+	var res added
 	for _, p := range e.Params {
 		attr, ok := imp.byParam[strings.ToLower(p.Name)]
 		switch {
+		case library.LooksSecret(p.Name):
+			if p.Value != "" {
+				res.secrets = append(res.secrets, p)
+			}
 		case !ok:
-			unknown = append(unknown, p.Name)
+			res.unknown = append(res.unknown, p.Name)
 		case attr == library.TokenKeyAttribute:
 			// A reference into some token store: connform keys its own.
 		default:
 			attrs[attr] = p.Value
 		}
 	}
-	if attrs["url"] == "" {
-		return "no " + library.DefaultParameterNames["url"] + " parameter: not a Dynamics connection", nil
-	}
 	org, err := dynamics.ParseOrgURL(attrs["url"])
 	if err != nil {
-		return err.Error(), nil
+		return added{skip: err.Error()}
 	}
 	attrs["url"] = org.Root
 	if attrs["authentication_method"] == library.DefaultAuthenticationMethod {
@@ -180,19 +260,109 @@ func (imp *importer) add(e library.Entry, path string) (skip string, unknown []s
 	}
 	name := identifier(e.Key)
 	if prev, dup := imp.byName[name]; dup {
-		return fmt.Sprintf("its key %q gives the connection name %q, already taken by %s", e.Key, name, prev.libraryPath), nil
+		return added{skip: fmt.Sprintf("its key %q gives the connection name %q, already taken by %s", e.Key, name, prev.libraryPath)}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err.Error(), nil
+		return added{skip: err.Error()}
 	}
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	ic := &importedConn{name: name, attrs: attrs, libraryPath: filepath.Join(imp.libraryDir(), filepath.Base(path)), hash: library.Hash(data)}
+	for _, p := range res.secrets {
+		ic.secret = ic.secret || isClientSecret(p.Name)
+	}
+	if config.IsNativeMethod(attrs["authentication_method"]) {
+		// Such a connection cannot take a client secret.
+		ic.secret = false
+	}
 	imp.conns = append(imp.conns, ic)
 	imp.byName[name] = ic
 	imp.formats[format]++
 	imp.dataTypes[e.DataType]++
-	return "", unknown
+	res.name = name
+	return res
+}
+
+// isClientSecret tells a client secret from the other secrets an entry
+// might hold (a password, a token).
+func isClientSecret(param string) bool {
+	return strings.Contains(strings.ToLower(param), "secret")
+}
+
+// secretWarning is what import says about a secret it found in an entry:
+// that it stays out of the configuration, where the secret goes instead,
+// and that it should be rotated, since it sat in a file.
+func secretWarning(path string, p library.Param, conn string) string {
+	if isClientSecret(p.Name) {
+		v := conn + "_client_secret"
+		return fmt.Sprintf("%s holds a client secret in plaintext (parameter %s); connform will not copy it: the configuration sets client_secret from the sensitive variable %s (set CONNFORM_VAR_%s, -var or a .vars.hcl file). After connform apply rewrites the entry without it, consider rotating the secret, since it sat in a file.", path, p.Name, v, v)
+	}
+	return fmt.Sprintf("%s holds a secret in plaintext (parameter %s); connform will not copy it and has no attribute for it. After connform apply rewrites the entry without it, consider rotating it, since it sat in a file.", path, p.Name)
+}
+
+// importParameterNames gives the parameter names import reads: the
+// defaults, then library_parameter_names of a configuration in the current
+// folder, then -param. It also returns that configuration's
+// library_data_type, "" when there is none.
+func (c *cli) importParameterNames(params []string) (map[string]string, string, error) {
+	names := map[string]string{}
+	var dataType string
+	// Only the connform block matters here: a configuration that lacks a
+	// variable or has another error still names its parameters.
+	if cfg, _ := config.Load(".", config.LoadOptions{Env: c.env}); cfg != nil && len(cfg.Files) > 0 {
+		var used []string
+		for _, attr := range sortedKeys(cfg.Settings.LibraryParameterNames) {
+			names[attr] = cfg.Settings.LibraryParameterNames[attr]
+			used = append(used, attr+"="+names[attr])
+		}
+		if len(used) > 0 {
+			fmt.Fprintf(c.io.ErrOut, "Reading parameter names from library_parameter_names of the configuration in this folder: %s (-param overrides them).\n", strings.Join(used, ", "))
+		}
+		if cfg.Settings.LibraryDataType != config.DefaultLibraryDataType {
+			dataType = cfg.Settings.LibraryDataType
+		}
+	}
+	for _, p := range params {
+		attr, name, ok := strings.Cut(p, "=")
+		attr, name = strings.TrimSpace(attr), strings.TrimSpace(name)
+		if !ok || attr == "" || name == "" {
+			return nil, "", fmt.Errorf("-param %q: write ATTRIBUTE=PARAMETER, e.g. -param url=Url", p)
+		}
+		if library.LooksSecret(attr) || library.LooksSecret(name) {
+			return nil, "", fmt.Errorf("-param %s: parameter %s for %s looks like a secret: connform never reads a secret from a library or writes one into it; set client_secret from a sensitive variable instead", p, name, attr)
+		}
+		if !slices.Contains(attrOrder, attr) && attr != library.TokenKeyAttribute {
+			return nil, "", fmt.Errorf("-param %s: %q is not a connform attribute import reads; use one of %s", p, attr, strings.Join(append(slices.Clone(attrOrder), library.TokenKeyAttribute), ", "))
+		}
+		names[attr] = name
+	}
+	byName := map[string]string{}
+	for _, attr := range sortedKeys(names) {
+		name := names[attr]
+		if library.LooksSecret(attr) || library.LooksSecret(name) {
+			return nil, "", fmt.Errorf("library_parameter_names in this folder's configuration gives %s the parameter %s, which looks like a secret: connform never reads a secret from a library or writes one into it; remove that entry", attr, name)
+		}
+		byName[strings.ToLower(name)] = attr
+	}
+	// A name given to one attribute may be another's default: that one must
+	// move too, or the two would read the same parameter.
+	for attr, def := range library.DefaultParameterNames {
+		if _, moved := names[attr]; moved {
+			continue
+		}
+		if other, taken := byName[strings.ToLower(def)]; taken && other != attr {
+			return nil, "", fmt.Errorf("parameter %s is given to %s, but it is also the default name of %s: give %s another name too (-param %s=NAME)", def, other, attr, attr, attr)
+		}
+	}
+	seen := map[string]string{}
+	for _, attr := range sortedKeys(names) {
+		key := strings.ToLower(names[attr])
+		if prev, dup := seen[key]; dup {
+			return nil, "", fmt.Errorf("parameter %s is given to both %s and %s: each attribute needs its own parameter", names[attr], prev, attr)
+		}
+		seen[key] = attr
+	}
+	return names, dataType, nil
 }
 
 // libraryDir is the library folder as the configuration will name it:
@@ -212,11 +382,17 @@ func (imp *importer) libraryDir() string {
 func (imp *importer) secretVars() []string {
 	var vars []string
 	for _, ic := range imp.conns {
-		if ic.attrs["grant_type"] == config.GrantClientCredentials {
+		if ic.needsSecret() {
 			vars = append(vars, ic.name+"_client_secret")
 		}
 	}
 	return vars
+}
+
+// needsSecret is whether the connection's configuration reads a client
+// secret: an app-only one always does, another when its entry held one.
+func (ic *importedConn) needsSecret() bool {
+	return ic.attrs["grant_type"] == config.GrantClientCredentials || ic.secret
 }
 
 // defaults are the attribute values config derives or assumes when absent;
@@ -263,6 +439,14 @@ func (imp *importer) hcl() []byte {
 	if dt := mostCommon(imp.dataTypes); dt != "" && dt != config.DefaultLibraryDataType {
 		cb.SetAttributeValue("library_data_type", cty.StringVal(dt))
 	}
+	if len(imp.overrides) > 0 {
+		// apply then writes the entries with the names they were read by.
+		m := map[string]cty.Value{}
+		for attr, name := range imp.overrides {
+			m[attr] = cty.StringVal(name)
+		}
+		cb.SetAttributeValue("library_parameter_names", cty.MapVal(m))
+	}
 
 	for _, ic := range imp.conns {
 		body.AppendNewline()
@@ -281,9 +465,13 @@ func (imp *importer) hcl() []byte {
 				continue
 			}
 			b.SetAttributeValue(attr, cty.StringVal(v))
-			if attr == "grant_type" && v == config.GrantClientCredentials {
+			if attr == "grant_type" && ic.needsSecret() {
 				b.SetAttributeTraversal("client_secret", hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: ic.name + "_client_secret"}})
 			}
+		}
+		if ic.needsSecret() && (ic.attrs["grant_type"] == "" || isDefault("grant_type", ic.attrs["grant_type"], ic.attrs["url"])) {
+			// No grant_type line to follow: the secret goes last.
+			b.SetAttributeTraversal("client_secret", hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: ic.name + "_client_secret"}})
 		}
 	}
 	return hclwrite.Format(f.Bytes())
