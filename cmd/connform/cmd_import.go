@@ -87,7 +87,7 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 			continue
 		}
 		for _, p := range res.secrets {
-			fmt.Fprintf(c.io.ErrOut, "%s %s\n", warn, secretWarning(paths[i], p, res.name))
+			fmt.Fprintf(c.io.ErrOut, "%s %s\n", warn, secretWarning(paths[i], p, imp.byName[res.name]))
 		}
 		if len(res.unknown) > 0 {
 			// apply rewrites the entry from the configuration, so these
@@ -292,9 +292,9 @@ func isClientSecret(param string) bool {
 // secretWarning is what import says about a secret it found in an entry:
 // that it stays out of the configuration, where the secret goes instead,
 // and that it should be rotated, since it sat in a file.
-func secretWarning(path string, p library.Param, conn string) string {
-	if isClientSecret(p.Name) {
-		v := conn + "_client_secret"
+func secretWarning(path string, p library.Param, ic *importedConn) string {
+	if isClientSecret(p.Name) && ic.secret {
+		v := ic.name + "_client_secret"
 		return fmt.Sprintf("%s holds a client secret in plaintext (parameter %s); connform will not copy it: the configuration sets client_secret from the sensitive variable %s (set CONNFORM_VAR_%s, -var or a .vars.hcl file). After connform apply rewrites the entry without it, consider rotating the secret, since it sat in a file.", path, p.Name, v, v)
 	}
 	return fmt.Sprintf("%s holds a secret in plaintext (parameter %s); connform will not copy it and has no attribute for it. After connform apply rewrites the entry without it, consider rotating it, since it sat in a file.", path, p.Name)
