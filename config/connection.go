@@ -80,7 +80,11 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 		if !ok {
 			return
 		}
-		if v, _, ok := l.eval(a.Expr, l.ctx, false, cty.String, name); ok && !v.IsNull() {
+		if v, sensitive, ok := l.eval(a.Expr, l.ctx, false, cty.String, name); ok && !v.IsNull() {
+			if sensitive {
+				l.sensitiveInClear(a.Expr, l.ctx, name, storedSetting)
+				return
+			}
 			if v.AsString() == "" {
 				l.errorf(a.Expr.Range(), "Empty "+name, "%s must not be empty; remove it to use the default %q.", name, *dst)
 				return
@@ -103,7 +107,9 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 		l.errorf(a.Expr.Range(), "Invalid library_format", "library_format must be %s; got %q.", oneOf(validFormats), s.LibraryFormat)
 	}
 	if a, ok := content.Attributes["library_parameter_names"]; ok {
-		if v, _, ok := l.eval(a.Expr, l.ctx, false, cty.Map(cty.String), "library_parameter_names"); ok && !v.IsNull() {
+		if v, sensitive, ok := l.eval(a.Expr, l.ctx, false, cty.Map(cty.String), "library_parameter_names"); sensitive {
+			l.sensitiveInClear(a.Expr, l.ctx, "library_parameter_names", storedSetting)
+		} else if ok && !v.IsNull() {
 			s.LibraryParameterNames = map[string]string{}
 			for k, e := range v.AsValueMap() {
 				if e.IsNull() || e.AsString() == "" {
@@ -163,7 +169,9 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 		return
 	}
 	if sensitive {
-		l.errorf(fe.Expr.Range(), "Sensitive for_each", "for_each may not use sensitive values: its keys become addresses shown in plans. Use non-sensitive keys.")
+		// Refused whole, as Terraform does: each.value would otherwise carry
+		// the secret into attributes unmarked.
+		l.sensitiveInClear(fe.Expr, l.ctx, "for_each", storedForEach)
 		return
 	}
 	if v.IsNull() {
@@ -245,6 +253,9 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		if !v.IsNull() {
 			vals[attr] = v.AsString()
 			sens[attr] = sensitive
+			if sensitive && !contains(secretAttrs, attr) {
+				l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
+			}
 		}
 	}
 	// show quotes a value for a message, unless it came from a sensitive
@@ -264,7 +275,10 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 
 	if a, ok := content.Attributes["scopes"]; ok {
 		c.Ranges["scopes"] = a.Expr.Range()
-		if v, _, ok := l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes"); ok && !v.IsNull() {
+		if v, sensitive, ok := l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes"); ok && !v.IsNull() {
+			if sensitive {
+				l.sensitiveInClear(a.Expr, ctx, "scopes", storedConnection)
+			}
 			for it := v.ElementIterator(); it.Next(); {
 				_, e := it.Element()
 				if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {

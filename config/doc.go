@@ -16,8 +16,11 @@
 // files (*.vars.hcl). connform.vars.hcl and *.auto.vars.hcl are loaded
 // automatically; other variable files only through -var-file.
 //
-// Sensitive variables are marked while expressions are evaluated; a message
-// about a value derived from one says "(sensitive value)" instead, and an
+// Sensitive variables are marked while expressions are evaluated. Only
+// client_secret and certificate_password may hold a value derived from one:
+// connform keeps every other attribute in clear, so a sensitive value there
+// is an error at the attribute, naming the variable. A message about a
+// value derived from one says "(sensitive value)" instead, and an
 // evaluation error touching one has its detail replaced, since cty's
 // function errors quote their arguments.
 package config
