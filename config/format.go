@@ -24,5 +24,17 @@ func Format(filename string, src []byte) ([]byte, hcl.Diagnostics) {
 // unknown width should use DefaultDiagnosticWidth); color adds terminal
 // colours.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		// A diagnostic about a whole directory (no configuration files, an
+		// unreadable folder) has no line to quote; hcl would print "line 0"
+		// and "(source code not available)".
+		if d.Subject != nil && d.Subject.Start.Line == 0 {
+			c := *d
+			c.Subject = nil
+			d = &c
+		}
+		out[i] = d
+	}
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(out)
 }

@@ -48,7 +48,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	if *parallelism < 1 {
 		return fmt.Errorf("-parallelism=%d: give a number of connections of at least 1", *parallelism)
 	}
-	if planFile != "" && (len(v.vars) > 0 || len(v.varFiles) > 0 || len(targets) > 0) {
+	if planFile != "" && (len(v.args) > 0 || len(targets) > 0) {
 		// A saved plan runs exactly as reviewed; Terraform refuses these too.
 		return fmt.Errorf("a saved plan runs as it was made: -var, -var-file and -target cannot be used with %s; give them to connform plan -out instead", planFile)
 	}
@@ -65,6 +65,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		saved, planVars = p, p.Variables
 	}
 
+	v.allowEmpty = destroy
 	cfg := c.loadConfig(v, planVars)
 	if cfg == nil {
 		return exitError(1)

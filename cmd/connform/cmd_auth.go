@@ -152,6 +152,7 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	}
 	// A broken configuration must not keep anyone logged in: the state
 	// remembers which account served each connection.
+	v.allowEmpty = true
 	cfg := c.loadConfig(v, nil)
 	statePath := config.DefaultStatePath
 	if cfg == nil {

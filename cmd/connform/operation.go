@@ -22,18 +22,36 @@ import (
 
 // varFlags are the options every command that reads the configuration takes.
 type varFlags struct {
-	vars, varFiles stringList
+	// args keeps -var and -var-file in command-line order: a later one wins,
+	// whichever kind, as in Terraform.
+	args []config.VarArg
+	// allowEmpty accepts a directory without configuration files, for
+	// commands that can work from the state alone (destroy, logout).
+	allowEmpty bool
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(&v.vars, "var", "set a variable: -var 'name=value' (repeatable)")
-	fs.Var(&v.varFiles, "var-file", "read variables from a .vars.hcl file (repeatable)")
+	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(varArgFlag{&v.args, true}, "var-file", "read variables from a .vars.hcl file (repeatable)")
+}
+
+// varArgFlag appends one kind of variable option to a shared list.
+type varArgFlag struct {
+	args *[]config.VarArg
+	file bool
+}
+
+func (f varArgFlag) String() string { return "" }
+
+func (f varArgFlag) Set(s string) error {
+	*f.args = append(*f.args, config.VarArg{File: f.file, Value: s})
+	return nil
 }
 
 // loadConfig loads and validates the configuration of the working
 // directory, printing its diagnostics. It returns nil when there were errors.
 func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config {
-	cfg, diags := config.Load(".", config.LoadOptions{Vars: v.vars, VarFiles: v.varFiles, Env: c.env, PlanVars: planVars})
+	cfg, diags := config.Load(".", config.LoadOptions{VarArgs: v.args, AllowEmpty: v.allowEmpty, Env: c.env, PlanVars: planVars})
 	if len(diags) > 0 {
 		var files = map[string]*hcl.File{}
 		if cfg != nil {
