@@ -369,3 +369,36 @@ func TestRunStateSaveFailureRestoresLibraryEntry(t *testing.T) {
 		t.Errorf("the new entry %s was left behind: %v", created, err)
 	}
 }
+
+// A sign-in that fails because of the app (a wrong client secret is
+// refused at the code exchange) would fail for every org of the account:
+// one browser window, not one per org.
+func TestRunAppMisconfiguredSignInIsNotRepeatedPerOrg(t *testing.T) {
+	e, conns := setup(t, 3)
+	conf, _ := e.Info().App(emulator.ConfidentialApp)
+	for _, c := range conns {
+		c.ClientID, c.ClientSecret = conf.ClientID, "the secret's id, not its value"
+	}
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	browser := opt.Flow.Opener.(*auth.RecordingOpener)
+	res, err := Run(context.Background(), makePlan(t, cfg, nil, opt), cfg, state.New("test"), &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(browser.Opened()); n != 1 {
+		t.Fatalf("the browser was opened %d times for one account, want 1", n)
+	}
+	var explained, pointed int
+	for _, f := range res.Failed() {
+		switch msg := f.Err.Error(); {
+		case strings.Contains(msg, "AADSTS7000215"):
+			explained++
+		case strings.Contains(msg, "not signing in again"):
+			pointed++
+		}
+	}
+	if explained != 1 || pointed != 2 {
+		t.Errorf("%d explained, %d pointing at it; want 1 and 2: %v", explained, pointed, res.Failed())
+	}
+}

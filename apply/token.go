@@ -88,7 +88,8 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 	r.signIn.Lock()
 	defer r.signIn.Unlock()
 	// One person, one account: when they did not finish its sign-in (timed
-	// out, cancelled, declined), asking again for every other org of the
+	// out, cancelled, declined) or the app itself is misconfigured (a wrong
+	// secret, an unregistered redirect), asking again for every other org of the
 	// account would cost a timeout each and end the same way.
 	r.mu.Lock()
 	failedAt := r.failedSignIns[key]
@@ -98,7 +99,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 	}
 	log.Debug("interactive sign-in", "reason", why, "grant_type", c.GrantType)
 	res, err := r.interactiveSignIn(ctx, c, p, why)
-	if err != nil && auth.Unfinished(err) {
+	if err != nil && (auth.Unfinished(err) || auth.AppMisconfigured(err)) {
 		r.mu.Lock()
 		if r.failedSignIns == nil {
 			r.failedSignIns = map[string]string{}

@@ -91,6 +91,20 @@ var configCodes = map[int]string{
 	1002012: "client credentials need exactly the scope <org>/.default: fix `scopes`",
 }
 
+// appCodes are the configuration errors of the app registration, tenant or
+// redirect: every connection of the account shares them, unlike a bad
+// scope or an unknown resource, which belong to one connection.
+var appCodes = []int{50011, 700016, 7000215, 7000222, 700025, 90002, 50194}
+
+// AppMisconfigured reports whether err is a failure every connection of the
+// same app and account would meet too (a wrong secret, an unknown app or
+// tenant, a redirect mismatch), so that signing in again for another org of
+// the account would end the same way.
+func AppMisconfigured(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.hasAny(appCodes...)
+}
+
 // ConfigError reports whether the failure comes from the connection's
 // configuration or app registration; Hint says what to fix.
 func (e *Error) ConfigError() bool {

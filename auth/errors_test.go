@@ -113,3 +113,24 @@ func TestUnfinished(t *testing.T) {
 		}
 	}
 }
+
+func TestAppMisconfigured(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"wrong secret", fmt.Errorf("exchange: %w", &Error{Code: "invalid_client", Codes: []int{7000215}}), true},
+		{"redirect not registered", &Error{Code: "invalid_request", Codes: []int{50011}}, true},
+		{"unknown app", &Error{Code: "unauthorized_client", Codes: []int{700016}}, true},
+		{"unknown resource: one connection's", &Error{Code: "invalid_resource", Codes: []int{500011}}, false},
+		{"bad scope: one connection's", &Error{Code: "invalid_scope", Codes: []int{70011}}, false},
+		{"consent for one org", &Error{Code: "consent_required", Codes: []int{65001}}, false},
+		{"not an Entra error", errors.New("listen: address in use"), false},
+	}
+	for _, tt := range tests {
+		if got := AppMisconfigured(tt.err); got != tt.want {
+			t.Errorf("%s: AppMisconfigured = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
