@@ -75,6 +75,11 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 		// The refresh token is dead: drop it so no later run trips on it,
 		// and fall back to a person.
 		why = "the refresh token was refused: " + auth.Reason(ae)
+		if ae.Has(65001) {
+			// Entra wants consent for this org's scopes: ask for it, or the
+			// new sign-in would be refused the same way.
+			p.Prompt = "consent"
+		}
 		grant.RefreshToken = ""
 		grant.RefreshDropped = r.opt.Now().UTC().Format("2006-01-02 15:04 MST") + ": " + ae.Error()
 		if err := r.opt.Store.Put(key, grant); err != nil {
@@ -170,6 +175,8 @@ func (r *runner) interactiveSignIn(ctx context.Context, c *config.Connection, p 
 	}
 	res, err := f.AuthorizationCode(ctx, p)
 	if errors.Is(err, auth.ErrNoBrowser) {
+		// Say why, or a broken CONNFORM_BROWSER would go unnoticed.
+		announce(strings.TrimPrefix(err.Error(), "browser sign-in: ") + "; signing in with a device code instead")
 		return r.deviceCode(ctx, c, p)
 	}
 	if err != nil {
@@ -198,7 +205,9 @@ func (r *runner) deviceCode(ctx context.Context, c *config.Connection, p auth.Pa
 func (r *runner) authError(c *config.Connection, doing string, err error) error {
 	var ae *auth.Error
 	if errors.As(err, &ae) {
-		return &explainedError{msg: auth.Explain(c.Addr, err), err: err}
+		// The explanations name scopes generically; this connection's org
+		// makes them copyable.
+		return &explainedError{msg: strings.ReplaceAll(auth.Explain(c.Addr, err), "{org}", c.URL), err: err}
 	}
 	return fmt.Errorf("%s: %s failed: %w", c.Addr, doing, err)
 }

@@ -63,8 +63,16 @@ func (s *grantFile) Delete(key string) error {
 func (s *grantFile) update(change func(map[string]*Grant)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
+	}
+	// MkdirAll leaves an existing folder as it is; others must not even
+	// list it.
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, fi.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("the folder of the token file %s is open to other users and cannot be made private: %w", s.path, err)
+		}
 	}
 	if err := s.lock.Lock(); err != nil {
 		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)

@@ -346,7 +346,11 @@ func TestOpenConfiguredChoice(t *testing.T) {
 // The plaintext store warns once, before the first token is written, and
 // keeps its file private.
 func TestPlainFileStore(t *testing.T) {
+	// A folder that exists already, open to others: connform makes it private.
 	dir := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var warnings []string
 	s, desc, err := Open(dir, nil, Choice{Store: "plaintext", Where: "main.hcl:2", Warn: func(m string) {
 		if _, err := os.Stat(filepath.Join(dir, "tokens.json")); err == nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"time"
 
 	"connform/config"
 	"connform/library"
@@ -118,9 +119,9 @@ func authPhrase(a plan.Auth) string {
 		return "Entra credential (silent)"
 	}
 	if a.Via == "device_code" {
-		return "interactive (device code)"
+		return "interactive, with a device code"
 	}
-	return "interactive (browser)"
+	return "interactive, in a browser"
 }
 
 // blockLabel turns connection.NAME["KEY"] into NAME: the block's label, as
@@ -152,7 +153,14 @@ func accountPhrase(key string) string {
 	case config.MethodClientCertificate:
 		who = "(the app, by its certificate)"
 	}
-	return fmt.Sprintf("%s with app %s at %s", who, parts[1], parts[0])
+	out := who
+	if parts[1] != "" {
+		out += " with app " + parts[1]
+	}
+	if parts[0] != "" {
+		out += " at " + parts[0]
+	}
+	return out
 }
 
 func plural(n int) string {
@@ -250,9 +258,23 @@ func (o commandOpener) Open(u string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("CONNFORM_BROWSER=%s: %w", o.cmd, err)
 	}
-	go cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Openers such as xdg-open exit at once, with a failure status when
+	// they found no browser; a browser started directly keeps running.
+	// Either way the answer comes within a moment.
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("CONNFORM_BROWSER=%s: %w", o.cmd, err)
+		}
+	case <-time.After(openerGrace):
+	}
 	return nil
 }
+
+// openerGrace is how long a CONNFORM_BROWSER command may take to fail.
+const openerGrace = 2 * time.Second
 
 // openerFunc adapts a function to auth.Opener.
 type openerFunc func(string) error
