@@ -113,6 +113,9 @@ type Change struct {
 	// ones (plus unchanged identity attributes are omitted) otherwise.
 	Attrs []AttrChange `json:"attributes,omitempty"`
 	Auth  Auth         `json:"auth"`
+	// Note is what the user must have done outside connform for the
+	// change to succeed (an app-only connection's application user).
+	Note string `json:"note,omitempty"`
 }
 
 // Plan is the whole plan. A plan file is its JSON form; it holds no secret.
@@ -357,6 +360,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 			ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: "(sensitive)", Sensitive: true})
 		}
 		ch.Auth = authFor(in, c, "no token yet")
+		ch.Note = appUserNote(c)
 		return ch
 	}
 
@@ -402,6 +406,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		ch.Action = Replace
 		ch.Reason = strings.Join(forcing, ", ") + " changed"
 		ch.Auth = authFor(in, c, "identity changed ("+strings.Join(forcing, ", ")+")")
+		ch.Note = appUserNote(c)
 		return ch
 	case len(changed) > 0:
 		ch.Action = Update
@@ -538,6 +543,19 @@ func SameScopes(granted, want []string) bool {
 		return out
 	}
 	return slices.Equal(norm(granted), norm(want))
+}
+
+// appUserNote reminds that an app acting as itself is let into an org only
+// as an application user with a security role, which no sign-in creates.
+func appUserNote(c *config.Connection) string {
+	if !c.AppOnly() {
+		return ""
+	}
+	who := "the app " + c.ClientID
+	if c.ClientID == "" {
+		who = "the managed identity"
+	}
+	return fmt.Sprintf("%s needs an application user with a security role in %s (Power Platform admin center → the environment → Settings → Users + permissions → Application users)", who, c.URL)
 }
 
 // credentialChanged names the changed attributes that an app proves

@@ -154,6 +154,15 @@ func TestMake(t *testing.T) {
 			sum: Summary{Destroy: 1},
 		},
 		{
+			name:  "new app-only connection: client credentials, and a note on the application user",
+			conns: []*config.Connection{app, cert},
+			want: map[string]want{
+				"connection.app":  {Create, "", AuthClientCredentials, "no token yet"},
+				"connection.cert": {Create, "", AuthCredential, "the app signs in with its certificate"},
+			},
+			sum: Summary{Add: 2, SignIns: 2},
+		},
+		{
 			name:  "changed client secret: update, new app token",
 			conns: []*config.Connection{conn("app", app.URL, func(c *config.Connection) { *c = *app; c.ClientSecret = "other" })},
 			prior: []*config.Connection{app},
@@ -257,6 +266,16 @@ func TestMake(t *testing.T) {
 					if strings.Contains(a.Before+a.After, "s3cret") || strings.Contains(a.Before+a.After, "other") {
 						t.Errorf("%s: attribute %s shows a secret", ch.Addr, a.Name)
 					}
+				}
+			}
+			for _, ch := range p.Changes {
+				c := map[string]*config.Connection{}
+				for _, x := range tt.conns {
+					c[x.Addr] = x
+				}
+				wantNote := (ch.Action == Create || ch.Action == Replace) && c[ch.Addr] != nil && c[ch.Addr].AppOnly()
+				if (ch.Note != "") != wantNote || (wantNote && !strings.Contains(ch.Note, "needs an application user with a security role in "+c[ch.Addr].URL)) {
+					t.Errorf("%s: note %q, want one: %v", ch.Addr, ch.Note, wantNote)
 				}
 			}
 			got := p.Summarize()

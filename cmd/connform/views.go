@@ -65,6 +65,9 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 			}
 			fmt.Fprintln(w)
 		}
+		if ch.Note != "" {
+			fmt.Fprintf(w, "    note: %s\n", ch.Note)
+		}
 	}
 	sum := p.Summarize()
 	fmt.Fprintf(w, "\n%s %d to add, %d to change, %d to destroy.", s.Paint("bold", "Plan:"), sum.Add, sum.Change, sum.Destroy)
