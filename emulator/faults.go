@@ -1,7 +1,10 @@
 package emulator
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +53,45 @@ type Fault struct {
 	// Delay is how long FaultLatency waits, and the Retry-After of 429 and
 	// 503 (rounded up to whole seconds; 0 sends "0").
 	Delay time.Duration
+}
+
+// ParseFault reads a fault as the command line gives it:
+// ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. "token:revoked,count=1"
+// or "webapi/whoami:503". ENDPOINT "any" matches every endpoint.
+func ParseFault(s string) (Fault, error) {
+	head, opts, _ := strings.Cut(s, ",")
+	endpoint, kind, ok := strings.Cut(head, ":")
+	if !ok || endpoint == "" || kind == "" {
+		return Fault{}, fmt.Errorf("fault %q: write ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1", s)
+	}
+	f := Fault{Endpoint: endpoint, Kind: FaultKind(kind)}
+	if f.Endpoint == "any" {
+		f.Endpoint = ""
+	}
+	if !slices.Contains(FaultKinds, f.Kind) {
+		return Fault{}, fmt.Errorf("fault %q: unknown kind %q; known: %v", s, kind, FaultKinds)
+	}
+	if opts == "" {
+		return f, nil
+	}
+	for _, opt := range strings.Split(opts, ",") {
+		k, v, _ := strings.Cut(opt, "=")
+		var err error
+		switch k {
+		case "count":
+			f.Count, err = strconv.Atoi(v)
+		case "client":
+			f.ClientID = v
+		case "delay":
+			f.Delay, err = time.ParseDuration(v)
+		default:
+			err = errors.New("unknown option; use count=N, client=ID or delay=D")
+		}
+		if err != nil {
+			return Fault{}, fmt.Errorf("fault %q: %s: %v", s, opt, err)
+		}
+	}
+	return f, nil
 }
 
 type faultRule struct {

@@ -156,3 +156,31 @@ func TestFaultAuthorizeAndWebAPI(t *testing.T) {
 		t.Errorf("latency fault answered after %s, before its 50ms delay", waited)
 	}
 }
+
+func TestParseFault(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    emulator.Fault
+		wantErr string
+	}{
+		{"token:revoked,count=1", emulator.Fault{Endpoint: "token", Kind: emulator.FaultRevoked, Count: 1}, ""},
+		{"webapi/whoami:503,delay=2s", emulator.Fault{Endpoint: "webapi/whoami", Kind: emulator.FaultUnavailable, Delay: 2 * time.Second}, ""},
+		{"any:429,client=abc", emulator.Fault{Kind: emulator.FaultTooManyRequests, ClientID: "abc"}, ""},
+		{"token", emulator.Fault{}, "write ENDPOINT:KIND"},
+		{"token:nope", emulator.Fault{}, `unknown kind "nope"`},
+		{"token:500,count=x", emulator.Fault{}, "count=x"},
+		{"token:500,color=red", emulator.Fault{}, "unknown option"},
+	}
+	for _, tt := range tests {
+		got, err := emulator.ParseFault(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -17,20 +17,41 @@ import (
 	"connform/library"
 )
 
+func faultKindList() string {
+	var names []string
+	for _, k := range emulator.FaultKinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
 func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	fs := c.flags("emulator")
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
 	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
+	var faults stringList
+	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; kinds: "+faultKindList()+")")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
+	}
+	var parsed []emulator.Fault
+	for _, s := range faults {
+		f, err := emulator.ParseFault(s)
+		if err != nil {
+			return fmt.Errorf("-fault: %w", err)
+		}
+		parsed = append(parsed, f)
 	}
 	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS})
 	if err != nil {
 		return fmt.Errorf("starting the emulator: %w", err)
 	}
 	defer e.Close()
+	for _, f := range parsed {
+		e.AddFault(f)
+	}
 	info := struct {
 		emulator.Info
 		CACertPath string `json:"ca_cert_path,omitempty"`

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,31 +157,18 @@ func emuFault(ts *testscript.TestScript, e *emulator.Emulator, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: emu fault ENDPOINT KIND [count=N] [client=ID] [delay=D]")
 	}
-	f := emulator.Fault{Endpoint: args[0], Kind: emulator.FaultKind(args[1])}
-	if f.Endpoint == "any" {
-		f.Endpoint = ""
-	}
-	if !slices.Contains(emulator.FaultKinds, f.Kind) {
-		ts.Fatalf("unknown fault kind %q; known: %v", args[1], emulator.FaultKinds)
-	}
+	spec := args[0] + ":" + args[1]
 	for _, opt := range args[2:] {
-		k, v, _ := strings.Cut(opt, "=")
-		var err error
-		switch k {
-		case "count":
-			f.Count, err = strconv.Atoi(v)
-		case "client":
-			f.ClientID = map[string]string{"public": ts.Getenv("EMU_PUBLIC_CLIENT"), "confidential": ts.Getenv("EMU_CONF_CLIENT")}[v]
-			if f.ClientID == "" {
-				f.ClientID = v
+		// Scripts name the emulator's apps by role.
+		if v, ok := strings.CutPrefix(opt, "client="); ok {
+			if id := map[string]string{"public": ts.Getenv("EMU_PUBLIC_CLIENT"), "confidential": ts.Getenv("EMU_CONF_CLIENT")}[v]; id != "" {
+				opt = "client=" + id
 			}
-		case "delay":
-			f.Delay, err = time.ParseDuration(v)
-		default:
-			ts.Fatalf("unknown fault option %q", opt)
 		}
-		ts.Check(err)
+		spec += "," + opt
 	}
+	f, err := emulator.ParseFault(spec)
+	ts.Check(err)
 	e.AddFault(f)
 }
 
