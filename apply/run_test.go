@@ -63,7 +63,7 @@ func setup(t *testing.T, n int) (*emulator.Emulator, []*config.Connection) {
 	return e, conns
 }
 
-func options(t *testing.T, e *emulator.Emulator, interactive bool) Options {
+func options(t testing.TB, e *emulator.Emulator, interactive bool) Options {
 	dir := t.TempDir()
 	browser := &auth.RecordingOpener{OnOpen: func(u string) error {
 		go emulator.CompleteSignIn(context.Background(), nil, u)
@@ -81,7 +81,7 @@ func options(t *testing.T, e *emulator.Emulator, interactive bool) Options {
 	}
 }
 
-func makePlan(t *testing.T, cfg *config.Config, st *state.State, opt Options) *plan.Plan {
+func makePlan(t testing.TB, cfg *config.Config, st *state.State, opt Options) *plan.Plan {
 	t.Helper()
 	p, err := plan.Make(plan.Input{Config: cfg, State: st, Now: opt.Now(), LibraryFile: opt.LibraryFile})
 	if err != nil {
