@@ -30,7 +30,7 @@ func (r *runner) token(ctx context.Context, c *config.Connection, key string, fr
 		grant = &auth.Grant{}
 	}
 	log := r.opt.Log.With("address", c.Addr, "account_key", key)
-	if at := grant.Access[c.URL]; !fresh && at.Valid(r.opt.Now()) && scopesCover(at.Scopes, c.Scopes) {
+	if at := grant.Access[c.URL]; !fresh && at.Valid(r.opt.Now()) && auth.ScopesCover(at.Scopes, c.Scopes) {
 		log.Debug("token from the store", "expires", at.Expiry)
 		return at.Token, grant.Account, nil
 	}
@@ -219,24 +219,6 @@ type explainedError struct {
 
 func (e *explainedError) Error() string { return e.msg }
 func (e *explainedError) Unwrap() error { return e.err }
-
-// scopesCover reports whether a token granted for have serves want.
-func scopesCover(have, want []string) bool {
-	set := map[string]bool{}
-	for _, s := range have {
-		set[strings.ToLower(s)] = true
-	}
-	for _, s := range want {
-		switch strings.ToLower(s) {
-		case "offline_access", "openid", "profile", "email":
-			continue
-		}
-		if !set[strings.ToLower(s)] {
-			return false
-		}
-	}
-	return true
-}
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

@@ -60,3 +60,26 @@ func Key(tokenURL, clientID, account string) string {
 	}
 	return authority + "|" + clientID + "|" + strings.ToLower(account)
 }
+
+// ScopesCover reports whether a token granted for granted serves a request
+// for want: every wanted scope was granted, in any order or case. The OpenID
+// scopes and offline_access are ignored: Entra never lists them among an
+// access token's scopes. Plan, apply and auth status all decide with it, so
+// that what plan predicts is what apply does.
+func ScopesCover(granted, want []string) bool {
+	have := map[string]bool{}
+	for _, s := range granted {
+		have[strings.ToLower(s)] = true
+	}
+	for _, s := range want {
+		switch s = strings.ToLower(s); s {
+		case "offline_access", "openid", "profile", "email":
+			continue
+		default:
+			if !have[s] {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -395,3 +395,24 @@ func TestPlainFileStore(t *testing.T) {
 		t.Fatalf("damaged file: %v", err)
 	}
 }
+
+func TestScopesCover(t *testing.T) {
+	org := "https://contoso.crm4.dynamics.com/user_impersonation"
+	tests := []struct {
+		name           string
+		granted, wants []string
+		want           bool
+	}{
+		{"same", []string{org}, []string{org, "offline_access"}, true},
+		{"case and order", []string{"https://CONTOSO.crm4.dynamics.com/user_impersonation", "openid"}, []string{"openid", org}, true},
+		{"a scope removed from the configuration", []string{org, "https://other.crm.dynamics.com/user_impersonation"}, []string{org}, true},
+		{"a scope added", []string{org}, []string{org, "https://other.crm.dynamics.com/user_impersonation"}, false},
+		{"another org", []string{"https://fabrikam.crm.dynamics.com/user_impersonation"}, []string{org}, false},
+		{"nothing granted", nil, []string{org}, false},
+	}
+	for _, tt := range tests {
+		if got := ScopesCover(tt.granted, tt.wants); got != tt.want {
+			t.Errorf("%s: ScopesCover = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

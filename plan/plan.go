@@ -429,7 +429,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	key := TokenKey(c)
 	ts := tokenStatus(in, key, c.URL)
 	usable := c.GrantType == config.GrantClientCredentials || config.IsNativeMethod(c.AuthenticationMethod) || ts.Refreshable ||
-		(accessValid(ts, in.Now) && SameScopes(ts.AccessScopes, c.Scopes))
+		(accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes))
 	if !usable {
 		if ch.Action == NoOp {
 			ch.Action = Update
@@ -481,7 +481,7 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 	ts := tokenStatus(in, key, c.URL)
 	a := Auth{Account: key}
 	switch {
-	case accessValid(ts, in.Now) && SameScopes(ts.AccessScopes, c.Scopes):
+	case accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes):
 		a.Kind = AuthNone
 		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
 	case config.IsNativeMethod(c.AuthenticationMethod):
@@ -490,7 +490,7 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 	case c.GrantType == config.GrantClientCredentials:
 		a.Kind = AuthClientCredentials
 		a.Reason = firstNonEmpty(why, "no valid token; the app signs in with its secret")
-	case ts.Refreshable && (ts.AccessExpiry.IsZero() || SameScopes(ts.AccessScopes, c.Scopes)):
+	case ts.Refreshable && (ts.AccessExpiry.IsZero() || auth.ScopesCover(ts.AccessScopes, c.Scopes)):
 		a.Kind = AuthRefresh
 		if ts.AccessExpiry.IsZero() {
 			a.Reason = "no token for this org yet; the account's refresh token covers it"
@@ -524,25 +524,6 @@ func tokenStatus(in Input, key, resource string) TokenStatus {
 
 func accessValid(ts TokenStatus, now time.Time) bool {
 	return !ts.AccessExpiry.IsZero() && now.Add(auth.ExpiryMargin).Before(ts.AccessExpiry)
-}
-
-// SameScopes compares granted with configured scopes, ignoring order, case
-// and the scopes Entra never echoes back in a token's scope list: a token
-// for other scopes does not serve the connection.
-func SameScopes(granted, want []string) bool {
-	norm := func(s []string) []string {
-		var out []string
-		for _, v := range s {
-			v = strings.ToLower(v)
-			if v == "offline_access" || v == "openid" || v == "profile" || v == "email" {
-				continue
-			}
-			out = append(out, v)
-		}
-		slices.Sort(out)
-		return out
-	}
-	return slices.Equal(norm(granted), norm(want))
 }
 
 // appUserNote reminds that an app acting as itself is let into an org only

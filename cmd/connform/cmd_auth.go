@@ -378,7 +378,7 @@ func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) s
 	if at != nil {
 		s.Expiry = at.Expiry
 	}
-	scopesOK := at != nil && plan.SameScopes(at.Scopes, cc.Scopes)
+	scopesOK := at != nil && auth.ScopesCover(at.Scopes, cc.Scopes)
 	switch {
 	case at.Valid(now) && scopesOK:
 		s.State, s.Reason = tokenValid, "access token valid"
