@@ -210,7 +210,17 @@ func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
-	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute}
+	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
+}
+
+// refuseRedirect stops every redirect. Token requests carry the client
+// secret, the code and its verifier or the refresh token, and Web API
+// requests the bearer token: a redirect would resend them to wherever the
+// Location points, even over plain http. Entra and Dataverse answer these
+// requests directly.
+func refuseRedirect(req *http.Request, via []*http.Request) error {
+	return fmt.Errorf("refusing to follow a redirect from %s to %s://%s%s: connform sends secrets and tokens only to the endpoints configured; check token_url and url",
+		via[0].URL.Host, req.URL.Scheme, req.URL.Host, req.URL.Path)
 }
 
 type loggingTransport struct {
