@@ -202,10 +202,14 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, "This address receives connform's sign-in response; there is nothing to see here.")
 		return
 	}
+	if subtle.ConstantTimeCompare([]byte(r.FormValue("state")), []byte(c.state)) != 1 {
+		// Another attempt's response, or one forged by any local process
+		// (the port is no secret): refuse it, and keep waiting for ours.
+		page(w, http.StatusBadRequest, "This sign-in response does not belong to the sign-in connform is waiting for (state mismatch); it may come from an earlier attempt. Use the sign-in page connform opened last.")
+		return
+	}
 	var res callbackResult
-	switch got := r.FormValue("state"); {
-	case subtle.ConstantTimeCompare([]byte(got), []byte(c.state)) != 1:
-		res.err = errors.New("browser sign-in: the sign-in response does not match the request (state mismatch); it may come from another sign-in attempt, run again")
+	switch {
 	case r.FormValue("error") != "":
 		res.err = newError(0, r.FormValue("error"), r.FormValue("error_description"), nil, r.FormValue("correlation_id"), r.FormValue("trace_id"))
 	case r.FormValue("code") == "":
