@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -67,12 +68,11 @@ func (s *grantFile) update(change func(map[string]*Grant)) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
 	}
-	// MkdirAll leaves an existing folder as it is; others must not even
-	// list it.
-	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, fi.Mode().Perm()&0o700); err != nil {
-			return fmt.Errorf("the folder of the token file %s is open to other users and cannot be made private: %w", s.path, err)
-		}
+	// A folder connform creates is private. One that exists already may be
+	// shared (CONNFORM_HOME=/tmp): changing its mode would break it for
+	// others, and writing tokens into it would let them swap the file.
+	if fi, err := os.Stat(dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the token folder %s can be written by other users (mode %v), who could replace the token file; set CONNFORM_HOME to a folder of your own (connform creates it private)", dir, fi.Mode().Perm())
 	}
 	if err := s.lock.Lock(); err != nil {
 		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)

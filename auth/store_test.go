@@ -346,11 +346,22 @@ func TestOpenConfiguredChoice(t *testing.T) {
 // The plaintext store warns once, before the first token is written, and
 // keeps its file private.
 func TestPlainFileStore(t *testing.T) {
-	// A folder that exists already, open to others: connform makes it private.
-	dir := filepath.Join(t.TempDir(), "home")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	// A shared folder is refused, and left as it is.
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
+	_ = os.Chmod(shared, 0o777|os.ModeSticky) // past the umask
+	if s, _, err := Open(shared, nil, Choice{Store: "plaintext"}); err != nil {
+		t.Fatal(err)
+	} else if err := s.Put("k", sampleGrant()); err == nil || !strings.Contains(err.Error(), "can be written by other users") {
+		t.Fatalf("a token written into a world-writable folder: %v", err)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o777 || fi.Mode()&os.ModeSticky == 0 {
+		t.Errorf("the shared folder's mode changed to %v", fi.Mode())
+	}
+
+	dir := filepath.Join(t.TempDir(), "home")
 	var warnings []string
 	s, desc, err := Open(dir, nil, Choice{Store: "plaintext", Where: "main.hcl:2", Warn: func(m string) {
 		if _, err := os.Stat(filepath.Join(dir, "tokens.json")); err == nil {
