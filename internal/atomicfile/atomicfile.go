@@ -1,0 +1,104 @@
+// Package atomicfile owns replacing a file on disk so that a reader, or a
+// crash or power loss at any moment, sees either the old content or the
+// complete new content, never a truncated mix. Every file connform writes
+// (state, lock info, tokens, library entries, plans, formatted
+// configuration) goes through it, so they all get the same durability.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+)
+
+// Write replaces path with data, mode perm.
+//
+// The data goes to a hidden temporary file in path's directory (hidden so
+// that a listing such as library.ReadDir never takes a leftover for an
+// entry; same directory so the rename stays on one filesystem and is
+// atomic), which is synced and renamed over path; then the directory is
+// synced so the rename itself survives a power loss. On any failure before
+// the rename the temporary file is removed and path is left as it was.
+//
+// Errors name path and say which step failed.
+func Write(path string, data []byte, perm fs.FileMode) error {
+	return WriteWithHook(path, data, perm, nil)
+}
+
+// WriteWithHook is Write with beforeRename, when not nil, called with the
+// complete, synced and closed temporary file just before it replaces path:
+// an error from it aborts the write there. It lets tests fail a write at its
+// most delicate moment, where a crash would hit.
+func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: create a temporary file in %s: %w (check that the directory exists and is writable)", path, dir, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	// Before any byte is written, so that a secret never sits in a file
+	// that others may read, even for a moment. Chmod is not subject to the
+	// umask, so the mode is exactly perm.
+	if err := tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: set mode %04o on %s: %w", path, perm, tmpName, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: write %s: %w (is the disk full?)", path, tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: flush %s to disk: %w", path, tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: close %s: %w", path, tmpName, err)
+	}
+	if beforeRename != nil {
+		if err := beforeRename(tmpName); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("write %s: the new content is in place, but a power loss may undo it: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	// Windows cannot open a directory for syncing, and NTFS journals
+	// renames anyway.
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	err = d.Sync()
+	// Some filesystems (certain network and FUSE ones) cannot sync a
+	// directory at all; failing every write there would make connform
+	// unusable without making anything safer.
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
