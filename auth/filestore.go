@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/crypto/scrypt"
+
+	"connform/internal/atomicfile"
 )
 
 // FileStore keeps all grants in one file, encrypted with AES-256-GCM under a
@@ -152,37 +152,11 @@ func open(key, nonce, ciphertext []byte) ([]byte, error) {
 	return gcm.Open(nil, nonce, ciphertext, nil)
 }
 
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, so a crash leaves either the old file or the new one.
+// writeFileAtomic writes b to path, mode 0600, so that a crash leaves
+// either the old token file or the new one.
 func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("cannot write the token file %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write the token file %s: %w", path, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write the token file %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write the token file %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write the token file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot replace the token file %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		// Persist the rename itself; not every platform can sync a directory.
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"connform/internal/atomicfile"
 )
 
 // Status is an entry's state on disk compared with what connform wrote.
@@ -67,42 +69,9 @@ func Write(dir, format string, e Entry) (path, hash string, err error) {
 	return path, Hash(data), nil
 }
 
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	// The temp file is hidden so that ReadDir never mistakes a leftover one
-	// for an entry. CreateTemp makes it 0600.
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable. Not every platform can sync a
-	// directory; the entry is written either way.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+// writeAtomic writes an entry 0600: it may hold a client secret.
+func writeAtomic(path string, data []byte) error {
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // Check compares the file at path with the hash recorded when connform wrote

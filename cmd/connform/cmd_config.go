@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"connform/config"
+	"connform/internal/atomicfile"
 )
 
 func (c *cli) cmdValidate(_ context.Context, args []string) error {
@@ -87,31 +88,12 @@ func (c *cli) printDiff(name string, before, after []byte) {
 }
 
 // writeFileAtomic replaces name's contents without ever leaving it half
-// written, keeping its mode.
+// written. Formatting must not change who may read the file, so its mode
+// is kept.
 func writeFileAtomic(name string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(name); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.Write(name, data, mode)
 }

@@ -34,11 +34,8 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // an error from it aborts the write there. It lets tests fail a write at its
 // most delicate moment, where a crash would hit.
 func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: create a temporary file in %s: %w (check that the directory exists and is writable)", path, dir, err)
 	}
