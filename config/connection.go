@@ -256,6 +256,9 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 			if sensitive && !contains(secretAttrs, attr) {
 				l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
 			}
+			if contains(secretAttrs, attr) {
+				l.markSecretSources(a.Expr, attr)
+			}
 		}
 	}
 	// show quotes a value for a message, unless it came from a sensitive

@@ -86,6 +86,9 @@ type Variable struct {
 	source      hcl.Range // where value was set
 	rejected    bool      // a source's value did not fit the type (already reported)
 	validations []validation
+	// feedsSecret is set when client_secret or certificate_password reads
+	// the variable: its value is then a secret, declared so or not.
+	feedsSecret bool
 }
 
 type validation struct {

@@ -133,3 +133,46 @@ func (l *loader) sensitiveVarsOfLocal(name string, seen map[string]bool) []*Vari
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// markSecretSources marks every variable that expr reads, directly or
+// through locals, as feeding attr (a secret attribute), so that its value
+// never reaches a plan file. A variable not declared sensitive gets a
+// warning: its value is a secret all the same.
+func (l *loader) markSecretSources(expr hcl.Expression, attr string) {
+	seenLocal := map[string]bool{}
+	var walk func(hcl.Expression)
+	walk = func(e hcl.Expression) {
+		for _, tr := range e.Variables() {
+			if len(tr) < 2 {
+				continue
+			}
+			name, ok := tr[1].(hcl.TraverseAttr)
+			if !ok {
+				continue
+			}
+			switch tr.RootName() {
+			case "var":
+				v := l.cfg.Variables[name.Name]
+				if v == nil || v.feedsSecret {
+					continue
+				}
+				v.feedsSecret = true
+				if !v.Sensitive {
+					l.diags = append(l.diags, &hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "Secret in a variable not declared sensitive",
+						Detail: fmt.Sprintf("var.%s feeds %s, so its value is a secret: connform keeps it out of plan files and output all the same. Add sensitive = true to its declaration (%s) to say so.",
+							name.Name, attr, at(v.DeclRange)),
+						Subject: tr.SourceRange().Ptr(),
+					})
+				}
+			case "local":
+				if a := l.locals[name.Name]; a != nil && !seenLocal[name.Name] {
+					seenLocal[name.Name] = true
+					walk(a.Expr)
+				}
+			}
+		}
+	}
+	walk(expr)
+}

@@ -169,11 +169,23 @@ func (l *loader) assignVariables() {
 	for _, name := range l.varFiles[:l.autoVars] {
 		l.assignFile(name)
 	}
+	before := map[string]cty.Value{}
+	for name, v := range l.cfg.Variables {
+		before[name] = v.value
+	}
 	for _, a := range l.varArgs {
 		if a.File {
 			l.assignFile(l.displayName(a.Value))
 		} else {
 			l.assignVarArg(a.Value)
+		}
+	}
+	// What the command line set, so that it cannot silently lose to a
+	// saved plan's value below.
+	fromCommandLine := map[string]bool{}
+	for name, v := range l.cfg.Variables {
+		if v.value != cty.NilVal && (before[name] == cty.NilVal || !v.value.RawEquals(before[name])) {
+			fromCommandLine[name] = true
 		}
 	}
 	// Saved plan values.
@@ -187,6 +199,10 @@ func (l *loader) assignVariables() {
 		v, declared := l.cfg.Variables[name]
 		if !declared {
 			l.errorf(src, "Saved plan sets an undeclared variable", "The saved plan sets var.%s, which the configuration no longer declares. Run connform plan again.", name)
+			continue
+		}
+		if fromCommandLine[name] {
+			l.errorf(src, "Variable fixed by the saved plan", "The saved plan was made with its own value of var.%s, and a saved plan runs as it was made: -var and -var-file cannot change it. Run connform plan again with the new value (only sensitive variables, which plan files never hold, are given again when applying).", name)
 			continue
 		}
 		// An untyped variable holding a non-string (from a default or a
@@ -351,7 +367,7 @@ func (l *loader) varObject() cty.Value {
 func (c *Config) PlanVariables() map[string]string {
 	out := map[string]string{}
 	for name, v := range c.Variables {
-		if v.Sensitive || v.value == cty.NilVal || v.value.IsNull() || !v.value.IsWhollyKnown() {
+		if v.Sensitive || v.feedsSecret || v.value == cty.NilVal || v.value.IsNull() || !v.value.IsWhollyKnown() {
 			continue
 		}
 		if v.literalText() && v.value.Type() == cty.String {

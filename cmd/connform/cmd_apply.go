@@ -48,9 +48,11 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	if *parallelism < 1 {
 		return fmt.Errorf("-parallelism=%d: give a number of connections of at least 1", *parallelism)
 	}
-	if planFile != "" && (len(v.args) > 0 || len(targets) > 0) {
-		// A saved plan runs exactly as reviewed; Terraform refuses these too.
-		return fmt.Errorf("a saved plan runs as it was made: -var, -var-file and -target cannot be used with %s; give them to connform plan -out instead", planFile)
+	if planFile != "" && len(targets) > 0 {
+		// A saved plan runs exactly as reviewed; -var and -var-file may
+		// only give again the sensitive values plan files never hold
+		// (config refuses any other).
+		return fmt.Errorf("a saved plan runs as it was made: -target cannot be used with %s; give it to connform plan -out instead", planFile)
 	}
 	if !*input && !*autoApprove && planFile == "" {
 		return fmt.Errorf("-input=false needs -auto-approve (or a saved plan file): connform cannot ask for confirmation without input")
