@@ -142,9 +142,29 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	var mu sync.Mutex
 	sem := make(chan struct{}, opt.Parallelism)
 	var wg sync.WaitGroup
-	for _, ch := range changes {
+	for i, ch := range changes {
+		// On Ctrl-C, let the changes in flight finish (their state is
+		// saved as each ends) but start no more, as Terraform does.
+		acquired := false
+		select {
+		case sem <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			if acquired {
+				<-sem
+			}
+			mu.Lock()
+			for _, rest := range changes[i:] {
+				res.Outcomes = append(res.Outcomes, Outcome{Addr: rest.Addr, Action: rest.Action,
+					Err: fmt.Errorf("%s: not started: the run was interrupted", rest.Addr)})
+				r.tokenSettled(rest.Addr)
+			}
+			mu.Unlock()
+			break
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

@@ -402,3 +402,38 @@ func TestRunAppMisconfiguredSignInIsNotRepeatedPerOrg(t *testing.T) {
 		t.Errorf("%d explained, %d pointing at it; want 1 and 2: %v", explained, pointed, res.Failed())
 	}
 }
+
+// An interrupted run starts nothing more; what did not start says so.
+func TestRunInterruptedStartsNoMore(t *testing.T) {
+	e, conns := setup(t, 4)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	opt.Parallelism = 1
+	var started []string
+	var mu sync.Mutex
+	opt.Events = func(ev Event) {
+		if ev.Kind == EventStart {
+			mu.Lock()
+			started = append(started, ev.Addr)
+			mu.Unlock()
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	st := state.New("test")
+	res, err := Run(ctx, makePlan(t, cfg, nil, opt), cfg, st, &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 0 || len(opt.Flow.Opener.(*auth.RecordingOpener).Opened()) != 0 {
+		t.Fatalf("started %v after the interrupt", started)
+	}
+	if len(res.Outcomes) != 4 || len(res.Failed()) != 4 {
+		t.Fatalf("outcomes %+v, want 4 failed", res.Outcomes)
+	}
+	for _, o := range res.Outcomes {
+		if !strings.Contains(o.Err.Error(), "not started: the run was interrupted") {
+			t.Errorf("%s: %v", o.Addr, o.Err)
+		}
+	}
+}

@@ -191,8 +191,12 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 		fmt.Fprintf(c.io.Out, "\n%s Connections: %d added, %d changed, %d destroyed.%s\n", c.io.Paint("green", title), added, changed, destroyed, signIns)
 		return nil
 	}
+	title := "Apply finished with errors."
+	if name == "destroy" {
+		title = "Destroy finished with errors."
+	}
 	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
-		c.io.Paint("red", "Apply finished with errors."), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+		c.io.Paint("red", title), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
 	for _, o := range failed {
 		c.errorf("%v", o.Err)
 	}
@@ -241,7 +245,7 @@ func (c *cli) browser() auth.Opener {
 	if c.opener != nil {
 		return c.opener
 	}
-	if cmd := c.getenv("CONNFORM_BROWSER"); cmd != "" {
+	if cmd := strings.TrimSpace(c.getenv("CONNFORM_BROWSER")); cmd != "" {
 		return commandOpener{cmd: cmd, stderr: c.io.ErrOut}
 	}
 	return auth.SystemBrowser{}
