@@ -213,12 +213,8 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 		case apply.EventStart:
 			fmt.Fprintf(w, "%s: %s...\n", addr, verbs[e.Action])
 			op.log.Info("change started", "address", e.Addr, "action", e.Action.String())
-		case apply.EventRefreshing:
-			fmt.Fprintf(w, "%s: refreshing the token silently...\n", addr)
-		case apply.EventSigningIn:
-			fmt.Fprintf(w, "%s: signing in (%s)...\n", addr, e.Message)
-		case apply.EventDeviceCode:
-			fmt.Fprintf(w, "%s: sign in with a device code. %s\n", addr, e.Message)
+		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode:
+			c.signInProgress(e)
 		case apply.EventVerified:
 			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
 			op.log.Info("change done", "address", e.Addr, "account", e.Account, "elapsed", e.Elapsed)
@@ -228,6 +224,21 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 			fmt.Fprintf(w, "%s: %s\n", addr, c.io.Paint("red", "failed"))
 			op.log.Warn("change failed", "address", e.Addr, "error", e.Message)
 		}
+	}
+}
+
+// signInProgress shows how a token is being had, for every command that
+// may sign in: the device code instructions above all, without which
+// nobody could complete that sign-in.
+func (c *cli) signInProgress(e apply.Event) {
+	addr := c.io.Paint("bold", e.Addr)
+	switch e.Kind {
+	case apply.EventRefreshing:
+		fmt.Fprintf(c.io.ErrOut, "%s: refreshing the token silently...\n", addr)
+	case apply.EventSigningIn:
+		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, e.Message)
+	case apply.EventDeviceCode:
+		fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", addr, e.Message)
 	}
 }
 

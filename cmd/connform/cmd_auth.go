@@ -81,13 +81,8 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		// failed or cancelled login loses nothing.
 		fresh := &hideOnce{Store: store, key: g.key}
 		_, account, err := apply.Token(ctx, first, apply.Options{
-			Store: fresh, Flow: flow, Interactive: true, Now: c.now,
-			Events: func(e apply.Event) {
-				if e.Kind == apply.EventDeviceCode {
-					// The device flow waits for someone to enter the code.
-					fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", e.Addr, e.Message)
-				}
-			},
+			Store: fresh, Flow: flow, Interactive: true, Now: c.now, Log: log,
+			Events: c.signInProgress,
 		})
 		if err != nil {
 			failed++

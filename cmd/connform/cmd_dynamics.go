@@ -107,17 +107,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 		Log:         log,
 		Interactive: f.input,
 		Now:         c.now,
-		Events: func(e apply.Event) {
-			switch e.Kind {
-			case apply.EventRefreshing:
-				fmt.Fprintf(c.io.ErrOut, "%s: refreshing the token silently...\n", e.Addr)
-			case apply.EventSigningIn:
-				fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", e.Addr, e.Message)
-			case apply.EventDeviceCode:
-				// Without these instructions nobody could complete the sign-in.
-				fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", e.Addr, e.Message)
-			}
-		},
+		Events:      c.signInProgress,
 	})
 	if err != nil {
 		return nil, err
