@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"connform/internal/retry"
 )
 
 // ErrNoBrowser reports that no browser could be opened for a sign-in. With
@@ -149,58 +151,48 @@ func (f *Flow) startDevice(ctx context.Context, endpoint string, p Params) (*dev
 		client = http.DefaultClient
 	}
 	form := url.Values{"client_id": {p.ClientID}, "scope": {strings.Join(p.Scopes, " ")}}
-	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
-		da, wait, err := requestDevice(ctx, client, endpoint, form)
+	var da *deviceAuth
+	err := retry.Do(ctx, f.retryPolicy(), func() (time.Duration, bool, error) {
+		var wait time.Duration
+		var err error
+		da, wait, err = requestDevice(ctx, client, endpoint, form, f.now())
 		var e *Error
-		if err == nil || ctx.Err() != nil || !errors.As(err, &e) || !e.Transient() || attempt == maxAttempts {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return da, err
-		}
-		if wait < 0 {
-			wait = backoff
-		}
-		if err := f.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		backoff *= 2
+		return wait, errors.As(err, &e) && e.Transient(), err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return da, nil
 }
 
 // requestDevice sends one device code request. wait is the server's
-// Retry-After, or -1 when it sent none.
-func requestDevice(ctx context.Context, client *http.Client, endpoint string, form url.Values) (*deviceAuth, time.Duration, error) {
+// Retry-After, or 0 when it sent none.
+func requestDevice(ctx context.Context, client *http.Client, endpoint string, form url.Values, now time.Time) (*deviceAuth, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, -1, err
+		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, -1, fmt.Errorf("requesting a device code from %s: %w", endpoint, unwrapURL(err))
+		return nil, 0, fmt.Errorf("requesting a device code from %s: %w", endpoint, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, -1, fmt.Errorf("reading the device code answer: %w", err)
+		return nil, 0, fmt.Errorf("reading the device code answer: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		wait := time.Duration(-1)
-		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			wait = d
-		}
 		var eb entraError
 		_ = json.Unmarshal(body, &eb) // a non-JSON body is not shown: it is not Entra's
-		return nil, wait, newError(resp.StatusCode, eb.Error, eb.ErrorDescription, eb.ErrorCodes, eb.CorrelationID, eb.TraceID)
+		return nil, retry.ParseRetryAfter(resp.Header.Get("Retry-After"), now), newError(resp.StatusCode, eb.Error, eb.ErrorDescription, eb.ErrorCodes, eb.CorrelationID, eb.TraceID)
 	}
 	var da deviceAuth
 	if err := json.Unmarshal(body, &da); err != nil || da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, -1, fmt.Errorf("the device code endpoint %s answered without device_code, user_code and verification_uri", endpoint)
+		return nil, 0, fmt.Errorf("the device code endpoint %s answered without device_code, user_code and verification_uri", endpoint)
 	}
-	return &da, -1, nil
+	return &da, 0, nil
 }
 
 // rawNumber turns a JSON number or numeric string into what seconds reads.

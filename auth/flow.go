@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"connform/internal/retry"
 )
 
 // Params are the endpoints and client of one connection, and what to ask for.
@@ -94,19 +96,13 @@ func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
 	if f.Sleep != nil {
 		return f.Sleep(ctx, d)
 	}
-	return sleepCtx(ctx, d)
+	return retry.Sleep(ctx, d)
 }
 
-// sleepCtx waits d, or less when ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// retryPolicy is how token and device code requests are retried: a busy
+// Entra usually answers within a few seconds.
+func (f *Flow) retryPolicy() retry.Policy {
+	return retry.Policy{Attempts: maxAttempts, FirstBackoff: firstBackoff, MaxWait: maxRetryAfter, Sleep: f.Sleep}
 }
 
 // ClientCredentials obtains an app-only token with the client secret.
@@ -180,43 +176,26 @@ func (p Params) require(flow string, secret bool) error {
 // the answer into a Result.
 func (f *Flow) retrieve(ctx context.Context, p Params, request func(context.Context) (*oauth2.Token, error)) (*Result, error) {
 	rctx := f.ctx(ctx)
-	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
-		tok, err := request(rctx)
+	var tok *oauth2.Token
+	err := retry.Do(ctx, f.retryPolicy(), func() (time.Duration, bool, error) {
+		t, err := request(rctx)
 		if err == nil {
-			return f.result(tok, p.Scopes), nil
+			tok = t
+			return 0, false, nil
 		}
+		var wait time.Duration
 		var re *oauth2.RetrieveError
-		isRetrieve := errors.As(err, &re)
+		if errors.As(err, &re) && re.Response != nil {
+			wait = retry.ParseRetryAfter(re.Response.Header.Get("Retry-After"), f.now())
+		}
 		err = tokenError(err)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
 		var e *Error
-		if !errors.As(err, &e) || !e.Transient() || attempt == maxAttempts {
-			return nil, err
-		}
-		wait := backoff
-		if isRetrieve && re.Response != nil {
-			if d, ok := retryAfter(re.Response.Header.Get("Retry-After")); ok {
-				wait = d
-			}
-		}
-		if err := f.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		backoff *= 2
+		return wait, errors.As(err, &e) && e.Transient(), err
+	})
+	if err != nil {
+		return nil, err
 	}
-}
-
-// retryAfter reads a Retry-After header in seconds, capped so a server
-// cannot stall a run for long. HTTP dates are not used by Entra.
-func retryAfter(h string) (time.Duration, bool) {
-	n, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return min(time.Duration(n)*time.Second, maxRetryAfter), true
+	return f.result(tok, p.Scopes), nil
 }
 
 func (f *Flow) result(tok *oauth2.Token, requested []string) *Result {

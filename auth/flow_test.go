@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"connform/internal/retry"
 )
 
 func TestMain(m *testing.M) {
@@ -437,7 +439,7 @@ func TestTokenEndpointRetries(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		flow := testFlow(nil)
 		// Cancel as the wait begins: the real 7s timer must not hold it.
-		flow.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, d) }
+		flow.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return retry.Sleep(ctx, d) }
 		p := entra.params("https://org.crm.dynamics.com/.default")
 		p.ClientSecret = fakeClientSecret
 		_, err := flow.ClientCredentials(ctx, p)
