@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"connform/internal/retry"
 )
 
 // maxBody bounds how much of an answer is read. WhoAmI is a few hundred
@@ -67,36 +69,15 @@ func (c *Client) WhoAmI(ctx context.Context, org Org, token string) (*WhoAmI, er
 // retrying transient answers with the wait the org asks for (or a doubling
 // backoff).
 func (c *Client) get(ctx context.Context, url, token string, out any) error {
-	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
+	p := retry.Policy{Attempts: maxAttempts, FirstBackoff: firstBackoff, MaxWait: maxRetryAfter, Sleep: c.Sleep}
+	return retry.Do(ctx, p, func() (time.Duration, bool, error) {
 		err := c.getOnce(ctx, url, token, out)
 		var apiErr *APIError
-		if err == nil || attempt == maxAttempts || !errors.As(err, &apiErr) || !apiErr.Temporary() {
-			return err
+		if errors.As(err, &apiErr) {
+			return apiErr.RetryAfter, apiErr.Temporary(), err
 		}
-		wait := backoff
-		if apiErr.RetryAfter > 0 {
-			wait = min(apiErr.RetryAfter, maxRetryAfter)
-		}
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return err
-		}
-		backoff *= 2
-	}
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+		return 0, false, err
+	})
 }
 
 func (c *Client) getOnce(ctx context.Context, url, token string, out any) error {
@@ -199,11 +180,7 @@ func newAPIError(method, url string, resp *http.Response, body []byte, token str
 		e.AuthError = strings.TrimSpace(strings.Trim(ch["error"]+": "+ch["error_description"], ": "))
 		e.AuthorizationURI = ch["authorization_uri"]
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s >= 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	} else if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
-		e.RetryAfter = max(time.Until(t), 0)
-	}
+	e.RetryAfter = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	// Again after decoding: JSON may have escaped the echoed token.
 	e.Code = redact(e.Code, token)
 	e.Message = redact(e.Message, token)
