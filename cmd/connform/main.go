@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -62,6 +63,9 @@ type cli struct {
 	dir string
 	// storeChoice is the loaded configuration's token_store.
 	storeChoice auth.Choice
+	// log is the run's logger (see logger); closeLog closes its file.
+	log      *slog.Logger
+	closeLog func() error
 	// selfSignIn is set by the demo when it completes sign-ins itself:
 	// nobody needs to be shown the sign-in URL.
 	selfSignIn bool
@@ -122,6 +126,13 @@ func (c *cli) usage() {
 }
 
 func (c *cli) run(ctx context.Context, args []string) int {
+	defer func() {
+		if c.closeLog != nil {
+			c.closeLog()
+		}
+		// The demo runs several commands on one cli: each opens its own.
+		c.log, c.closeLog = nil, nil
+	}()
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]
 		switch {
@@ -130,6 +141,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case a == "-chdir" && len(args) > 1:
 			c.dir = args[1]
 			args = args[1:]
+		case a == "-chdir":
+			fmt.Fprintln(c.io.ErrOut, "Error: -chdir needs a directory: connform -chdir=DIR COMMAND")
+			return 1
 		case a == "-version" || a == "--version":
 			args = []string{"version"}
 			continue

@@ -247,15 +247,19 @@ func (t loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// logger returns the structured log CONNFORM_LOG asks for: debug or trace
-// to stderr or CONNFORM_LOG_PATH; otherwise a logger that drops everything.
 // levelTrace is below debug: what each HTTP exchange carried (by name).
 const levelTrace = slog.LevelDebug - 4
 
+// logger returns the structured log CONNFORM_LOG asks for: debug or trace
+// to stderr or CONNFORM_LOG_PATH; otherwise a logger that drops everything.
+// It is made once per run, so the log file is opened once and closed when
+// the command ends.
 func (c *cli) logger() *slog.Logger {
-	level := strings.ToLower(c.getenv("CONNFORM_LOG"))
+	if c.log != nil {
+		return c.log
+	}
 	var lv slog.Level
-	switch level {
+	switch strings.ToLower(c.getenv("CONNFORM_LOG")) {
 	case "trace":
 		lv = levelTrace
 	case "debug":
@@ -263,21 +267,31 @@ func (c *cli) logger() *slog.Logger {
 	case "info":
 		lv = slog.LevelInfo
 	default:
-		return slog.New(slog.DiscardHandler)
+		c.log = slog.New(slog.DiscardHandler)
+		return c.log
 	}
 	w := c.io.ErrOut
 	if p := c.getenv("CONNFORM_LOG_PATH"); p != "" {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err == nil {
+			// An older file keeps its mode on open; the log is nobody
+			// else's business even though it holds no secret.
+			err = f.Chmod(0o600)
+		}
+		if err != nil {
+			fmt.Fprintf(c.io.ErrOut, "%s CONNFORM_LOG_PATH=%s cannot be written (%v); logging to stderr instead\n", c.io.Paint("yellow", "Warning:"), p, err)
+		} else {
 			w = f
+			c.closeLog = f.Close
 		}
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+	c.log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.LevelKey && a.Value.Any() == levelTrace {
 			a.Value = slog.StringValue("TRACE")
 		}
 		return a
 	}}))
+	return c.log
 }
 
 // logPlan records what the plan decided, per connection at trace level.
