@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,6 @@ type Options struct {
 	LibraryDataType string
 	LibraryParams   map[string]string
 	LibraryFile     func(c *config.Connection) string
-	Version         string
 	// Log records the run's decisions (which way each token was had, what
 	// was written); nil means none. Never a secret.
 	Log *slog.Logger
@@ -416,5 +416,5 @@ func displayAccount(c *config.Connection, account string) string {
 	if c.GrantType == config.GrantClientCredentials {
 		return "the app (client credentials)"
 	}
-	return firstNonEmpty(account, "an unknown user")
+	return cmp.Or(account, "an unknown user")
 }

@@ -160,7 +160,7 @@ func (r *runner) interactiveSignIn(ctx context.Context, c *config.Connection, p 
 		r.opt.Events(Event{Addr: c.Addr, Kind: EventSigningIn, Message: why + "; " + how})
 	}
 	if browser := f.Opener; browser != nil {
-		f.Opener = openerFunc(func(u string) error {
+		f.Opener = auth.OpenerFunc(func(u string) error {
 			if err := browser.Open(u); err != nil {
 				if !f.NoBrowserFallback {
 					announce("no browser could be opened: open the sign-in URL above")
@@ -219,17 +219,3 @@ type explainedError struct {
 
 func (e *explainedError) Error() string { return e.msg }
 func (e *explainedError) Unwrap() error { return e.err }
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// openerFunc adapts a function to auth.Opener.
-type openerFunc func(string) error
-
-func (o openerFunc) Open(u string) error { return o(u) }

@@ -31,16 +31,6 @@ const (
 // name them.
 var CredentialMethods = []string{MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
 
-// IsCredentialMethod reports whether method is one of CredentialMethods.
-func IsCredentialMethod(method string) bool {
-	for _, m := range CredentialMethods {
-		if m == method {
-			return true
-		}
-	}
-	return false
-}
-
 // CredentialOptions are what an Entra-native credential needs beyond
 // Params (whose TokenURL names the authority and tenant, and ClientID the
 // app or user-assigned identity).

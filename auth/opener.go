@@ -29,18 +29,26 @@ func (SystemBrowser) Open(url string) error {
 	return browser.OpenURL(url)
 }
 
+// OpenerFunc adapts a function to Opener, as http.HandlerFunc does.
+type OpenerFunc func(url string) error
+
+// Open calls f(url).
+func (f OpenerFunc) Open(url string) error { return f(url) }
+
 // RecordingOpener records the URLs it is asked to open, and calls OnOpen
-// (when set) for each, for tests and the emulator's scripted sign-in.
+// (when set) for each: the browser of tests, which play the user's part at
+// the emulator's sign-in page from OnOpen.
 type RecordingOpener struct {
-	mu     sync.Mutex
-	URLs   []string
 	OnOpen func(url string) error
+
+	mu   sync.Mutex
+	urls []string
 }
 
 // Open records url and calls OnOpen.
 func (o *RecordingOpener) Open(url string) error {
 	o.mu.Lock()
-	o.URLs = append(o.URLs, url)
+	o.urls = append(o.urls, url)
 	f := o.OnOpen
 	o.mu.Unlock()
 	if f != nil {
@@ -53,5 +61,5 @@ func (o *RecordingOpener) Open(url string) error {
 func (o *RecordingOpener) Opened() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]string(nil), o.URLs...)
+	return append([]string(nil), o.urls...)
 }

@@ -17,8 +17,6 @@ type scopes struct {
 	oidc  []string
 }
 
-func (s scopes) has(oidc string) bool { return slices.Contains(s.oidc, oidc) }
-
 // delegated is the scope string a user token grants: the resource's
 // permissions in full; /.default stands for every consented permission,
 // which for Dynamics is user_impersonation.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -486,10 +487,10 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
 	case config.IsNativeMethod(c.AuthenticationMethod):
 		a.Kind = AuthCredential
-		a.Reason = firstNonEmpty(why, "no valid token") + "; " + CredentialSource[c.AuthenticationMethod]
+		a.Reason = cmp.Or(why, "no valid token") + "; " + CredentialSource[c.AuthenticationMethod]
 	case c.GrantType == config.GrantClientCredentials:
 		a.Kind = AuthClientCredentials
-		a.Reason = firstNonEmpty(why, "no valid token; the app signs in with its secret")
+		a.Reason = cmp.Or(why, "no valid token; the app signs in with its secret")
 	case ts.Refreshable && (ts.AccessExpiry.IsZero() || auth.ScopesCover(ts.AccessScopes, c.Scopes)):
 		a.Kind = AuthRefresh
 		if ts.AccessExpiry.IsZero() {
@@ -509,7 +510,7 @@ func authFor(in Input, c *config.Connection, why string) Auth {
 		case ts.Grant:
 			a.Reason = "token expired and there is no refresh token"
 		default:
-			a.Reason = firstNonEmpty(why, "no token")
+			a.Reason = cmp.Or(why, "no token")
 		}
 	}
 	return a
@@ -627,15 +628,6 @@ func targeted(targets []string, addr string) bool {
 		}
 	}
 	return false
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func maps(m map[string]string) map[string]string {

@@ -143,7 +143,6 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		LibraryDataType: s.LibraryDataType,
 		LibraryParams:   s.LibraryParameterNames,
 		LibraryFile:     plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, libraryFileName),
-		Version:         version,
 	})
 	if err != nil {
 		return err

@@ -234,11 +234,11 @@ func (c *cli) demoBrowser() (opener auth.Opener, selfSignIn bool) {
 		}()
 	}
 	if !hasDisplay(c) {
-		return openerFunc(func(u string) error { complete(u, "No browser on this machine"); return nil }), true
+		return auth.OpenerFunc(func(u string) error { complete(u, "No browser on this machine"); return nil }), true
 	}
 	// A display without a working browser (a bare X server, a container
 	// with DISPLAY set) must not leave the demo waiting for a person.
-	return openerFunc(func(u string) error {
+	return auth.OpenerFunc(func(u string) error {
 		if err := (auth.SystemBrowser{}).Open(u); err != nil {
 			complete(u, "No browser could be opened ("+err.Error()+")")
 		}

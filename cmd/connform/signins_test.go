@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"connform/auth"
 	"connform/emulator"
 )
 
@@ -41,7 +42,7 @@ func TestTenOrgsSignIns(t *testing.T) {
 	run := func(args ...string) (string, string) {
 		t.Helper()
 		s, out, errOut := testStreams()
-		c := &cli{io: s, env: env, now: e.Now, opener: openerFunc(func(u string) error {
+		c := &cli{io: s, env: env, now: e.Now, opener: auth.OpenerFunc(func(u string) error {
 			opened++ // sign-ins are serialised by apply: no race
 			go func() {
 				if err := emulator.CompleteSignIn(ctx, http.DefaultClient, u); err != nil {

@@ -278,8 +278,3 @@ func (o commandOpener) Open(u string) error {
 
 // openerGrace is how long a CONNFORM_BROWSER command may take to fail.
 const openerGrace = 2 * time.Second
-
-// openerFunc adapts a function to auth.Opener.
-type openerFunc func(string) error
-
-func (f openerFunc) Open(u string) error { return f(u) }
