@@ -172,7 +172,7 @@ func newAPIError(method, url string, resp *http.Response, body []byte, token str
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &odata) == nil && odata.Error != nil {
-		e.Code, e.Message = odata.Error.Code, odata.Error.Message
+		e.Code, e.Message = odata.Error.Code, snippet(odata.Error.Message)
 	} else {
 		e.Message = snippet(string(body))
 	}
@@ -331,10 +331,45 @@ func snippet(s string) string {
 	return s
 }
 
-// redact removes the token from text the server sent back.
+// redact removes the token from text the server sent back: whole, and any
+// run of token characters long enough to matter that is a piece of it (a
+// server may echo the header cut or split, or one JWT segment alone).
 func redact(s, token string) string {
 	if token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, token, "(redacted)")
+	s = strings.ReplaceAll(s, token, "(redacted)")
+	const minPiece = 16
+	var b strings.Builder
+	run := -1
+	flush := func(end int) {
+		if run < 0 {
+			return
+		}
+		if piece := s[run:end]; len(piece) >= minPiece && strings.Contains(token, piece) {
+			b.WriteString("(redacted)")
+		} else {
+			b.WriteString(piece)
+		}
+		run = -1
+	}
+	for i := 0; i < len(s); i++ {
+		if isTokenChar(s[i]) {
+			if run < 0 {
+				run = i
+			}
+			continue
+		}
+		flush(i)
+		b.WriteByte(s[i])
+	}
+	flush(len(s))
+	return b.String()
+}
+
+// isTokenChar reports whether c may appear in a bearer token (RFC 6750's
+// b64token; a JWT's segments and dots).
+func isTokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='
 }

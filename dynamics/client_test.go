@@ -206,6 +206,18 @@ func TestWhoAmIErrors(t *testing.T) {
 			wantInErr: []string{"(redacted)"},
 		},
 		{
+			name:      "server echoes the token split in two",
+			answer:    fakeAnswer{status: 400, body: odata("0x0", "bad header "+testToken[:len(testToken)/2]+" ... "+testToken[len(testToken)/2:])},
+			api:       &APIError{StatusCode: 400, Code: "0x0", Message: "bad header (redacted) ... (redacted)"},
+			wantInErr: []string{"(redacted) ... (redacted)"},
+		},
+		{
+			name:      "server echoes one JWT segment",
+			answer:    fakeAnswer{status: 401, body: odata("0x0", "payload "+strings.Split(testToken, ".")[1]+" rejected")},
+			api:       &APIError{StatusCode: 401, Code: "0x0", Message: "payload (redacted) rejected"},
+			wantInErr: []string{"payload (redacted) rejected"},
+		},
+		{
 			name:      "server echoes the token in a long plain body",
 			answer:    fakeAnswer{status: 502, body: strings.Repeat("x", 150) + " " + testToken},
 			api:       &APIError{StatusCode: 502, Message: strings.Repeat("x", 150) + " (redacted)"},
