@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"connform/internal/atomicfile"
 )
 
 // Local is the state backend that keeps the state in one JSON file on the
@@ -262,6 +264,9 @@ func (l *Local) Write(s *State) error {
 		l.backedUp = true
 	}
 	if err := writeFileAtomic(l.path, data, l.beforeRename); err != nil {
+		if errors.Is(err, atomicfile.ErrNotDurable) {
+			return err
+		}
 		return fmt.Errorf("%w; the previous state file was left untouched", err)
 	}
 	s.Serial = next

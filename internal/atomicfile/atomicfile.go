@@ -70,10 +70,15 @@ func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func
 		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
 	}
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("write %s: the new content is in place, but a power loss may undo it: %w", path, err)
+		return fmt.Errorf("write %s: %w: %w", path, ErrNotDurable, err)
 	}
 	return nil
 }
+
+// ErrNotDurable is returned (wrapped) when the new content replaced the old
+// but the directory could not be synced: a power loss may still undo it.
+// Callers must not tell the user the old file was left as it was.
+var ErrNotDurable = errors.New("the new content is in place, but a power loss may undo it")
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
