@@ -15,7 +15,7 @@ import (
 // opt.Interactive), for commands such as `connform token` and `preview`.
 // It shares the run's logic so that both persist a rotated refresh token
 // and explain a needed sign-in the same way. Only Store, Flow, Interactive,
-// Now and Events of opt are used. It returns the token and the account.
+// Now, Events and Log of opt are used. It returns the token and the account.
 func Token(ctx context.Context, c *config.Connection, opt Options) (token, account string, err error) {
 	if opt.Now == nil {
 		opt.Now = time.Now

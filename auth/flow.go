@@ -50,8 +50,9 @@ type Flow struct {
 	Timeout time.Duration
 	// Now is the clock for expiry times; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits between retries of a transient token endpoint failure; nil
-	// means a timer that ends early when ctx is done. Tests replace it.
+	// Sleep waits between retries of a transient token endpoint failure and
+	// between device code polls; nil means a timer that ends early when ctx
+	// is done. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	listening func(addr net.Addr) // tests: where the callback listener is bound

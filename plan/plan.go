@@ -110,8 +110,8 @@ type Change struct {
 	Action Action `json:"action"`
 	// Reason says in words why the action was chosen.
 	Reason string `json:"reason,omitempty"`
-	// Attrs lists every attribute for a create or delete, and the changed
-	// ones (plus unchanged identity attributes are omitted) otherwise.
+	// Attrs lists every attribute for a create or delete, and only the
+	// changed ones for an update or replace.
 	Attrs []AttrChange `json:"attributes,omitempty"`
 	Auth  Auth         `json:"auth"`
 	// Note is what the user must have done outside connform for the

@@ -32,6 +32,9 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 	if *noColor {
 		c.io.DisableColor()
 	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("unexpected arguments %q; usage: connform show [-json] [PLANFILE]", fs.Args()[1:])
+	}
 	if fs.NArg() == 1 {
 		p, err := plan.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -60,7 +63,7 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "list" {
+	if len(args) != 1 || args[0] != "list" {
 		return fmt.Errorf("usage: connform state list")
 	}
 	st, err := state.NewLocal(c.statePath()).Read()
