@@ -176,20 +176,35 @@ func (l *Local) readLockInfo() (*LockInfo, error) {
 	return &info, nil
 }
 
+// CheckForceUnlock reports, without changing anything, why ForceUnlock(id)
+// would refuse: no lock, or a lock with another ID.
+func (l *Local) CheckForceUnlock(id string) error {
+	_, err := l.lockFor(id)
+	return err
+}
+
+func (l *Local) lockFor(id string) (*LockInfo, error) {
+	info, err := l.readLockInfo()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("force-unlock: state file %s is not locked (no %s); nothing to do", l.path, l.lockInfoPath())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("force-unlock: %w; remove that file by hand if no connform process is running", err)
+	}
+	if info.ID != id {
+		return nil, fmt.Errorf("force-unlock: lock ID %q does not match the lock on %s, which is %s (held by %s for %q since %s); run `connform force-unlock %s` if that is the one you mean",
+			id, l.path, info.ID, info.Who, info.Operation, info.Created.Format(time.RFC3339), info.ID)
+	}
+	return info, nil
+}
+
 // ForceUnlock removes the lock information left by a run that is gone, when
 // id matches it. It cannot break the OS lock of a live process, and says so:
 // stopping that process is the only safe way.
 func (l *Local) ForceUnlock(id string) error {
-	info, err := l.readLockInfo()
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("force-unlock: state file %s is not locked (no %s); nothing to do", l.path, l.lockInfoPath())
-	}
+	info, err := l.lockFor(id)
 	if err != nil {
-		return fmt.Errorf("force-unlock: %w; remove that file by hand if no connform process is running", err)
-	}
-	if info.ID != id {
-		return fmt.Errorf("force-unlock: lock ID %q does not match the lock on %s, which is %s (held by %s for %q since %s); run `connform force-unlock %s` if that is the one you mean",
-			id, l.path, info.ID, info.Who, info.Operation, info.Created.Format(time.RFC3339), info.ID)
+		return err
 	}
 	// Taking the OS lock proves the holder is gone, and keeps a new run from
 	// starting while the info is removed.

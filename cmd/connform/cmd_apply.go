@@ -103,7 +103,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 			if destroy {
 				verb = "destroy every connection listed above"
 			}
-			answer, err := c.io.Prompt(fmt.Sprintf("Do you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", verb))
+			answer, err := c.io.Prompt(fmt.Sprintf("Do you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", verb), "-auto-approve (with -input=false in automation)")
 			if err != nil {
 				return err
 			}

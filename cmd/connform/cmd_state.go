@@ -88,8 +88,13 @@ func (c *cli) cmdForceUnlock(_ context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("usage: connform force-unlock [-force] LOCK_ID")
 	}
+	backend := state.NewLocal(c.statePath())
+	// Say at once when there is nothing to unlock, or another lock.
+	if err := backend.CheckForceUnlock(fs.Arg(0)); err != nil {
+		return err
+	}
 	if !*force {
-		answer, err := c.io.Prompt(fmt.Sprintf("Remove the lock %s? Only do this when the run that holds it is gone.\n  Only 'yes' will be accepted.\n\n  Enter a value: ", fs.Arg(0)))
+		answer, err := c.io.Prompt(fmt.Sprintf("Remove the lock %s? Only do this when the run that holds it is gone.\n  Only 'yes' will be accepted.\n\n  Enter a value: ", fs.Arg(0)), "-force")
 		if err != nil {
 			return err
 		}
@@ -97,7 +102,7 @@ func (c *cli) cmdForceUnlock(_ context.Context, args []string) error {
 			return fmt.Errorf("force-unlock cancelled")
 		}
 	}
-	if err := state.NewLocal(c.statePath()).ForceUnlock(fs.Arg(0)); err != nil {
+	if err := backend.ForceUnlock(fs.Arg(0)); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.io.Out, "The state lock was removed.")

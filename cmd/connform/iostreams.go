@@ -47,15 +47,16 @@ func (s *IOStreams) ColorEnabled() bool { return s.color }
 // DisableColor turns colour off (-no-color).
 func (s *IOStreams) DisableColor() { s.color = false }
 
-// Prompt asks a question on ErrOut and reads one line from In.
-func (s *IOStreams) Prompt(question string) (string, error) {
+// Prompt asks a question on ErrOut and reads one line from In. skip names
+// the option that answers instead, for the error when nobody can.
+func (s *IOStreams) Prompt(question, skip string) (string, error) {
 	fmt.Fprint(s.ErrOut, question)
 	if s.reader == nil {
 		s.reader = bufio.NewReader(s.In)
 	}
 	line, err := s.reader.ReadString('\n')
 	if err != nil && line == "" {
-		return "", fmt.Errorf("no answer on standard input (%v); use -auto-approve, or -input=false in automation", err)
+		return "", fmt.Errorf("no answer on standard input (%v); use %s", err, skip)
 	}
 	return strings.TrimSpace(line), nil
 }
