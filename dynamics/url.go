@@ -90,8 +90,11 @@ var knownSuffixes = []struct {
 
 // ParseOrgURL normalises any form of an org URL a user may paste: the org
 // root, the Organization Service endpoint (with or without /web), the Web API
-// root, any trailing slash, mixed case and the scheme's default port. Only
-// https is accepted, except on a loopback host (the emulator).
+// root, the browser's address of the app (main.aspx or /apps/NAME, with any
+// query or fragment), any trailing slash, mixed case and the scheme's default
+// port. A bare host of a known Dynamics domain (contoso.crm4.dynamics.com)
+// gets https://. Only https is accepted, except on a loopback host (the
+// emulator).
 func ParseOrgURL(raw string) (Org, error) { return ParseOrgURLInCloud(raw, "") }
 
 // ParseOrgURLInCloud is ParseOrgURL for an org whose cloud the user named.
@@ -103,9 +106,10 @@ func ParseOrgURLInCloud(raw string, cloud Cloud) (Org, error) {
 	if s == "" {
 		return Org{}, fmt.Errorf("the URL is empty; give the org URL, such as https://contoso.crm4.dynamics.com")
 	}
+	s = withScheme(s)
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return Org{}, fmt.Errorf("%q is not a URL; give the org URL, such as https://contoso.crm4.dynamics.com", raw)
+		return Org{}, fmt.Errorf("%q is not a URL; give the org URL, such as https://contoso.crm4.dynamics.com", withoutUserInfo(raw))
 	}
 	if u.User != nil {
 		// Say no more than that: the URL may hold a password.
@@ -120,10 +124,14 @@ func ParseOrgURLInCloud(raw string, cloud Cloud) (Org, error) {
 	default:
 		return Org{}, fmt.Errorf("%q must use https (plain http is allowed only on a loopback address such as the emulator's)", raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	// A browser page's query and fragment say which app, view or record is
+	// open, none of which is part of the org; on an API path they would be
+	// a request, not an address, and are refused.
+	browser := browserPath(u.Path)
+	if !browser && (u.RawQuery != "" || u.Fragment != "") {
 		return Org{}, fmt.Errorf("%q has a query or a fragment; give just the org URL", raw)
 	}
-	if !knownPath(u.Path) {
+	if !browser && !knownPath(u.Path) {
 		return Org{}, fmt.Errorf("%q has an unexpected path %q; give the org root, the Organization Service endpoint or the Web API root", raw, u.Path)
 	}
 	org := Org{Cloud: CloudLocal}
@@ -194,6 +202,53 @@ func publicRegion(label string) bool {
 		}
 	}
 	return true
+}
+
+// withScheme puts https:// before a pasted address without a scheme whose
+// host is a known Dynamics org host; any other string is returned as it is.
+// Only known hosts: for another host, "https" would be a guess about what
+// the user meant.
+func withScheme(s string) string {
+	if strings.Contains(s, "://") {
+		return s
+	}
+	host := s
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host = host[:i]
+	}
+	// With user info too, so that the credentials are refused as such.
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if _, cloud := cloudOf(host); cloud == "" {
+		return s
+	}
+	return "https://" + s
+}
+
+// withoutUserInfo hides whatever comes before an "@" in a string that did
+// not parse as a URL: it may be a user name and password.
+func withoutUserInfo(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return "xxxxx" + s[i:]
+	}
+	return s
+}
+
+// browserPath reports whether p is a page of the model-driven app as the
+// browser's address bar shows it: /main.aspx, or an app opened by its URL
+// suffix, /apps/NAME and anything below it.
+func browserPath(p string) bool {
+	p = strings.ToLower(p)
+	if p == "/main.aspx" {
+		return true
+	}
+	name, ok := strings.CutPrefix(p, "/apps/")
+	name, _, _ = strings.Cut(name, "/")
+	return ok && name != ""
 }
 
 func knownPath(p string) bool {

@@ -53,6 +53,26 @@ var pastedForms = []struct {
 	{"api host of Developer resources", func(r string) string {
 		return strings.Replace(r, "contoso.", "contoso.api.", 1) + "/api/data/v9.2"
 	}},
+	// What the browser's address bar shows while the app is open.
+	{"browser list view", func(r string) string { return r + "/main.aspx?appid=1234&pagetype=entitylist&etn=account" }},
+	{"browser record with fragment", func(r string) string {
+		return r + "/main.aspx?appid=1234&pagetype=entityrecord&etn=account&id=5678#section"
+	}},
+	{"browser main.aspx alone", func(r string) string { return r + "/main.aspx" }},
+	{"browser main.aspx, mixed case and default port", func(r string) string { return r + ":443/Main.aspx?forceUCI=1" }},
+	{"app URL suffix", func(r string) string { return r + "/apps/sales" }},
+	{"app URL suffix page", func(r string) string { return r + "/Apps/SalesHub/main.aspx?pagetype=dashboard#top" }},
+	{"bare host", func(r string) string { return strings.TrimPrefix(r, "https://") }},
+	{"bare host, upper case, trailing slash", func(r string) string { return strings.ToUpper(strings.TrimPrefix(r, "https://")) + "/" }},
+	{"bare host with default port and Web API root", func(r string) string {
+		return strings.TrimPrefix(r, "https://") + ":443/api/data/v9.2/"
+	}},
+	{"bare host browser page", func(r string) string {
+		return " " + strings.TrimPrefix(r, "https://") + "/main.aspx?appid=1234&pagetype=entitylist"
+	}},
+	{"bare api host", func(r string) string {
+		return strings.Replace(strings.TrimPrefix(r, "https://"), "contoso.", "contoso.api.", 1)
+	}},
 }
 
 func TestParseOrgURLEveryRegionAndForm(t *testing.T) {
@@ -99,7 +119,11 @@ func TestParseOrgURLErrors(t *testing.T) {
 		inErr    string // in the message
 	}{
 		{"empty", "  ", "empty"},
-		{"not a URL", "contoso.crm4.dynamics.com", "not a URL"},
+		{"not a URL", "contoso", "not a URL"},
+		// Only a known org host is taken to mean https.
+		{"bare unknown host", "crm.contoso.com", "not a URL"},
+		{"bare lookalike host", "contoso.crm4.dynamics.com.evil.example/main.aspx?appid=1", "not a URL"},
+		{"bare region without org", "crm4.dynamics.com", "not a URL"},
 		{"http to a real org", "http://contoso.crm4.dynamics.com", "must use https"},
 		{"another scheme", "ftp://contoso.crm4.dynamics.com", "must use https"},
 		{"unknown host", "https://contoso.example.com", "not a Dynamics 365 org host"},
@@ -112,7 +136,15 @@ func TestParseOrgURLErrors(t *testing.T) {
 		{"query", "https://contoso.crm4.dynamics.com/?appid=1", "query"},
 		{"fragment", "https://contoso.crm4.dynamics.com/#main", "fragment"},
 		{"credentials", "https://alex:hunter2@contoso.crm4.dynamics.com", "credentials"},
-		{"app page", "https://contoso.crm4.dynamics.com/main.aspx", "unexpected path"},
+		{"query on the Web API", "https://contoso.crm4.dynamics.com/api/data/v9.2/?$top=1", "query"},
+		{"fragment on the Organization Service", "https://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc#x", "fragment"},
+		{"another page", "https://contoso.crm4.dynamics.com/default.aspx?appid=1", "query"},
+		{"another page without a query", "https://contoso.crm4.dynamics.com/tools/admin.aspx", "unexpected path"},
+		{"below main.aspx", "https://contoso.crm4.dynamics.com/main.aspx/x", "unexpected path"},
+		{"apps without a name", "https://contoso.crm4.dynamics.com/apps/", "unexpected path"},
+		{"apps lookalike", "https://contoso.crm4.dynamics.com/appsales/x", "unexpected path"},
+		{"bare host with credentials", "alex:hunter2@contoso.crm4.dynamics.com/main.aspx", "credentials"},
+		{"not a URL with credentials", "alex:hunter2@crm.contoso.com", "not a URL"},
 		{"an entity set", "https://contoso.crm4.dynamics.com/api/data/v9.2/accounts", "unexpected path"},
 		{"bad version", "https://contoso.crm4.dynamics.com/api/data/vnext", "unexpected path"},
 		{"empty version", "https://contoso.crm4.dynamics.com/api/data/v", "unexpected path"},
@@ -148,6 +180,9 @@ func TestParseOrgURLInCloud(t *testing.T) {
 		{"api host still loses its api label", "https://contoso.api.crm4.dynamics.com", CloudChina, "https://contoso.crm4.dynamics.com", CloudChina},
 		{"loopback takes the named cloud", "http://127.0.0.1:8080", CloudPublic, "http://127.0.0.1:8080", CloudPublic},
 		{"no cloud is ParseOrgURL", "https://contoso.crm4.dynamics.com:443", "", "https://contoso.crm4.dynamics.com", CloudPublic},
+		{"custom host browser page", "https://crm.contoso.com/main.aspx?appid=1234#x", CloudPublic, "https://crm.contoso.com", CloudPublic},
+		{"bare known host in a named cloud", "contoso.crm9.dynamics.com/apps/sales", CloudUSGov, "https://contoso.crm9.dynamics.com", CloudUSGov},
+		{"loopback browser page", "http://127.0.0.1:8080/main.aspx?pagetype=entitylist", CloudLocal, "http://127.0.0.1:8080", CloudLocal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			org, err := ParseOrgURLInCloud(tc.in, tc.cloud)
@@ -162,7 +197,8 @@ func TestParseOrgURLInCloud(t *testing.T) {
 	// A named cloud admits any host, but not any URL.
 	for _, tc := range []struct{ name, in, inErr string }{
 		{"http to a custom host", "http://crm.contoso.com", "must use https"},
-		{"custom host with an app page", "https://crm.contoso.com/main.aspx", "unexpected path"},
+		{"custom host with another page", "https://crm.contoso.com/default.aspx", "unexpected path"},
+		{"bare custom host", "crm.contoso.com", "not a URL"},
 		{"custom host with a query", "https://crm.contoso.com/?x=1", "query"},
 		{"custom host with credentials", "https://alex:hunter2@crm.contoso.com", "credentials"},
 		{"no host", "https://:443/", "not a URL"},
