@@ -60,18 +60,24 @@ func whoAmI() string {
 type LockedError struct {
 	Path string   // the state file
 	Info LockInfo // the holder, as far as its lock-info file tells
+	// Waited is how long -lock-timeout waited in vain; 0 when it was not set.
+	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
 	i := e.Info
+	wait := "retry with -lock-timeout=DURATION to wait for it"
+	if e.Waited > 0 {
+		wait = fmt.Sprintf("it was still locked after waiting %s (-lock-timeout)", e.Waited)
+	}
 	if i.ID == "" {
 		// The holder has taken the OS lock but not yet written its info,
 		// or it was killed in between.
-		return fmt.Sprintf("state file %s is locked by another connform process (its lock information in %s.lock.info is missing). Wait for it to finish and retry, or retry with -lock-timeout=DURATION to wait longer.",
-			e.Path, e.Path)
+		return fmt.Sprintf("state file %s is locked by another connform process (its lock information in %s.lock.info is missing). Wait for it to finish and retry; %s.",
+			e.Path, e.Path, wait)
 	}
-	return fmt.Sprintf("state file %s is locked by %s (operation %q, pid %d, connform %s) since %s; lock ID %s. Wait for it to finish, or retry with -lock-timeout=DURATION to wait for it; if that process is gone, run `connform force-unlock %s`.",
-		e.Path, i.Who, i.Operation, i.PID, i.Version, i.Created.Format(time.RFC3339), i.ID, i.ID)
+	return fmt.Sprintf("state file %s is locked by %s (operation %q, pid %d, connform %s) since %s; lock ID %s. Wait for it to finish; %s; if that process is gone, run `connform force-unlock %s`.",
+		e.Path, i.Who, i.Operation, i.PID, i.Version, i.Created.Format(time.RFC3339), i.ID, wait, i.ID)
 }
 
 func (l *Local) lockPath() string     { return l.path + ".lock" }
@@ -108,7 +114,11 @@ func (l *Local) Lock(ctx context.Context, info LockInfo, timeout time.Duration) 
 		}
 		remaining := time.Until(deadline)
 		if timeout <= 0 || remaining <= 0 || ctx.Err() != nil {
-			return nil, l.lockedError()
+			e := l.lockedError()
+			if timeout > 0 && ctx.Err() == nil {
+				e.Waited = timeout
+			}
+			return nil, e
 		}
 		if l.lockRetry != nil {
 			l.lockRetry()

@@ -71,14 +71,15 @@ func TestLockHeldElsewhereInThisProcess(t *testing.T) {
 		timeout time.Duration
 		ctx     func() context.Context
 		retries bool
+		advice  string
 	}{
-		{"try once", 0, context.Background, false},
-		{"wait and give up", 300 * time.Millisecond, context.Background, true},
+		{"try once", 0, context.Background, false, "-lock-timeout=DURATION"},
+		{"wait and give up", 300 * time.Millisecond, context.Background, true, "it was still locked after waiting 300ms (-lock-timeout)"},
 		{"interrupted", time.Hour, func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return ctx
-		}, false},
+		}, false, "-lock-timeout=DURATION"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +105,7 @@ func TestLockHeldElsewhereInThisProcess(t *testing.T) {
 			}
 			msg := err.Error()
 			for _, want := range []string{path, holder.Who, `"apply"`, holder.ID, holder.Created.Format(time.RFC3339),
-				"-lock-timeout=DURATION", "connform force-unlock " + holder.ID} {
+				tt.advice, "connform force-unlock " + holder.ID} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q does not mention %q", msg, want)
 				}
