@@ -251,6 +251,8 @@ func Make(in Input) (*Plan, error) {
 		p.StateLineage = in.State.Lineage
 		p.StateSerial = in.State.Serial
 	}
+	in.Targets = normalizeTargets(in.Targets)
+	p.Targets = in.Targets
 	if err := checkTargets(in); err != nil {
 		return nil, err
 	}
@@ -593,6 +595,24 @@ func LibraryKey(c *config.Connection) string {
 		return c.Name
 	}
 	return c.Name + "-" + c.Key
+}
+
+// normalizeTargets quotes an instance key typed without quotes
+// (connection.crm[sales], as shells leave it), the form every other command
+// accepts too.
+func normalizeTargets(targets []string) []string {
+	if len(targets) == 0 {
+		return targets
+	}
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		name, key, ok := strings.Cut(t, "[")
+		if ok && strings.HasSuffix(key, "]") && !strings.HasPrefix(key, `"`) {
+			t = name + `["` + strings.TrimSuffix(key, "]") + `"]`
+		}
+		out[i] = t
+	}
+	return out
 }
 
 func checkTargets(in Input) error {

@@ -210,6 +210,16 @@ func TestMake(t *testing.T) {
 			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
 		},
 		{
+			name: "target with an unquoted instance key, as a shell leaves it",
+			conns: []*config.Connection{
+				conn("crm", sales.URL, func(c *config.Connection) { c.Key, c.Addr = "sales", `connection.crm["sales"]` }),
+				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "finance", `connection.crm["finance"]` }),
+			},
+			targets: []string{"connection.crm[finance]"},
+			want:    map[string]want{`connection.crm["finance"]`: {Create, "", AuthInteractive, "no token"}},
+			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
+		},
+		{
 			name:    "destroy plans a delete for everything in the state",
 			conns:   []*config.Connection{sales},
 			prior:   []*config.Connection{sales, finance},
