@@ -57,6 +57,11 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		for _, a := range ch.Attrs {
 			renderAttr(w, s, ch.Action, a, width)
 		}
+		if len(ch.Attrs) == 0 {
+			// Only the token needs renewing: say so rather than show an
+			// empty block.
+			fmt.Fprintln(w, s.Paint("dim", "      # (no attribute changes)"))
+		}
 		fmt.Fprintln(w, "    }")
 		if ch.Action != plan.Delete {
 			fmt.Fprintf(w, "    sign-in: %s", authPhrase(ch.Auth))
@@ -117,9 +122,9 @@ func authPhrase(a plan.Auth) string {
 	case plan.AuthRefresh:
 		return "silent refresh"
 	case plan.AuthClientCredentials:
-		return "client credentials (silent)"
+		return "client credentials, silent"
 	case plan.AuthCredential:
-		return "Entra credential (silent)"
+		return "Entra credential, silent"
 	}
 	if a.Via == "device_code" {
 		return "interactive, with a device code"
