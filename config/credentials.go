@@ -1,7 +1,12 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -97,6 +102,22 @@ func (l *loader) authMethod(c *Connection, b *hcl.Block, vals map[string]string,
 	if method == MethodClientCertificate && c.CertificatePath == "" && !failedAttr["certificate_path"] {
 		l.errorf(b.DefRange, "Missing certificate_path", "%s uses authentication_method = %q: set certificate_path to the PEM or PFX file with the app's certificate and private key (and certificate_password if the file is encrypted).", c.Addr, MethodClientCertificate)
 	}
+	// A missing certificate would only show at apply; it is not an error
+	// here, since CI may plan where the certificate is not installed.
+	if method == MethodClientCertificate && c.CertificatePath != "" {
+		path := c.CertificatePath
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(l.dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			l.diags = append(l.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Certificate file not found",
+				Detail:   fmt.Sprintf("%s: certificate_path %s cannot be read (%s); apply will fail for this connection unless the file is there by then.", c.Addr, show("certificate_path"), plainError(err)),
+				Subject:  rng("certificate_path").Ptr(),
+			})
+		}
+	}
 	if native {
 		if raw, ok := vals["token_url"]; ok {
 			if u, err := url.Parse(raw); err == nil && u.Host != "" && !strings.EqualFold(u.Scheme, "https") {
@@ -140,4 +161,13 @@ func (l *loader) errorOnce(subject hcl.Range, summary, detail string) {
 		}
 	}
 	l.errorf(subject, summary, "%s", detail)
+}
+
+// plainError says what went wrong with a file without repeating its path.
+func plainError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
