@@ -235,7 +235,7 @@ func renderState(s *IOStreams, st *state.State) {
 		for _, kv := range [][2]string{
 			{"account", c.Account}, {"organization_id", c.OrganizationID}, {"user_id", c.UserID},
 			{"business_unit_id", c.BusinessUnitID}, {"organization_service_url", c.OrganizationServiceURL},
-			{"web_api_url", c.WebAPIURL}, {"library_path", c.LibraryPath},
+			{"web_api_url", c.WebAPIURL}, {"library_file", c.LibraryPath},
 		} {
 			if kv[1] != "" {
 				rows = append(rows, [2]string{kv[0], fmt.Sprintf("%q", kv[1])})
