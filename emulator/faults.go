@@ -43,7 +43,8 @@ var FaultKinds = []FaultKind{
 // Count is 0) get Kind instead of their normal answer.
 type Fault struct {
 	// Endpoint is "token", "authorize", "devicecode", "webapi" (any org
-	// request) or a Web API route such as "whoami"; "" matches all.
+	// request) or a Web API route such as "webapi/whoami" or "whoami"; ""
+	// matches all. ParseFault takes only those of FaultEndpoints.
 	Endpoint string
 	// ClientID limits the fault to one app; "" matches all. Web API
 	// requests carry no client id and match only faults without one.
@@ -65,7 +66,12 @@ func ParseFault(s string) (Fault, error) {
 		return Fault{}, fmt.Errorf("fault %q: write ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1", s)
 	}
 	f := Fault{Endpoint: endpoint, Kind: FaultKind(kind)}
-	if f.Endpoint == "any" {
+	if !knownFaultEndpoint(endpoint) {
+		// A fault on an endpoint nothing asks for would never fire, and a
+		// test built on it would pass without testing anything.
+		return Fault{}, fmt.Errorf("fault %q: unknown endpoint %q; known: %s (a Web API route may be given without webapi/)", s, endpoint, strings.Join(FaultEndpoints(), ", "))
+	}
+	if strings.EqualFold(f.Endpoint, "any") {
 		f.Endpoint = ""
 	}
 	if !slices.Contains(FaultKinds, f.Kind) {
@@ -92,6 +98,32 @@ func ParseFault(s string) (Fault, error) {
 		}
 	}
 	return f, nil
+}
+
+// FaultEndpoints lists the endpoints a fault can name, as ParseFault takes
+// them: "any", the Entra endpoints, "webapi" (every Web API request) and
+// "webapi/ROUTE" for each route the Web API serves, in lower case.
+func FaultEndpoints() []string {
+	eps := []string{"any", "token", "authorize", "devicecode", "webapi"}
+	var routes []string
+	for r := range webAPIRoutes {
+		routes = append(routes, "webapi/"+strings.ToLower(r))
+	}
+	slices.Sort(routes)
+	return append(eps, routes...)
+}
+
+// knownFaultEndpoint reports whether a fault on endpoint can match a
+// request (see faultRule.matches), in any case and with a Web API route
+// with or without its "webapi/".
+func knownFaultEndpoint(endpoint string) bool {
+	endpoint = strings.ToLower(endpoint)
+	for _, ep := range FaultEndpoints() {
+		if endpoint == ep || "webapi/"+endpoint == ep {
+			return true
+		}
+	}
+	return false
 }
 
 type faultRule struct {

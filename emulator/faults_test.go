@@ -170,6 +170,21 @@ func TestParseFault(t *testing.T) {
 		{"token:nope", emulator.Fault{}, `unknown kind "nope"`},
 		{"token:500,count=x", emulator.Fault{}, "count=x"},
 		{"token:500,color=red", emulator.Fault{}, "unknown option"},
+		// Every endpoint the emulator answers, in any case; a Web API
+		// route with or without webapi/.
+		{"authorize:redirect_mismatch", emulator.Fault{Endpoint: "authorize", Kind: emulator.FaultRedirectMismatch}, ""},
+		{"devicecode:500", emulator.Fault{Endpoint: "devicecode", Kind: emulator.FaultServerError}, ""},
+		{"webapi:latency,delay=1s", emulator.Fault{Endpoint: "webapi", Kind: emulator.FaultLatency, Delay: time.Second}, ""},
+		{"whoami:429", emulator.Fault{Endpoint: "whoami", Kind: emulator.FaultTooManyRequests}, ""},
+		{"webapi/EntityDefinitions:500", emulator.Fault{Endpoint: "webapi/EntityDefinitions", Kind: emulator.FaultServerError}, ""},
+		{"webapi/accounts:503", emulator.Fault{Endpoint: "webapi/accounts", Kind: emulator.FaultUnavailable}, ""},
+		{"ANY:500", emulator.Fault{Kind: emulator.FaultServerError}, ""},
+		// Endpoints nothing asks for would never fire.
+		{"nope:429", emulator.Fault{}, `unknown endpoint "nope"; known: any, token, authorize, devicecode, webapi, webapi/accounts,`},
+		{"webapi/nope:429", emulator.Fault{}, `unknown endpoint "webapi/nope"`},
+		{"tokens:500", emulator.Fault{}, `unknown endpoint "tokens"`},
+		{"webapi/:500", emulator.Fault{}, `unknown endpoint "webapi/"`},
+		{"webapi/token:500", emulator.Fault{}, `unknown endpoint "webapi/token"`},
 	}
 	for _, tt := range tests {
 		got, err := emulator.ParseFault(tt.in)
@@ -181,6 +196,31 @@ func TestParseFault(t *testing.T) {
 		}
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestFaultEndpointsFire: every Web API endpoint ParseFault accepts is one
+// a request reaches, so a fault on it fires.
+func TestFaultEndpointsFire(t *testing.T) {
+	e, info := start(t, emulator.Options{})
+	for _, ep := range emulator.FaultEndpoints() {
+		route, ok := strings.CutPrefix(ep, "webapi/")
+		if !ok {
+			continue
+		}
+		f, err := emulator.ParseFault(ep + ":500,count=1")
+		if err != nil {
+			t.Fatalf("ParseFault refuses its own endpoint %s: %v", ep, err)
+		}
+		e.AddFault(f)
+		resp, err := http.Get(info.Orgs[0].URL + "/api/data/v9.2/" + route)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("GET %s under a %s fault: %d, want 500", route, ep, resp.StatusCode)
 		}
 	}
 }
