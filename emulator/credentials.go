@@ -94,8 +94,13 @@ func (e *Emulator) registeredCert() (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
+// FederatedTokenLifetime is how long a token of IssueFederatedToken is
+// valid, in emulator time: Kubernetes' default for a projected service
+// account token, which the kubelet rewrites before it expires.
+const FederatedTokenLifetime = time.Hour
+
 // IssueFederatedToken makes a token of the federated issuer for subject,
-// valid for an hour of emulator time: what Kubernetes projects into
+// valid for FederatedTokenLifetime: what Kubernetes projects into
 // AZURE_FEDERATED_TOKEN_FILE. Only FederatedSubject is trusted by
 // FederatedApp; any other subject shows the mismatch error.
 func (e *Emulator) IssueFederatedToken(subject string) string {
@@ -104,7 +109,7 @@ func (e *Emulator) IssueFederatedToken(subject string) string {
 	now := e.nowLocked()
 	tok := e.sign(claims{
 		"iss": e.federatedIssuer(), "sub": subject, "aud": FederatedAudience,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(FederatedTokenLifetime).Unix(),
 	})
 	e.issued = append(e.issued, tok)
 	return tok

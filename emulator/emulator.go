@@ -81,6 +81,13 @@ type Native struct {
 	// appid of tokens MintToken makes, as `az account get-access-token`
 	// returns them.
 	AzureCLIClientID string `json:"azure_cli_client_id"`
+	// CertPath and FederatedTokenFile name files holding
+	// ClientCertificatePEM and a token of IssueFederatedToken, for a
+	// configuration's certificate_path and federated_token_file. Only
+	// `connform emulator -tls` writes them: a process that starts an
+	// emulator in-process has the Go APIs.
+	CertPath           string `json:"cert_path,omitempty"`
+	FederatedTokenFile string `json:"federated_token_file,omitempty"`
 }
 
 // App is an app registration in the emulated tenant.

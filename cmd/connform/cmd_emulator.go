@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"connform/auth"
 	"connform/emulator"
@@ -31,8 +32,9 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
 	var faults stringList
-	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; kinds: "+faultKindList()+")")
-	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it")
+	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
+	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
+		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
 	}
@@ -70,6 +72,18 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 		}
 		f.Close()
 		info.CACertPath = f.Name()
+
+		dir, err := os.MkdirTemp("", "connform-emulator-credentials-")
+		if err != nil {
+			return fmt.Errorf("writing the emulator's credential files: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		var stop func()
+		if info.Native.CertPath, info.Native.FederatedTokenFile, stop, err = writeCredentialFiles(e, dir); err != nil {
+			return fmt.Errorf("writing the emulator's credential files: %w", err)
+		}
+		// Before the directory goes, so that no rewrite races its removal.
+		defer stop()
 	}
 	// The first stdout line is the machine-readable contract: one JSON
 	// object with everything a configuration needs.
@@ -79,6 +93,62 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
 	<-ctx.Done()
 	return nil
+}
+
+// writeCredentialFiles writes what client_certificate and
+// workload_identity read from files: the cert app's certificate with its
+// private key, and a federated token. dir must be private (MkdirTemp makes
+// it 0700): both are credentials. The token is rewritten at half its
+// lifetime until stop is called, so that an emulator left running for a
+// session never hands out an expired one.
+func writeCredentialFiles(e *emulator.Emulator, dir string) (certPath, tokenPath string, stop func(), err error) {
+	certPEM, err := e.ClientCertificatePEM()
+	if err != nil {
+		return "", "", nil, err
+	}
+	certPath = filepath.Join(dir, "client-certificate.pem")
+	if err := os.WriteFile(certPath, certPEM, 0o600); err != nil {
+		return "", "", nil, err
+	}
+	tokenPath = filepath.Join(dir, "federated-token")
+	if err := writeFederatedToken(e, tokenPath); err != nil {
+		return "", "", nil, err
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(emulator.FederatedTokenLifetime / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				// A failed rewrite leaves the previous token, still valid
+				// for half its life; the next tick tries again.
+				_ = writeFederatedToken(e, tokenPath)
+			}
+		}
+	}()
+	return certPath, tokenPath, func() { close(quit); <-done }, nil
+}
+
+// writeFederatedToken replaces the token file by a rename, so that a
+// reader never sees half a token.
+func writeFederatedToken(e *emulator.Emulator, path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".federated-token-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(e.IssueFederatedToken(emulator.FederatedSubject))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 const demoConfig = `# Written by connform demo: two emulated Dynamics orgs behind one app and
