@@ -305,6 +305,11 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	c.GrantType = orDefault(vals["grant_type"], GrantAuthorizationCode)
 	c.Redirect = orDefault(vals["redirect"], DefaultRedirect)
 	c.Prompt = orDefault(vals["prompt"], DefaultPrompt)
+	if c.GrantType == GrantClientCredentials {
+		// Nobody is redirected or prompted: defaults would only clutter the
+		// plan and the library entry.
+		c.Redirect, c.Prompt = vals["redirect"], vals["prompt"]
+	}
 	c.AuthorizationURL = vals["authorization_url"]
 	c.TokenURL = vals["token_url"]
 	// client_id is required only by some methods (see credentials.go).
@@ -314,7 +319,7 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	if !grantOK {
 		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, show("grant_type"))
 	}
-	if !native && !contains(validPrompts, c.Prompt) {
+	if !native && c.Prompt != "" && !contains(validPrompts, c.Prompt) {
 		l.errorf(rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), show("prompt"))
 	}
 
