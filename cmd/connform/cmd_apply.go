@@ -235,7 +235,12 @@ func (c *cli) signInProgress(e apply.Event) {
 	case apply.EventRefreshing:
 		fmt.Fprintf(c.io.ErrOut, "%s: refreshing the token silently...\n", addr)
 	case apply.EventSigningIn:
-		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, e.Message)
+		msg := e.Message
+		if c.selfSignIn {
+			// The demo's "browser" is itself.
+			msg = strings.Replace(msg, "browser opened", "the demo completes the sign-in page", 1)
+		}
+		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, msg)
 	case apply.EventDeviceCode:
 		fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", addr, e.Message)
 	}

@@ -273,6 +273,11 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	where := "deleted when the demo ends; connform demo -keep keeps them"
 	if *keep {
 		where = "kept"
+		// The demo's tokens were sealed with a passphrase nobody knows, and
+		// are for an emulator that stops now: useless, so not kept.
+		if err := os.RemoveAll(filepath.Join(dir, ".tokens")); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries (%s):\n", len(entries), where)
 	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
@@ -281,7 +286,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.io.Out, "\nDemo complete: %d interactive sign-in(s) for %d orgs; the second plan had nothing to do.\n", e.Stats().SignIns, len(info.Orgs))
 	if *keep {
-		fmt.Fprintf(c.io.Out, "Files kept in %s\n", dir)
+		fmt.Fprintf(c.io.Out, "Files kept in %s, to read: the emulator stops with the demo, so commands run there cannot reach its orgs.\n", dir)
 	}
 	return nil
 }
