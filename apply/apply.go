@@ -16,6 +16,7 @@ import (
 
 	"connform/auth"
 	"connform/config"
+	"connform/internal/atomicfile"
 	"connform/dynamics"
 	"connform/library"
 	"connform/plan"
@@ -391,6 +392,11 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		s.Connections = slices.DeleteFunc(s.Connections, func(x *state.Connection) bool { return x.Addr == c.Addr })
 		s.Connections = append(s.Connections, rec)
 	})
+	if err != nil && errors.Is(err, atomicfile.ErrNotDurable) {
+		// The state holds the new entry, only not durably yet: keep the
+		// library as the state says, and report it.
+		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
 	if err != nil {
 		if uerr := undo(); uerr != nil {
 			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v): the next plan will show it as edited", c.Addr, err, uerr)

@@ -35,6 +35,9 @@ type Local struct {
 	// lockRetry is called after every failed lock attempt that will be
 	// retried, so tests can release the holder while Lock is waiting.
 	lockRetry func()
+	// afterWrite lets tests turn a state write's outcome into another (a
+	// directory sync that failed after the rename).
+	afterWrite func(error) error
 }
 
 type seenState struct {
@@ -263,15 +266,18 @@ func (l *Local) Write(s *State) error {
 		// run's own intermediate snapshots.
 		l.backedUp = true
 	}
-	if err := writeFileAtomic(l.path, data, l.beforeRename); err != nil {
-		if errors.Is(err, atomicfile.ErrNotDurable) {
-			return err
-		}
+	err = writeFileAtomic(l.path, data, l.beforeRename)
+	if l.afterWrite != nil {
+		err = l.afterWrite(err)
+	}
+	if err != nil && !errors.Is(err, atomicfile.ErrNotDurable) {
 		return fmt.Errorf("%w; the previous state file was left untouched", err)
 	}
+	// The new state is in place (durably or not): the run goes on from it,
+	// or its next write would look like someone else's change.
 	s.Serial = next
 	l.seen = &seenState{lineage: s.Lineage, serial: s.Serial}
-	return nil
+	return err
 }
 
 // encode renders the file format: indented JSON with a trailing newline so

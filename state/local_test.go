@@ -3,12 +3,15 @@ package state
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"connform/internal/atomicfile"
 )
 
 func statePath(t *testing.T) string {
@@ -516,5 +519,35 @@ func TestWriteIntoMissingDirectoryExplains(t *testing.T) {
 	err := NewLocal(path).Write(New("1"))
 	if err == nil || !strings.Contains(err.Error(), "directory exists") {
 		t.Fatalf("Write = %v, want an error asking to check the directory", err)
+	}
+}
+
+// A write whose directory sync failed after the rename put the new state in
+// place: the error says so (not "left untouched"), and the run goes on from
+// the new serial instead of taking its own write for someone else's.
+func TestWriteNotDurableKeepsTheRunGoing(t *testing.T) {
+	path := statePath(t)
+	seedFile(t, path)
+	l := NewLocal(path)
+	s := mustRead(t, l)
+	l.afterWrite = func(err error) error {
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("write %s: %w: sync directory: too many open files", path, atomicfile.ErrNotDurable)
+	}
+	s.Connections = append(s.Connections, conn("connection.new"))
+	err := l.Write(s)
+	if !errors.Is(err, atomicfile.ErrNotDurable) || strings.Contains(err.Error(), "left untouched") {
+		t.Fatalf("Write = %v, want ErrNotDurable without claiming the old file is intact", err)
+	}
+	if s.Serial != 2 {
+		t.Errorf("serial %d after the new state landed, want 2", s.Serial)
+	}
+	l.afterWrite = nil
+	s.Connections = append(s.Connections, conn("connection.next"))
+	mustWrite(t, l, s)
+	if got := mustRead(t, NewLocal(path)); got.Serial != 3 || got.Lookup("connection.next") == nil {
+		t.Errorf("the next write gave serial %d with %d connections", got.Serial, len(got.Connections))
 	}
 }
