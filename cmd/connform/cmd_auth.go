@@ -156,6 +156,11 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.io.ErrOut, "%s the configuration has errors (above); logging out the accounts that %s remembers.\n", c.io.Paint("yellow", "Warning:"), statePath)
 		cfg = &config.Config{}
+		// Its token_store is unknown now; a plaintext token file can only
+		// exist because it named one, and must not be missed.
+		if _, err := os.Stat(filepath.Join(c.connformHome(), "tokens.json")); err == nil {
+			c.storeChoice = auth.Choice{Store: "plaintext"}
+		}
 	} else {
 		statePath = cfg.Settings.StatePath
 	}
