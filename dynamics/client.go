@@ -346,12 +346,30 @@ func redact(s, token string) string {
 		if run < 0 {
 			return
 		}
-		if piece := s[run:end]; len(piece) >= minPiece && strings.Contains(token, piece) {
-			b.WriteString("(redacted)")
-		} else {
-			b.WriteString(piece)
-		}
+		piece := s[run:end]
 		run = -1
+		if len(piece) >= minPiece && strings.Contains(token, piece) {
+			b.WriteString("(redacted)")
+			return
+		}
+		// A JWT segment next to text ("token=<segment>", "<segment>.")
+		// makes a run the token does not hold whole: check the parts
+		// between the characters a segment never contains.
+		start := 0
+		for i := 0; i <= len(piece); i++ {
+			if i < len(piece) && !strings.ContainsRune("./=", rune(piece[i])) {
+				continue
+			}
+			if part := piece[start:i]; len(part) >= minPiece && strings.Contains(token, part) {
+				b.WriteString("(redacted)")
+			} else {
+				b.WriteString(part)
+			}
+			if i < len(piece) {
+				b.WriteByte(piece[i])
+			}
+			start = i + 1
+		}
 	}
 	for i := 0; i < len(s); i++ {
 		if isTokenChar(s[i]) {

@@ -13,7 +13,7 @@ import (
 
 // A realistic-looking token; the fake org echoes it in some answers to prove
 // the client never lets it into an error.
-const testToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvbnRvc28uY3JtLmR5bmFtaWNzLmNvbSJ9.c2lnbmF0dXJl-_x"
+const testToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvbnRvc28uY3JtLmR5bmFtaWNzLmNvbSJ9.c2lnbmF0dXJlLXNlZ21lbnQtbG9uZy1lbm91Z2g-_x"
 
 type fakeAnswer struct {
 	status int
@@ -216,6 +216,12 @@ func TestWhoAmIErrors(t *testing.T) {
 			answer:    fakeAnswer{status: 401, body: odata("0x0", "payload "+strings.Split(testToken, ".")[1]+" rejected")},
 			api:       &APIError{StatusCode: 401, Code: "0x0", Message: "payload (redacted) rejected"},
 			wantInErr: []string{"payload (redacted) rejected"},
+		},
+		{
+			name:      "server echoes JWT segments run into other text",
+			answer:    fakeAnswer{status: 401, body: odata("0x0", "bad token="+strings.Split(testToken, ".")[1]+"; see /tokens/"+strings.Split(testToken, ".")[0]+". The signature was "+strings.Split(testToken, ".")[2]+".")},
+			api:       &APIError{StatusCode: 401, Code: "0x0", Message: "bad token=(redacted); see /tokens/(redacted). The signature was (redacted)."},
+			wantInErr: []string{"bad token=(redacted); see /tokens/(redacted). The signature was (redacted)."},
 		},
 		{
 			name:      "server echoes the token in a long plain body",
