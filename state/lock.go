@@ -102,7 +102,7 @@ func (l *Local) Lock(ctx context.Context, info LockInfo, timeout time.Duration) 
 		info.Path = l.absPath()
 	}
 	fl := flock.New(l.lockPath())
-	deadline := time.Now().Add(timeout)
+	var deadline time.Time
 	delay := lockFirstDelay
 	for {
 		ok, err := fl.TryLock()
@@ -111,6 +111,11 @@ func (l *Local) Lock(ctx context.Context, info LockInfo, timeout time.Duration) 
 		}
 		if ok {
 			break
+		}
+		// The wait starts at the first refusal, so a slow start of the
+		// process does not eat into -lock-timeout.
+		if deadline.IsZero() {
+			deadline = time.Now().Add(timeout)
 		}
 		remaining := time.Until(deadline)
 		if timeout <= 0 || remaining <= 0 || ctx.Err() != nil {

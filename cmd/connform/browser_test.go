@@ -99,6 +99,9 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 
 	// The browser landed on connform's own page at the loopback listener.
+	// Chromium renders in another process: wait for it to show the page
+	// (bounded by bctx) rather than assume it already does.
+	_, _ = chromedp.Run(bctx, chromedp.Poll[bool]("location.href.startsWith('http://localhost:') && document.body !== null && document.body.innerText.includes('Signed in')"))
 	landed, err := chromedp.Run(bctx, chromedp.Location())
 	if err != nil || !strings.HasPrefix(landed, "http://localhost:") {
 		t.Errorf("the browser ended at %q (err %v), want connform's loopback listener", redactQuery(landed), err)

@@ -15,6 +15,7 @@ import (
 
 	"connform/auth"
 	"connform/emulator"
+	"connform/internal/atomicfile"
 	"connform/library"
 )
 
@@ -33,6 +34,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
+	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +91,17 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	// object with everything a configuration needs.
 	if err := json.NewEncoder(c.io.Out).Encode(info); err != nil {
 		return err
+	}
+	if *infoFile != "" {
+		// Written whole once the emulator serves, so a script can wait
+		// for the file instead of guessing how long start-up takes.
+		data, err := json.MarshalIndent(info, "", "  ")
+		if err == nil {
+			err = atomicfile.Write(*infoFile, append(data, '\n'), 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("-info-file: %w", err)
+		}
 	}
 	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
 	<-ctx.Done()
