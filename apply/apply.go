@@ -16,8 +16,8 @@ import (
 
 	"connform/auth"
 	"connform/config"
-	"connform/internal/atomicfile"
 	"connform/dynamics"
+	"connform/internal/atomicfile"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
