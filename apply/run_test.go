@@ -437,3 +437,33 @@ func TestRunInterruptedStartsNoMore(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C while the browser is open: the sign-in says it was interrupted,
+// plainly, and the rest does not start.
+func TestRunInterruptedDuringSignIn(t *testing.T) {
+	e, conns := setup(t, 2)
+	cfg := &config.Config{Connections: conns}
+	opt := options(t, e, true)
+	opt.Parallelism = 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opt.Flow.Opener = &auth.RecordingOpener{OnOpen: func(string) error { cancel(); return nil }}
+	res, err := Run(ctx, makePlan(t, cfg, nil, opt), cfg, state.New("test"), &countingWriter{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range res.Outcomes {
+		if o.Err == nil || !errors.Is(o.Err, context.Canceled) && !strings.Contains(o.Err.Error(), "interrupted") {
+			t.Errorf("%s: %v", o.Addr, o.Err)
+			continue
+		}
+		got[o.Addr] = o.Err.Error()
+	}
+	if got["connection.org01"] != "connection.org01: signing in was interrupted: context canceled" {
+		t.Errorf("org01: %q", got["connection.org01"])
+	}
+	if got["connection.org02"] != "connection.org02: not started: the run was interrupted" {
+		t.Errorf("org02: %q", got["connection.org02"])
+	}
+}

@@ -203,6 +203,10 @@ func (r *runner) deviceCode(ctx context.Context, c *config.Connection, p auth.Pa
 // explained in plain words with what to fix (auth.Explain); the cause stays
 // reachable through errors.As.
 func (r *runner) authError(c *config.Connection, doing string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C: the reason is known; the chain of wrappers says nothing more.
+		return fmt.Errorf("%s: %s was interrupted: %w", c.Addr, doing, context.Canceled)
+	}
 	var ae *auth.Error
 	if errors.As(err, &ae) {
 		// The explanations name scopes generically; this connection's org

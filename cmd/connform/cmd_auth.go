@@ -45,7 +45,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		c.io.DisableColor()
 	}
 	if !*input {
-		return errors.New("connform login signs in through a browser, and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" instead)")
+		return errors.New("connform login asks a person to sign in (in a browser or with a device code), and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" or an Entra-native authentication_method instead)")
 	}
 	if err := needNames(fs.Args(), *all, "login"); err != nil {
 		return err
