@@ -234,67 +234,118 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	if hasKey {
 		c.Addr += "[" + strconv.Quote(key) + "]"
 	}
-	vals := map[string]string{}
-	sens := map[string]bool{}
-	failed := false // an attribute could not be evaluated: skip derived checks
-	failedAttr := map[string]bool{}
+	in := &instanceEval{l: l, c: c, b: b, vals: map[string]string{}, sens: map[string]bool{}, failedAttr: map[string]bool{}}
+	in.evalAttrs(content, ctx, hasKey)
+	in.evalScopes(content, ctx, hasKey)
+	in.assign()
+	// client_id is required only by some methods (see credentials.go).
+	in.native = l.authMethod(c, b, in.vals, in.failedAttr, in.show, in.rng)
+	in.checkGrant()
+	org, orgOK := in.parseOrg()
+	in.checkEndpoints()
+	if orgOK && !in.failed {
+		in.deriveEndpoints(org)
+	}
+	in.checkGrantRules()
+	if len(c.Scopes) == 0 && orgOK {
+		if c.GrantType == GrantClientCredentials || in.native {
+			c.Scopes = org.AppScopes()
+		} else {
+			c.Scopes = org.DelegatedScopes()
+		}
+	}
+	l.cfg.Connections = append(l.cfg.Connections, c)
+}
+
+// instanceEval is one connection instance being decoded: the raw values,
+// which came from sensitive inputs, and which failed to evaluate (so that
+// checks derived from them are skipped rather than reported twice).
+type instanceEval struct {
+	l          *loader
+	c          *Connection
+	b          *hcl.Block
+	vals       map[string]string
+	sens       map[string]bool
+	failed     bool // some attribute could not be evaluated
+	failedAttr map[string]bool
+	native     bool // an Entra-native authentication_method
+	grantOK    bool
+}
+
+// show quotes a value for a message, unless it came from a sensitive
+// variable.
+func (in *instanceEval) show(attr string) string {
+	if in.sens[attr] {
+		return "(sensitive value)"
+	}
+	return strconv.Quote(in.vals[attr])
+}
+
+// rng is where attr was set, or the block when it was not.
+func (in *instanceEval) rng(attr string) hcl.Range {
+	if r, ok := in.c.Ranges[attr]; ok {
+		return r
+	}
+	return in.b.DefRange
+}
+
+func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext, hasKey bool) {
 	for _, attr := range stringAttrs {
 		a, ok := content.Attributes[attr]
 		if !ok {
 			continue
 		}
-		c.Ranges[attr] = a.Expr.Range()
-		v, sensitive, ok := l.eval(a.Expr, ctx, hasKey, cty.String, attr)
+		in.c.Ranges[attr] = a.Expr.Range()
+		v, sensitive, ok := in.l.eval(a.Expr, ctx, hasKey, cty.String, attr)
 		if !ok {
-			failed = true
-			failedAttr[attr] = true
+			in.failed = true
+			in.failedAttr[attr] = true
 			continue
 		}
-		if !v.IsNull() {
-			vals[attr] = v.AsString()
-			sens[attr] = sensitive
-			if sensitive && !contains(secretAttrs, attr) {
-				l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
-			}
-			if contains(secretAttrs, attr) {
-				l.markSecretSources(a.Expr, attr)
-			}
+		if v.IsNull() {
+			continue
+		}
+		in.vals[attr] = v.AsString()
+		in.sens[attr] = sensitive
+		if sensitive && !contains(secretAttrs, attr) {
+			in.l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
+		}
+		if contains(secretAttrs, attr) {
+			in.l.markSecretSources(a.Expr, attr)
 		}
 	}
-	// show quotes a value for a message, unless it came from a sensitive
-	// variable.
-	show := func(attr string) string {
-		if sens[attr] {
-			return "(sensitive value)"
-		}
-		return strconv.Quote(vals[attr])
-	}
-	rng := func(attr string) hcl.Range {
-		if r, ok := c.Ranges[attr]; ok {
-			return r
-		}
-		return b.DefRange
-	}
+}
 
-	if a, ok := content.Attributes["scopes"]; ok {
-		c.Ranges["scopes"] = a.Expr.Range()
-		if v, sensitive, ok := l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes"); ok && !v.IsNull() {
-			if sensitive {
-				l.sensitiveInClear(a.Expr, ctx, "scopes", storedConnection)
-			}
-			for it := v.ElementIterator(); it.Next(); {
-				_, e := it.Element()
-				if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
-					l.errorf(a.Expr.Range(), "Invalid scopes", "scopes contains an empty or null scope; remove it.")
-					continue
-				}
-				c.Scopes = append(c.Scopes, e.AsString())
-			}
-		} else if !ok {
-			failed = true
-		}
+func (in *instanceEval) evalScopes(content *hcl.BodyContent, ctx *hcl.EvalContext, hasKey bool) {
+	a, ok := content.Attributes["scopes"]
+	if !ok {
+		return
 	}
+	in.c.Ranges["scopes"] = a.Expr.Range()
+	v, sensitive, ok := in.l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes")
+	if !ok {
+		in.failed = true
+		return
+	}
+	if v.IsNull() {
+		return
+	}
+	if sensitive {
+		in.l.sensitiveInClear(a.Expr, ctx, "scopes", storedConnection)
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
+			in.l.errorf(a.Expr.Range(), "Invalid scopes", "scopes contains an empty or null scope; remove it.")
+			continue
+		}
+		in.c.Scopes = append(in.c.Scopes, e.AsString())
+	}
+}
 
+// assign copies the plain values, with their defaults.
+func (in *instanceEval) assign() {
+	c, vals := in.c, in.vals
 	c.TenantID = vals["tenant_id"]
 	c.ClientID = vals["client_id"]
 	c.ClientSecret = vals["client_secret"]
@@ -312,19 +363,23 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	}
 	c.AuthorizationURL = vals["authorization_url"]
 	c.TokenURL = vals["token_url"]
-	// client_id is required only by some methods (see credentials.go).
-	native := l.authMethod(c, b, vals, failedAttr, show, rng)
+}
 
-	grantOK := native || contains(validGrants, c.GrantType)
-	if !grantOK {
-		l.errorf(rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, show("grant_type"))
+func (in *instanceEval) checkGrant() {
+	c := in.c
+	in.grantOK = in.native || contains(validGrants, c.GrantType)
+	if !in.grantOK {
+		in.l.errorf(in.rng("grant_type"), "Unsupported grant_type", "grant_type must be %q (a user signs in in a browser), %q (a user signs in on another device with a code) or %q (the app signs in with client_secret); got %s.", GrantAuthorizationCode, GrantDeviceCode, GrantClientCredentials, in.show("grant_type"))
 	}
-	if !native && c.Prompt != "" && !contains(validPrompts, c.Prompt) {
-		l.errorf(rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), show("prompt"))
+	if !in.native && c.Prompt != "" && !contains(validPrompts, c.Prompt) {
+		in.l.errorf(in.rng("prompt"), "Invalid prompt", "prompt must be %s; got %s.", oneOf(validPrompts), in.show("prompt"))
 	}
+}
 
+// parseOrg reads cloud and url into the org, normalised to its root.
+func (in *instanceEval) parseOrg() (dynamics.Org, bool) {
 	cloud := dynamics.Cloud("")
-	if raw, ok := vals["cloud"]; ok {
+	if raw, ok := in.vals["cloud"]; ok {
 		// Azure's own names are accepted too, since users copy them from
 		// az cloud list or an SDK. "local" is not: a loopback url implies
 		// it, and on any other host it would leave no authority to sign in at.
@@ -332,82 +387,88 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 		if err == nil && parsed != dynamics.CloudLocal {
 			cloud = parsed
 		} else {
-			l.errorf(rng("cloud"), "Invalid cloud", "cloud must be %s (or Azure's name for it, such as \"AzureCloud\", \"AzureUSGovernment\" or \"AzureChinaCloud\"); got %s. Remove it to derive the cloud from the url.", oneOf(validClouds), show("cloud"))
-			failed = true
+			in.l.errorf(in.rng("cloud"), "Invalid cloud", "cloud must be %s (or Azure's name for it, such as \"AzureCloud\", \"AzureUSGovernment\" or \"AzureChinaCloud\"); got %s. Remove it to derive the cloud from the url.", oneOf(validClouds), in.show("cloud"))
+			in.failed = true
 		}
 	}
-
-	var org dynamics.Org
-	orgOK := false
-	if raw, ok := vals["url"]; ok {
-		var err error
-		org, err = dynamics.ParseOrgURLInCloud(raw, cloud)
-		if err != nil {
-			detail := err.Error()
-			if sens["url"] {
-				detail = strings.ReplaceAll(detail, strconv.Quote(raw), "the url")
-			}
-			l.errorf(rng("url"), "Invalid url", "%s", detail)
-		} else {
-			orgOK = true
-			c.URL = org.Root
-		}
+	raw, ok := in.vals["url"]
+	if !ok {
+		return dynamics.Org{}, false
 	}
+	org, err := dynamics.ParseOrgURLInCloud(raw, cloud)
+	if err != nil {
+		detail := err.Error()
+		if in.sens["url"] {
+			detail = strings.ReplaceAll(detail, strconv.Quote(raw), "the url")
+		}
+		in.l.errorf(in.rng("url"), "Invalid url", "%s", detail)
+		return dynamics.Org{}, false
+	}
+	in.c.URL = org.Root
+	return org, true
+}
 
+func (in *instanceEval) checkEndpoints() {
 	for _, attr := range []string{"authorization_url", "token_url"} {
-		if raw, ok := vals[attr]; ok && !isSecureURL(raw) {
-			l.errorf(rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, map[string]string{"authorization_url": "authorize", "token_url": "token"}[attr], show(attr))
+		if raw, ok := in.vals[attr]; ok && !isSecureURL(raw) {
+			in.l.errorf(in.rng(attr), "Invalid "+attr, "%s must be an https URL (plain http only on a loopback address, such as the emulator's), e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/%s; got %s.", attr, map[string]string{"authorization_url": "authorize", "token_url": "token"}[attr], in.show(attr))
 		}
+	}
+}
+
+// deriveEndpoints fills the authorize and token URLs a connection left out
+// from its tenant and its org's cloud.
+func (in *instanceEval) deriveEndpoints(org dynamics.Org) {
+	c := in.c
+	if (c.AuthorizationURL != "" || in.native) && c.TokenURL != "" {
+		return
 	}
 	// Entra-native credentials and client credentials need only the token
 	// endpoint: nobody is sent to the authorize page.
-	appOnly := native || c.GrantType == GrantClientCredentials
-	if ((c.AuthorizationURL == "" && !native) || c.TokenURL == "") && orgOK && !failed {
-		host := dynamics.AuthorityHost(org.Cloud)
-		switch {
-		case native && !needsAuthority(c.AuthenticationMethod) && (host == "" || c.TenantID == ""):
-			// The Azure CLI and managed identities know their authority.
-		case host == "" && appOnly && c.TokenURL != "":
-			// Nobody is sent to an authorize page: the token endpoint is enough.
-		case host == "":
-			need := "authorization_url and token_url"
-			if appOnly {
-				need = "token_url"
-			}
-			l.errorf(rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set %s, or set cloud.", c.Addr, need)
-		case c.TenantID == "":
-			l.errorf(b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
-		default:
-			base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
-			// Derived for client credentials too: library entries carry it.
-			if c.AuthorizationURL == "" && !native {
-				c.AuthorizationURL = base + "authorize"
-			}
-			if c.TokenURL == "" {
-				c.TokenURL = base + "token"
-			}
+	appOnly := in.native || c.GrantType == GrantClientCredentials
+	host := dynamics.AuthorityHost(org.Cloud)
+	switch {
+	case in.native && !needsAuthority(c.AuthenticationMethod) && (host == "" || c.TenantID == ""):
+		// The Azure CLI and managed identities know their authority.
+	case host == "" && appOnly && c.TokenURL != "":
+		// Nobody is sent to an authorize page: the token endpoint is enough.
+	case host == "":
+		need := "authorization_url and token_url"
+		if appOnly {
+			need = "token_url"
+		}
+		in.l.errorf(in.rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set %s, or set cloud.", c.Addr, need)
+	case c.TenantID == "":
+		in.l.errorf(in.b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
+	default:
+		base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
+		// Derived for client credentials too: library entries carry it.
+		if c.AuthorizationURL == "" && !in.native {
+			c.AuthorizationURL = base + "authorize"
+		}
+		if c.TokenURL == "" {
+			c.TokenURL = base + "token"
 		}
 	}
+}
 
-	if grantOK && c.GrantType == GrantAuthorizationCode && !isLoopbackRedirect(c.Redirect) {
-		l.errorf(rng("redirect"), "Invalid redirect", "With authorization_code, redirect must be an http loopback URL such as http://localhost or http://localhost:8400/callback (host localhost or 127.0.0.1): connform listens there for the code. Register the same URL on the app. Got %s.", show("redirect"))
+// checkGrantRules checks what each grant type needs.
+func (in *instanceEval) checkGrantRules() {
+	c := in.c
+	if !in.grantOK {
+		return
 	}
-	if grantOK && c.GrantType == GrantClientCredentials {
-		if c.ClientSecret == "" && !failedAttr["client_secret"] {
-			l.errorf(rng("grant_type"), "Missing client_secret", "client_credentials signs in as the app itself and needs client_secret: set it from a sensitive variable (client_secret = var.NAME), or use grant_type = %q.", GrantAuthorizationCode)
+	if c.GrantType == GrantAuthorizationCode && !isLoopbackRedirect(c.Redirect) {
+		in.l.errorf(in.rng("redirect"), "Invalid redirect", "With authorization_code, redirect must be an http loopback URL such as http://localhost or http://localhost:8400/callback (host localhost or 127.0.0.1): connform listens there for the code. Register the same URL on the app. Got %s.", in.show("redirect"))
+	}
+	if c.GrantType == GrantClientCredentials {
+		if c.ClientSecret == "" && !in.failedAttr["client_secret"] {
+			in.l.errorf(in.rng("grant_type"), "Missing client_secret", "client_credentials signs in as the app itself and needs client_secret: set it from a sensitive variable (client_secret = var.NAME), or use grant_type = %q.", GrantAuthorizationCode)
 		}
 		if len(c.Scopes) > 0 && (len(c.Scopes) != 1 || !strings.HasSuffix(c.Scopes[0], "/.default")) {
-			l.errorf(rng("scopes"), "Invalid scopes for client_credentials", "Entra accepts exactly one scope ending in /.default for client credentials, such as \"%s/.default\". Remove scopes to use that default.", orDefault(c.URL, "https://ORG.crm.dynamics.com"))
+			in.l.errorf(in.rng("scopes"), "Invalid scopes for client_credentials", "Entra accepts exactly one scope ending in /.default for client credentials, such as \"%s/.default\". Remove scopes to use that default.", orDefault(c.URL, "https://ORG.crm.dynamics.com"))
 		}
 	}
-	if len(c.Scopes) == 0 && orgOK {
-		if c.GrantType == GrantClientCredentials || native {
-			c.Scopes = org.AppScopes()
-		} else {
-			c.Scopes = org.DelegatedScopes()
-		}
-	}
-	l.cfg.Connections = append(l.cfg.Connections, c)
 }
 
 func isSecureURL(raw string) bool {
