@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"connform/plan"
 )
@@ -41,20 +40,15 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 		return err
 	}
 	logPlan(op.log, p)
-	if *asJSON {
-		if err := writePlanJSON(c.io.Out, p); err != nil {
-			return err
-		}
-	} else {
-		renderPlan(c.io, p)
+	view := newPlanView(*asJSON, c.io)
+	if err := view.Plan(p); err != nil {
+		return err
 	}
 	if *out != "" {
 		if err := plan.WriteFile(*out, p); err != nil {
 			return err
 		}
-		if !*asJSON {
-			fmt.Fprintf(c.io.Out, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n    connform apply %q\n", *out, *out)
-		}
+		view.Saved(*out)
 	}
 	if *detailed && p.HasChanges() {
 		return exitError(2)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -35,31 +34,19 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 	if fs.NArg() > 1 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform show [-json] [PLANFILE]", fs.Args()[1:])
 	}
+	view := newShowView(*asJSON, c.io)
 	if fs.NArg() == 1 {
 		p, err := plan.ReadFile(fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return writePlanJSON(c.io.Out, p)
-		}
-		renderPlan(c.io, p)
-		return nil
+		return view.Plan(p)
 	}
 	st, err := state.NewLocal(c.statePath()).Read()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(c.io.Out)
-		enc.SetIndent("", "  ")
-		if st == nil {
-			return enc.Encode(map[string]any{"connections": []any{}})
-		}
-		return enc.Encode(st)
-	}
-	renderState(c.io, st)
-	return nil
+	return view.State(st)
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {

@@ -123,11 +123,3 @@ func writeRowsJSON(w io.Writer, recs *dynamics.Records) error {
 	}
 	return writeJSON(w, out)
 }
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	// Values such as filters and URLs hold & and <: keep them readable.
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}

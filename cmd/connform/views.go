@@ -17,6 +17,73 @@ import (
 
 var libraryFileName = library.FileName
 
+// Each command prints through a view chosen once from -json, so no command
+// branches on the flag: humanView for people, jsonView for the documented
+// schemas (README.md). Both write data on Out; progress stays on ErrOut.
+type humanView struct{ s *IOStreams }
+
+type jsonView struct {
+	w io.Writer
+	// The plan, state and auth status documents have always escaped & < >
+	// (as \u0026...), the Dynamics ones never: scripts may compare either.
+	escapeHTML bool
+}
+
+func (v jsonView) write(x any) error {
+	enc := json.NewEncoder(v.w)
+	enc.SetEscapeHTML(v.escapeHTML)
+	enc.SetIndent("", "  ")
+	return enc.Encode(x)
+}
+
+// writeJSON is for output that has no view of its own (export).
+func writeJSON(w io.Writer, x any) error { return jsonView{w: w}.write(x) }
+
+// PlanView is the output of plan.
+type PlanView interface {
+	Plan(*plan.Plan) error
+	// Saved tells people how to apply a plan written with -out.
+	Saved(path string)
+}
+
+func newPlanView(asJSON bool, s *IOStreams) PlanView {
+	if asJSON {
+		return jsonView{s.Out, true}
+	}
+	return humanView{s}
+}
+
+// ShowView is the output of show: the state, or a saved plan.
+type ShowView interface {
+	Plan(*plan.Plan) error
+	State(*state.State) error
+}
+
+func newShowView(asJSON bool, s *IOStreams) ShowView {
+	if asJSON {
+		return jsonView{s.Out, true}
+	}
+	return humanView{s}
+}
+
+func (v humanView) Plan(p *plan.Plan) error { renderPlan(v.s, p); return nil }
+
+func (v humanView) Saved(path string) {
+	fmt.Fprintf(v.s.Out, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n    connform apply %q\n", path, path)
+}
+
+func (v humanView) State(st *state.State) error { renderState(v.s, st); return nil }
+
+// Saved prints nothing: the JSON document is the whole of stdout.
+func (jsonView) Saved(string) {}
+
+func (v jsonView) State(st *state.State) error {
+	if st == nil {
+		return v.write(map[string]any{"connections": []any{}})
+	}
+	return v.write(st)
+}
+
 // symbols belong to the renderer alone; the plan package only has actions.
 var actionSymbol = map[plan.Action]string{
 	plan.Create: "+", plan.Update: "~", plan.Replace: "-/+", plan.Delete: "-",
@@ -194,7 +261,7 @@ type summaryJSON struct {
 	InteractiveAccounts []string `json:"interactive_accounts"`
 }
 
-func writePlanJSON(w io.Writer, p *plan.Plan) error {
+func (v jsonView) Plan(p *plan.Plan) error {
 	sum := p.Summarize()
 	out := planJSON{FormatVersion: plan.FormatVersion, Changes: p.Changes, Summary: summaryJSON{
 		Add: sum.Add, Change: sum.Change, Destroy: sum.Destroy, SignIns: sum.SignIns,
@@ -206,9 +273,7 @@ func writePlanJSON(w io.Writer, p *plan.Plan) error {
 	if out.Summary.InteractiveAccounts == nil {
 		out.Summary.InteractiveAccounts = []string{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return v.write(out)
 }
 
 // renderState prints what the state knows, one block per connection.
