@@ -202,11 +202,7 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 	if err != nil {
 		return s.apiError("listing the entities of "+s.org.Root, err)
 	}
-	if *asJSON {
-		return writeEntitiesJSON(c.io.Out, list)
-	}
-	renderEntities(c.io.Out, list)
-	return nil
+	return newEntitiesView(*asJSON, c.io).Entities(list)
 }
 
 func (c *cli) cmdPreview(ctx context.Context, args []string) error {
@@ -252,10 +248,5 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if err != nil {
 		return s.apiError("reading "+ent.EntitySetName, err)
 	}
-	if *asJSON {
-		return writeRowsJSON(c.io.Out, recs)
-	}
-	renderRows(c.io.Out, recs)
-	fmt.Fprintf(c.io.ErrOut, "%d row(s) of %s from %s.\n", len(recs.Rows), ent.EntitySetName, s.org.Root)
-	return nil
+	return newPreviewView(*asJSON, c.io).Rows(recs, ent.EntitySetName, s.org.Root)
 }

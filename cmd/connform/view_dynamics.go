@@ -52,12 +52,35 @@ func renderTable(w io.Writer, headers []string, rows [][]string) {
 	}
 }
 
-func renderEntities(w io.Writer, list []dynamics.Entity) {
+// EntitiesView is the output of entities.
+type EntitiesView interface{ Entities([]dynamics.Entity) error }
+
+func newEntitiesView(asJSON bool, s *IOStreams) EntitiesView {
+	if asJSON {
+		return jsonView{w: s.Out}
+	}
+	return humanView{s}
+}
+
+// PreviewView is the output of preview: the rows of entitySet read from org.
+type PreviewView interface {
+	Rows(recs *dynamics.Records, entitySet, org string) error
+}
+
+func newPreviewView(asJSON bool, s *IOStreams) PreviewView {
+	if asJSON {
+		return jsonView{w: s.Out}
+	}
+	return humanView{s}
+}
+
+func (v humanView) Entities(list []dynamics.Entity) error {
 	rows := make([][]string, 0, len(list))
 	for _, e := range list {
 		rows = append(rows, []string{e.LogicalName, e.EntitySetName, e.DisplayName})
 	}
-	renderTable(w, []string{"LOGICAL NAME", "ENTITY SET", "DISPLAY NAME"}, rows)
+	renderTable(v.s.Out, []string{"LOGICAL NAME", "ENTITY SET", "DISPLAY NAME"}, rows)
+	return nil
 }
 
 type entityJSON struct {
@@ -66,12 +89,19 @@ type entityJSON struct {
 	DisplayName   string `json:"display_name"`
 }
 
-func writeEntitiesJSON(w io.Writer, list []dynamics.Entity) error {
+func (v jsonView) Entities(list []dynamics.Entity) error {
 	out := make([]entityJSON, 0, len(list))
 	for _, e := range list {
 		out = append(out, entityJSON{e.LogicalName, e.EntitySetName, e.DisplayName})
 	}
-	return writeJSON(w, out)
+	return v.write(out)
+}
+
+// Rows puts the count on ErrOut, out of the way of a pipe.
+func (v humanView) Rows(recs *dynamics.Records, entitySet, org string) error {
+	renderRows(v.s.Out, recs)
+	fmt.Fprintf(v.s.ErrOut, "%d row(s) of %s from %s.\n", len(recs.Rows), entitySet, org)
+	return nil
 }
 
 // renderRows shows records with their columns in order; a null shows as an
@@ -110,9 +140,9 @@ func cellText(v any) string {
 	return string(b)
 }
 
-// writeRowsJSON prints the rows as a JSON array, each row holding the
-// selected columns (null where the org sent none).
-func writeRowsJSON(w io.Writer, recs *dynamics.Records) error {
+// Rows prints the rows as a JSON array, each row holding the selected
+// columns (null where the org sent none).
+func (v jsonView) Rows(recs *dynamics.Records, _, _ string) error {
 	out := make([]map[string]any, 0, len(recs.Rows))
 	for _, r := range recs.Rows {
 		row := make(map[string]any, len(recs.Columns))
@@ -121,5 +151,5 @@ func writeRowsJSON(w io.Writer, recs *dynamics.Records) error {
 		}
 		out = append(out, row)
 	}
-	return writeJSON(w, out)
+	return v.write(out)
 }
