@@ -15,7 +15,7 @@ type AuthStatusView interface {
 
 func newAuthStatusView(asJSON bool, s *IOStreams) AuthStatusView {
 	if asJSON {
-		return jsonView{s.Out, true}
+		return jsonView{s.Out}
 	}
 	return humanView{s}
 }

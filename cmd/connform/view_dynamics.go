@@ -57,7 +57,7 @@ type EntitiesView interface{ Entities([]dynamics.Entity) error }
 
 func newEntitiesView(asJSON bool, s *IOStreams) EntitiesView {
 	if asJSON {
-		return jsonView{w: s.Out}
+		return jsonView{s.Out}
 	}
 	return humanView{s}
 }
@@ -69,7 +69,7 @@ type PreviewView interface {
 
 func newPreviewView(asJSON bool, s *IOStreams) PreviewView {
 	if asJSON {
-		return jsonView{w: s.Out}
+		return jsonView{s.Out}
 	}
 	return humanView{s}
 }

@@ -22,16 +22,13 @@ var libraryFileName = library.FileName
 // schemas (README.md). Both write data on Out; progress stays on ErrOut.
 type humanView struct{ s *IOStreams }
 
-type jsonView struct {
-	w io.Writer
-	// The plan, state and auth status documents have always escaped & < >
-	// (as \u0026...), the Dynamics ones never: scripts may compare either.
-	escapeHTML bool
-}
+type jsonView struct{ w io.Writer }
 
+// write prints x as indented JSON. & < > stay as they are: the documents
+// are read by programs and people, never embedded in HTML.
 func (v jsonView) write(x any) error {
 	enc := json.NewEncoder(v.w)
-	enc.SetEscapeHTML(v.escapeHTML)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(x)
 }
@@ -48,7 +45,7 @@ type PlanView interface {
 
 func newPlanView(asJSON bool, s *IOStreams) PlanView {
 	if asJSON {
-		return jsonView{s.Out, true}
+		return jsonView{s.Out}
 	}
 	return humanView{s}
 }
@@ -61,7 +58,7 @@ type ShowView interface {
 
 func newShowView(asJSON bool, s *IOStreams) ShowView {
 	if asJSON {
-		return jsonView{s.Out, true}
+		return jsonView{s.Out}
 	}
 	return humanView{s}
 }
