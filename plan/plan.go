@@ -3,6 +3,7 @@ package plan
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -329,12 +330,12 @@ func where(c *config.Connection) string {
 
 func deleteChange(r *state.Connection, reason string) *Change {
 	ch := &Change{Addr: r.Addr, Action: Delete, Reason: reason}
-	for _, name := range sortedKeys(r.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(r.Attributes)) {
 		if r.Attributes[name] != "" {
 			ch.Attrs = append(ch.Attrs, AttrChange{Name: name, Before: r.Attributes[name]})
 		}
 	}
-	for _, name := range sortedKeys(r.SensitiveFingerprints) {
+	for _, name := range slices.Sorted(maps.Keys(r.SensitiveFingerprints)) {
 		ch.Attrs = append(ch.Attrs, AttrChange{Name: name, Before: "(sensitive)", Sensitive: true})
 	}
 	return ch
@@ -354,7 +355,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	if prior == nil {
 		ch.Action = Create
 		ch.Reason = "not yet created"
-		for _, name := range sortedKeys(after) {
+		for _, name := range slices.Sorted(maps.Keys(after)) {
 			if after[name] != "" {
 				ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: after[name]})
 			}
@@ -367,7 +368,10 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		return ch
 	}
 
-	before := maps(prior.Attributes)
+	before := maps.Clone(prior.Attributes)
+	if before == nil {
+		before = map[string]string{}
+	}
 	before["library_file"] = prior.LibraryPath
 	var changed, forcing []string
 	for _, name := range unionKeys(before, after) {
@@ -650,23 +654,6 @@ func targeted(targets []string, addr string) bool {
 	return false
 }
 
-func maps(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
 	set := map[string]bool{}
 	for k := range a {
@@ -675,7 +662,7 @@ func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
 	for k := range b {
 		set[k] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // DefaultLibraryFile places an entry in the configured library folder.
