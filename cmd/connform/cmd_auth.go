@@ -32,16 +32,12 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	noColor := fs.Bool("no-color", false, "never colour the output")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: connform login [options] NAME... | -all\n\nSigns in afresh for the accounts behind the named connections (block\nname or address), replacing their stored tokens. Options:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
-	}
-	if *noColor {
-		c.io.DisableColor()
 	}
 	if !*input {
 		return errors.New("connform login asks a person to sign in (in a browser or with a device code), and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" or an Entra-native authentication_method instead)")
@@ -130,16 +126,12 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	all := fs.Bool("all", false, "forget the tokens of every account the configuration or the state refers to")
-	noColor := fs.Bool("no-color", false, "never colour the output")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: connform logout [options] NAME... | -all\n\nForgets the stored tokens (the whole account's grant) behind the named\nconnections. Options:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
-	}
-	if *noColor {
-		c.io.DisableColor()
 	}
 	if err := needNames(fs.Args(), *all, "logout"); err != nil {
 		return err
@@ -318,12 +310,8 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	asJSON := fs.Bool("json", false, "print a JSON document instead of text")
-	noColor := fs.Bool("no-color", false, "never colour the output")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
-	}
-	if *noColor {
-		c.io.DisableColor()
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform auth status [-json]", fs.Args())

@@ -26,14 +26,12 @@ type connFlags struct {
 	vars        varFlags
 	input       bool
 	authTimeout time.Duration
-	noColor     bool
 }
 
 func (f *connFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
 	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	fs.BoolVar(&f.noColor, "no-color", false, "never colour the output")
 }
 
 // session is a configuration, one connection of it, and a token for it.
@@ -58,9 +56,6 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 			break
 		}
 		pos, args = append(pos, args[0]), args[1:]
-	}
-	if f != nil && f.noColor {
-		c.io.DisableColor()
 	}
 	switch len(pos) {
 	case 0:

@@ -18,13 +18,9 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema in README.md)")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
 	destroy := fs.Bool("destroy", false, "plan to destroy every connection")
-	noColor := fs.Bool("no-color", false, "never colour the output")
 	fs.Bool("input", true, "accepted for symmetry with apply; plan never prompts")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
-	}
-	if *noColor {
-		c.io.DisableColor()
 	}
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {

@@ -25,12 +25,8 @@ func (c *cli) statePath() string {
 func (c *cli) cmdShow(_ context.Context, args []string) error {
 	fs := c.flags("show")
 	asJSON := fs.Bool("json", false, "print JSON")
-	noColor := fs.Bool("no-color", false, "never colour the output")
 	if err := fs.Parse(args); err != nil {
 		return exitError(1)
-	}
-	if *noColor {
-		c.io.DisableColor()
 	}
 	if fs.NArg() > 1 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform show [-json] [PLANFILE]", fs.Args()[1:])

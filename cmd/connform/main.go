@@ -223,5 +223,10 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func (c *cli) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("connform "+name, flag.ContinueOnError)
 	fs.SetOutput(c.io.ErrOut)
+	// Every command takes it, as NO_COLOR works everywhere.
+	fs.BoolFunc("no-color", "never colour the output", func(string) error {
+		c.io.DisableColor()
+		return nil
+	})
 	return fs
 }
