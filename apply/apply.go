@@ -119,7 +119,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]chan struct{}{}}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]*settled{}}
 	byAddr := map[string]*config.Connection{}
 	for _, c := range cfg.Connections {
 		byAddr[c.Addr] = c
@@ -135,7 +135,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 		}
 		changes = append(changes, ch)
 		if ch.Action != plan.Delete {
-			r.tokenDone[ch.Addr] = make(chan struct{})
+			r.tokenDone[ch.Addr] = &settled{done: make(chan struct{})}
 		}
 	}
 
@@ -203,38 +203,39 @@ type runner struct {
 	interactive int
 	// signIn serialises browser sign-ins: a person can answer one at a time.
 	signIn sync.Mutex
-	// tokenDone is closed, per change, once its token step has settled;
-	// a change the plan says is covered by another's sign-in waits for it.
+	// tokenDone says, per change, when its token step has settled; a
+	// change the plan says is covered by another's sign-in waits for it.
 	// Changes start in plan order, so the awaited one is always running.
-	tokenDone map[string]chan struct{}
-	settled   map[string]bool // guarded by mu
+	// The map is written before any change starts, and only read after.
+	tokenDone map[string]*settled
 	// failedSignIns maps an account key to the connection whose
 	// interactive sign-in failed; guarded by mu.
 	failedSignIns map[string]string
 }
 
-// tokenSettled says addr's token step is over, however it ended.
+// settled is closed once, when a change's token step is over.
+type settled struct {
+	done chan struct{}
+	once sync.Once
+}
+
+// tokenSettled says addr's token step is over, however it ended (it may be
+// said twice: after the token, and when the change ends early).
 func (r *runner) tokenSettled(addr string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ch := r.tokenDone[addr]; ch != nil && !r.settled[addr] {
-		if r.settled == nil {
-			r.settled = map[string]bool{}
-		}
-		r.settled[addr] = true
-		close(ch)
+	if s := r.tokenDone[addr]; s != nil {
+		s.once.Do(func() { close(s.done) })
 	}
 }
 
 // awaitCover waits until the change whose sign-in covers ch has its token,
 // so that the sign-in happens where the plan said it would.
 func (r *runner) awaitCover(ctx context.Context, ch *plan.Change) error {
-	done := r.tokenDone[ch.Auth.CoveredBy]
-	if ch.Auth.CoveredBy == "" || done == nil {
+	s := r.tokenDone[ch.Auth.CoveredBy]
+	if s == nil {
 		return nil
 	}
 	select {
-	case <-done:
+	case <-s.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -329,9 +330,6 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		return "", err
 	}
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
-	if err == nil {
-		r.opt.Log.Debug("verified", "address", c.Addr, "org", org.Root, "organization_id", who.OrganizationID, "user_id", who.UserID)
-	}
 	if err != nil {
 		var apiErr *dynamics.APIError
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
@@ -339,6 +337,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		}
 		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, c.AppOnly()))
 	}
+	r.opt.Log.Debug("verified", "address", c.Addr, "org", org.Root, "organization_id", who.OrganizationID, "user_id", who.UserID)
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.
 	if c.Entity != "" {
@@ -392,7 +391,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		s.Connections = slices.DeleteFunc(s.Connections, func(x *state.Connection) bool { return x.Addr == c.Addr })
 		s.Connections = append(s.Connections, rec)
 	})
-	if err != nil && errors.Is(err, atomicfile.ErrNotDurable) {
+	if errors.Is(err, atomicfile.ErrNotDurable) {
 		// The state holds the new entry, only not durably yet: keep the
 		// library as the state says, and report it.
 		return "", fmt.Errorf("%s: %w", c.Addr, err)

@@ -107,25 +107,11 @@ func (l *loader) sensitiveVarsOfLocal(name string, seen map[string]bool) []*Vari
 	}
 	seen[name] = true
 	found := map[string]*Variable{}
-	for _, tr := range a.Expr.Variables() {
-		if len(tr) < 2 {
-			continue
+	l.varRefs(a.Expr, seen, func(v *Variable, _ hcl.Range) {
+		if v.Sensitive {
+			found[v.Name] = v
 		}
-		attr, ok := tr[1].(hcl.TraverseAttr)
-		if !ok {
-			continue
-		}
-		switch tr.RootName() {
-		case "var":
-			if v, ok := l.cfg.Variables[attr.Name]; ok && v.Sensitive {
-				found[v.Name] = v
-			}
-		case "local":
-			for _, v := range l.sensitiveVarsOfLocal(attr.Name, seen) {
-				found[v.Name] = v
-			}
-		}
-	}
+	})
 	out := make([]*Variable, 0, len(found))
 	for _, v := range found {
 		out = append(out, v)
@@ -139,40 +125,44 @@ func (l *loader) sensitiveVarsOfLocal(name string, seen map[string]bool) []*Vari
 // never reaches a plan file. A variable not declared sensitive gets a
 // warning: its value is a secret all the same.
 func (l *loader) markSecretSources(expr hcl.Expression, attr string) {
-	seenLocal := map[string]bool{}
-	var walk func(hcl.Expression)
-	walk = func(e hcl.Expression) {
-		for _, tr := range e.Variables() {
-			if len(tr) < 2 {
-				continue
+	l.varRefs(expr, map[string]bool{}, func(v *Variable, ref hcl.Range) {
+		if v.feedsSecret {
+			return
+		}
+		v.feedsSecret = true
+		if !v.Sensitive {
+			l.diags = append(l.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Secret in a variable not declared sensitive",
+				Detail: fmt.Sprintf("var.%s feeds %s, so its value is a secret: connform keeps it out of plan files and output all the same. Add sensitive = true to its declaration (%s) to say so.",
+					v.Name, attr, at(v.DeclRange)),
+				Subject: ref.Ptr(),
+			})
+		}
+	})
+}
+
+// varRefs calls fn for every declared variable expr reads, directly or
+// through the locals it reads (each local once per seen).
+func (l *loader) varRefs(expr hcl.Expression, seen map[string]bool, fn func(v *Variable, at hcl.Range)) {
+	for _, tr := range expr.Variables() {
+		if len(tr) < 2 {
+			continue
+		}
+		name, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		switch tr.RootName() {
+		case "var":
+			if v := l.cfg.Variables[name.Name]; v != nil {
+				fn(v, tr.SourceRange())
 			}
-			name, ok := tr[1].(hcl.TraverseAttr)
-			if !ok {
-				continue
-			}
-			switch tr.RootName() {
-			case "var":
-				v := l.cfg.Variables[name.Name]
-				if v == nil || v.feedsSecret {
-					continue
-				}
-				v.feedsSecret = true
-				if !v.Sensitive {
-					l.diags = append(l.diags, &hcl.Diagnostic{
-						Severity: hcl.DiagWarning,
-						Summary:  "Secret in a variable not declared sensitive",
-						Detail: fmt.Sprintf("var.%s feeds %s, so its value is a secret: connform keeps it out of plan files and output all the same. Add sensitive = true to its declaration (%s) to say so.",
-							name.Name, attr, at(v.DeclRange)),
-						Subject: tr.SourceRange().Ptr(),
-					})
-				}
-			case "local":
-				if a := l.locals[name.Name]; a != nil && !seenLocal[name.Name] {
-					seenLocal[name.Name] = true
-					walk(a.Expr)
-				}
+		case "local":
+			if a := l.locals[name.Name]; a != nil && !seen[name.Name] {
+				seen[name.Name] = true
+				l.varRefs(a.Expr, seen, fn)
 			}
 		}
 	}
-	walk(expr)
 }

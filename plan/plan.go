@@ -601,20 +601,24 @@ func LibraryKey(c *config.Connection) string {
 	return c.Name + "-" + c.Key
 }
 
-// normalizeTargets quotes an instance key typed without quotes
-// (connection.crm[sales], as shells leave it), the form every other command
-// accepts too.
+// QuoteKey writes an address's instance key the one way state and plans
+// do: connection.crm[sales], as a shell leaves it when the quotes were not
+// escaped, becomes connection.crm["sales"]. Every command that takes an
+// address reads it through here.
+func QuoteKey(addr string) string {
+	if block, key, ok := strings.Cut(addr, "["); ok && strings.HasSuffix(key, "]") {
+		return fmt.Sprintf("%s[%q]", block, strings.Trim(strings.TrimSuffix(key, "]"), `"`))
+	}
+	return addr
+}
+
 func normalizeTargets(targets []string) []string {
 	if len(targets) == 0 {
 		return targets
 	}
 	out := make([]string, len(targets))
 	for i, t := range targets {
-		name, key, ok := strings.Cut(t, "[")
-		if ok && strings.HasSuffix(key, "]") && !strings.HasPrefix(key, `"`) {
-			t = name + `["` + strings.TrimSuffix(key, "]") + `"]`
-		}
-		out[i] = t
+		out[i] = QuoteKey(t)
 	}
 	return out
 }

@@ -320,7 +320,7 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	if cfg == nil {
 		return exitError(1)
 	}
-	store, desc, err := c.describedStore()
+	store, desc, err := c.openStore()
 	if err != nil {
 		return fmt.Errorf("opening the token store: %w", err)
 	}
@@ -397,15 +397,6 @@ func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) s
 		}
 	}
 	return s
-}
-
-// describedStore opens the token store with the description auth.Open
-// gives it.
-func (c *cli) describedStore() (auth.Store, string, error) {
-	if c.store != nil {
-		return c.store, "the store given to this process", nil
-	}
-	return c.openStore()
 }
 
 // keyGroup is the connections served by one token store key.
@@ -497,10 +488,7 @@ func normalAddr(name string) string {
 	if !strings.HasPrefix(addr, "connection.") {
 		addr = "connection." + addr
 	}
-	if block, key, ok := strings.Cut(addr, "["); ok && strings.HasSuffix(key, "]") {
-		addr = fmt.Sprintf("%s[%q]", block, strings.Trim(strings.TrimSuffix(key, "]"), `"`))
-	}
-	return addr
+	return plan.QuoteKey(addr)
 }
 
 func addrList(conns []*config.Connection) string {

@@ -116,16 +116,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 // findConnection resolves what a user types for a connection: sales,
 // connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
 func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
-	addr := strings.TrimSpace(name)
-	if !strings.HasPrefix(addr, "connection.") {
-		addr = "connection." + addr
-	}
-	// crm[dev] is how the key comes out of a shell when the quotes were
-	// not escaped.
-	if block, key, ok := strings.Cut(addr, "["); ok && strings.HasSuffix(key, "]") {
-		key = strings.Trim(strings.TrimSuffix(key, "]"), `"`)
-		addr = fmt.Sprintf("%s[%q]", block, key)
-	}
+	addr := normalAddr(name)
 	var instances, all []string
 	for _, c := range cfg.Connections {
 		if c.Addr == addr {

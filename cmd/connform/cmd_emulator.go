@@ -146,22 +146,10 @@ func writeCredentialFiles(e *emulator.Emulator, dir string) (certPath, tokenPath
 	return certPath, tokenPath, func() { close(quit); <-done }, nil
 }
 
-// writeFederatedToken replaces the token file by a rename, so that a
-// reader never sees half a token.
+// writeFederatedToken replaces the token file whole, so that a reader
+// never sees half a token.
 func writeFederatedToken(e *emulator.Emulator, path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".federated-token-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(e.IssueFederatedToken(emulator.FederatedSubject))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, []byte(e.IssueFederatedToken(emulator.FederatedSubject)), 0o600)
 }
 
 const demoConfig = `# Written by connform demo: two emulated Dynamics orgs behind one app and

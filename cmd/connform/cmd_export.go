@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"connform/auth"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -213,7 +214,7 @@ func (c *cli) exportInput(conn *config.Connection, withSecret bool) library.Expo
 		data, err := os.ReadFile(conn.CertificatePath)
 		var thumb string
 		if err == nil {
-			thumb, err = library.CertificateThumbprint(data, conn.CertificatePassword)
+			thumb, err = auth.CertificateThumbprint(data, conn.CertificatePassword)
 		}
 		if err != nil {
 			hint := "check certificate_path"

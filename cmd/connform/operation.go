@@ -121,12 +121,10 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 	}
 	op.st = st
 	op.log.Debug("state read", "path", cfg.Settings.StatePath, "existed", op.existed, "serial", st.Serial, "lineage", st.Lineage, "connections", len(st.Connections))
-	store, desc := c.store, "the store given to this process"
-	if store == nil {
-		if store, desc, err = c.openStore(); err != nil {
-			op.close()
-			return nil, fmt.Errorf("opening the token store: %w", err)
-		}
+	store, desc, err := c.openStore()
+	if err != nil {
+		op.close()
+		return nil, fmt.Errorf("opening the token store: %w", err)
 	}
 	op.store = store
 	op.log.Debug("token store opened", "store", desc)
@@ -135,9 +133,6 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 
 // tokenStore opens the machine's token store, or the injected one.
 func (c *cli) tokenStore() (auth.Store, error) {
-	if c.store != nil {
-		return c.store, nil
-	}
 	store, _, err := c.openStore()
 	if err != nil {
 		return nil, fmt.Errorf("opening the token store: %w", err)
@@ -146,8 +141,12 @@ func (c *cli) tokenStore() (auth.Store, error) {
 }
 
 // openStore opens the token store the configuration and environment ask
-// for; a plaintext store warns on stderr before its first write.
+// for (or the one given to this process), with its description; a
+// plaintext store warns on stderr before its first write.
 func (c *cli) openStore() (auth.Store, string, error) {
+	if c.store != nil {
+		return c.store, "the store given to this process", nil
+	}
 	choice := c.storeChoice
 	choice.Warn = func(msg string) {
 		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
