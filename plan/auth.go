@@ -209,11 +209,11 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 		if ch.Action == NoOp {
 			ch.Action = Update
 		}
-		why := "no token in the token store"
+		why := ReasonNoToken
 		if ts.Grant {
-			why = "token expired and there is no refresh token"
+			why = ReasonTokenExpired
 		}
-		ch.Reason = joinReason(ch.Reason, why)
+		ch.Reasons = append(ch.Reasons, Reason{Code: why})
 	}
 	if attrs := credentialChanged(c, changed); attrs != "" {
 		// The cached token proves the old credential only; apply gets a

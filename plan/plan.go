@@ -2,144 +2,13 @@ package plan
 
 import (
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"connform/config"
 	"connform/state"
-)
-
-// Action is what apply will do to one connection.
-type Action int
-
-// Actions, in the order a plan lists them.
-const (
-	NoOp Action = iota
-	Create
-	Update
-	Replace
-	Delete
-)
-
-var actionNames = [...]string{"no-op", "create", "update", "replace", "delete"}
-
-func (a Action) String() string { return actionNames[a] }
-
-// MarshalText makes plan files and -json output use the names.
-func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
-
-// UnmarshalText reads an action name back from a plan file.
-func (a *Action) UnmarshalText(b []byte) error {
-	i := slices.Index(actionNames[:], string(b))
-	if i < 0 {
-		return fmt.Errorf("unknown action %q", b)
-	}
-	*a = Action(i)
-	return nil
-}
-
-// AttrChange is one attribute of a change. For a create only After is set,
-// for a delete only Before.
-type AttrChange struct {
-	Name              string `json:"name"`
-	Before            string `json:"before,omitempty"`
-	After             string `json:"after,omitempty"`
-	Sensitive         bool   `json:"sensitive,omitempty"`
-	ForcesReplacement bool   `json:"forces_replacement,omitempty"`
-}
-
-// Change is the plan for one connection.
-type Change struct {
-	Addr   string `json:"address"`
-	Action Action `json:"action"`
-	// Reason says in words why the action was chosen.
-	Reason string `json:"reason,omitempty"`
-	// Attrs lists every attribute for a create or delete, and only the
-	// changed ones for an update or replace.
-	Attrs []AttrChange `json:"attributes,omitempty"`
-	Auth  Auth         `json:"auth"`
-	// Note is what the user must have done outside connform for the
-	// change to succeed (an app-only connection's application user).
-	Note string `json:"note,omitempty"`
-}
-
-// Plan is the whole plan. A plan file is its JSON form; it holds no secret.
-type Plan struct {
-	FormatVersion   int       `json:"format_version"`
-	ConnformVersion string    `json:"connform_version"`
-	CreatedAt       time.Time `json:"created_at"`
-	Destroy         bool      `json:"destroy,omitempty"`
-	Targets         []string  `json:"targets,omitempty"`
-	// ConfigHash, StateLineage and StateSerial pin the plan to the inputs it
-	// was made from, so a stale plan file is refused.
-	ConfigHash   string            `json:"config_hash"`
-	StateLineage string            `json:"state_lineage,omitempty"`
-	StateSerial  uint64            `json:"state_serial"`
-	Variables    map[string]string `json:"variables,omitempty"`
-	Changes      []*Change         `json:"changes"`
-}
-
-// Summary counts a plan the way Terraform's closing line does: a replace is
-// one add and one destroy.
-type Summary struct {
-	Add, Change, Destroy int
-	// SignIns counts token acquisitions; Interactive counts the browser
-	// sign-ins among them, at most one per account.
-	SignIns, Interactive int
-	// InteractiveAccounts lists the accounts that need a browser sign-in.
-	InteractiveAccounts []string
-}
-
-// Summarize counts the plan's changes.
-func (p *Plan) Summarize() Summary {
-	var s Summary
-	seen := map[string]bool{}
-	for _, c := range p.Changes {
-		switch c.Action {
-		case Create:
-			s.Add++
-		case Update:
-			s.Change++
-		case Replace:
-			s.Add++
-			s.Destroy++
-		case Delete:
-			s.Destroy++
-		}
-		if c.Auth.Kind != AuthNone {
-			s.SignIns++
-		}
-		if c.Auth.Kind == AuthInteractive && !seen[c.Auth.Account] {
-			seen[c.Auth.Account] = true
-			s.Interactive++
-			s.InteractiveAccounts = append(s.InteractiveAccounts, c.Auth.Account)
-		}
-	}
-	return s
-}
-
-// HasChanges reports whether applying the plan would do anything.
-func (p *Plan) HasChanges() bool {
-	for _, c := range p.Changes {
-		if c.Action != NoOp {
-			return true
-		}
-	}
-	return false
-}
-
-// LibraryStatus is how a recorded library entry looks on disk now.
-type LibraryStatus string
-
-// Library entry states.
-const (
-	LibraryOK       LibraryStatus = "ok"
-	LibraryMissing  LibraryStatus = "missing"
-	LibraryModified LibraryStatus = "modified"
 )
 
 // Input is everything a plan is made from.
@@ -167,18 +36,13 @@ var replaceAttrs = map[string]bool{
 	"authentication_method": true,
 }
 
-// FormatVersion is the plan file format this build reads and writes.
-const FormatVersion = 1
-
 // Make builds a plan. Its errors are about the inputs as a whole (a target
 // matching nothing, prevent_destroy); each names the connection and the fix.
 func Make(in Input) (*Plan, error) {
 	p := &Plan{
-		FormatVersion:   FormatVersion,
 		ConnformVersion: in.Version,
 		CreatedAt:       in.Now.UTC(),
 		Destroy:         in.Destroy,
-		Targets:         in.Targets,
 		ConfigHash:      in.Config.Hash,
 		Variables:       in.Config.PlanVariables(),
 	}
@@ -191,38 +55,26 @@ func Make(in Input) (*Plan, error) {
 	if err := checkTargets(in); err != nil {
 		return nil, err
 	}
+	recorded := recordsByAddr(in.State)
 	var errs []string
-	inConfig := map[string]bool{}
+	p.Changes = make([]*Change, 0, len(in.Config.Connections))
 	for _, c := range in.Config.Connections {
-		inConfig[c.Addr] = true
 		if !targeted(in.Targets, c.Addr) {
 			continue
 		}
-		prior := in.State.Lookup(c.Addr)
-		if in.Destroy {
-			if prior == nil {
-				continue
-			}
-			if c.PreventDestroy {
-				errs = append(errs, fmt.Sprintf("%s has lifecycle.prevent_destroy set, so it cannot be destroyed; remove that setting first%s", c.Addr, where(c)))
-				continue
-			}
-			p.Changes = append(p.Changes, deleteChange(prior, "destroy requested"))
-			continue
+		prior := recorded[c.Addr]
+		delete(recorded, c.Addr)
+		ch, err := configured(in, c, prior)
+		if err != nil {
+			errs = append(errs, err.Error())
+		} else if ch != nil {
+			p.Changes = append(p.Changes, ch)
 		}
-		ch := diff(in, c, prior)
-		if ch.Action == Replace && c.PreventDestroy {
-			errs = append(errs, fmt.Sprintf("%s would be replaced (%s), but lifecycle.prevent_destroy is set; revert the change or remove that setting%s", c.Addr, ch.Reason, where(c)))
-			continue
-		}
-		p.Changes = append(p.Changes, ch)
 	}
-	if in.State != nil {
-		for _, r := range in.State.Connections {
-			if inConfig[r.Addr] || !targeted(in.Targets, r.Addr) {
-				continue
-			}
-			p.Changes = append(p.Changes, deleteChange(r, "no longer in the configuration"))
+	// What is left was recorded but is no longer configured.
+	for addr, r := range recorded {
+		if targeted(in.Targets, addr) {
+			p.Changes = append(p.Changes, deleteChange(r, ReasonRemovedFromConfig))
 		}
 	}
 	if len(errs) > 0 {
@@ -231,128 +83,6 @@ func Make(in Input) (*Plan, error) {
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr < p.Changes[j].Addr })
 	shareSignIns(p.Changes)
 	return p, nil
-}
-
-// where names the block's source position for an error, when known.
-func where(c *config.Connection) string {
-	if c.DeclRange.Filename == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (%s:%d)", c.DeclRange.Filename, c.DeclRange.Start.Line)
-}
-
-func deleteChange(r *state.Connection, reason string) *Change {
-	ch := &Change{Addr: r.Addr, Action: Delete, Reason: reason}
-	for _, name := range slices.Sorted(maps.Keys(r.Attributes)) {
-		if r.Attributes[name] != "" {
-			ch.Attrs = append(ch.Attrs, AttrChange{Name: name, Before: r.Attributes[name]})
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.SensitiveFingerprints)) {
-		ch.Attrs = append(ch.Attrs, AttrChange{Name: name, Before: "(sensitive)", Sensitive: true})
-	}
-	return ch
-}
-
-// diff compares one configured connection with its state record.
-func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
-	ch := &Change{Addr: c.Addr}
-	after := c.Attributes()
-	if in.LibraryFile != nil {
-		after["library_file"] = in.LibraryFile(c)
-	}
-	lineage := ""
-	if in.State != nil {
-		lineage = in.State.Lineage
-	}
-	if prior == nil {
-		ch.Action = Create
-		ch.Reason = "not yet created"
-		for _, name := range slices.Sorted(maps.Keys(after)) {
-			if after[name] != "" {
-				ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: after[name]})
-			}
-		}
-		for name := range c.Sensitive() {
-			ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: "(sensitive)", Sensitive: true})
-		}
-		ch.Auth = authFor(in, c, "no token yet")
-		ch.Note = appUserNote(c)
-		return ch
-	}
-
-	before := maps.Clone(prior.Attributes)
-	if before == nil {
-		before = map[string]string{}
-	}
-	before["library_file"] = prior.LibraryPath
-	var changed, forcing []string
-	for _, name := range unionKeys(before, after) {
-		if before[name] == after[name] {
-			continue
-		}
-		if name == "library_file" && in.LibraryFile == nil {
-			continue
-		}
-		ac := AttrChange{Name: name, Before: before[name], After: after[name], ForcesReplacement: replaceAttrs[name]}
-		ch.Attrs = append(ch.Attrs, ac)
-		changed = append(changed, name)
-		if ac.ForcesReplacement {
-			forcing = append(forcing, name)
-		}
-	}
-	sens := c.Sensitive()
-	for _, name := range unionKeys(sens, prior.SensitiveFingerprints) {
-		want := ""
-		if v, ok := sens[name]; ok {
-			want = state.Fingerprint(lineage, v)
-		}
-		if want == prior.SensitiveFingerprints[name] {
-			continue
-		}
-		ac := AttrChange{Name: name, Sensitive: true}
-		if prior.SensitiveFingerprints[name] != "" {
-			ac.Before = "(sensitive)"
-		}
-		if want != "" {
-			ac.After = "(sensitive)"
-		}
-		ch.Attrs = append(ch.Attrs, ac)
-		changed = append(changed, name)
-	}
-
-	switch {
-	case len(forcing) > 0:
-		ch.Action = Replace
-		ch.Reason = strings.Join(forcing, ", ") + " changed"
-		ch.Auth = authFor(in, c, "identity changed ("+strings.Join(forcing, ", ")+")")
-		ch.Note = appUserNote(c)
-		return ch
-	case len(changed) > 0:
-		ch.Action = Update
-		ch.Reason = strings.Join(changed, ", ") + " changed"
-	}
-
-	if in.Library != nil && prior.LibraryPath != "" && !slices.Contains(changed, "library_file") {
-		switch st := in.Library(prior.LibraryPath, prior.LibraryHash); st {
-		case LibraryMissing, LibraryModified:
-			ch.Action = Update
-			how := map[LibraryStatus]string{LibraryMissing: "deleted", LibraryModified: "edited"}[st]
-			ch.Reason = joinReason(ch.Reason, fmt.Sprintf("library entry %s was %s outside connform", prior.LibraryPath, how))
-			// The entry is what changes: show it, so the block is not empty.
-			ch.Attrs = append(ch.Attrs, AttrChange{Name: "library_file", Before: "(" + how + " outside connform)", After: prior.LibraryPath})
-		}
-	}
-
-	signIn(in, c, prior, ch, changed)
-	return ch
-}
-
-func joinReason(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }
 
 // appUserNote reminds that an app acting as itself is let into an org only
@@ -432,17 +162,6 @@ func targeted(targets []string, addr string) bool {
 		}
 	}
 	return false
-}
-
-func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
-	set := map[string]bool{}
-	for k := range a {
-		set[k] = true
-	}
-	for k := range b {
-		set[k] = true
-	}
-	return slices.Sorted(maps.Keys(set))
 }
 
 // DefaultLibraryFile places an entry in the configured library folder.

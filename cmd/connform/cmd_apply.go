@@ -83,6 +83,9 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		if err := p.CheckFresh(cfg.Hash, lineage, serialOf(op)); err != nil {
 			return fmt.Errorf("saved plan %s is stale: %v", planFile, err)
 		}
+		if p, err = c.replan(op, planFile, saved); err != nil {
+			return err
+		}
 	} else {
 		p, err = plan.Make(c.planInput(op, targets, destroy))
 		if err != nil {
@@ -144,6 +147,22 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		return err
 	}
 	return c.reportApply(name, res)
+}
+
+// replan makes the plan again from the configuration and state and carries
+// that out, once it says what the saved plan says: a plan file is checked
+// input, never trusted instructions, so an edited one cannot make apply do
+// what the configuration does not say.
+func (c *cli) replan(op *operation, planFile string, saved *plan.Plan) (*plan.Plan, error) {
+	now, err := plan.Make(c.planInput(op, saved.Targets, saved.Destroy))
+	if err != nil {
+		return nil, fmt.Errorf("saved plan %s cannot be checked: %w", planFile, err)
+	}
+	if err := saved.Verify(now); err != nil {
+		return nil, fmt.Errorf("saved plan %s does not match what apply would do now: %v; run connform plan -out again", planFile, err)
+	}
+	logPlan(op.log, now)
+	return now, nil
 }
 
 func serialOf(op *operation) uint64 {

@@ -109,8 +109,8 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		}
 		sym := actionSymbol[ch.Action]
 		fmt.Fprintf(w, "\n  # %s %s", ch.Addr, actionPhrase[ch.Action])
-		if ch.Reason != "" && ch.Action != plan.Create {
-			fmt.Fprintf(w, " (%s)", ch.Reason)
+		if why := reasonText(ch.Reasons); why != "" && ch.Action != plan.Create {
+			fmt.Fprintf(w, " (%s)", why)
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "%s connection %q {\n", s.Paint(actionColor[ch.Action], fmt.Sprintf("%3s", sym)), blockLabel(ch.Addr))
@@ -240,37 +240,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// planJSON is the documented -json form of a plan (see README.md).
-type planJSON struct {
-	FormatVersion int            `json:"format_version"`
-	Changes       []*plan.Change `json:"changes"`
-	Summary       summaryJSON    `json:"summary"`
-}
-
-type summaryJSON struct {
-	Add                 int      `json:"add"`
-	Change              int      `json:"change"`
-	Destroy             int      `json:"destroy"`
-	SignIns             int      `json:"sign_ins"`
-	Interactive         int      `json:"interactive"`
-	InteractiveAccounts []string `json:"interactive_accounts"`
-}
-
-func (v jsonView) Plan(p *plan.Plan) error {
-	sum := p.Summarize()
-	out := planJSON{FormatVersion: plan.FormatVersion, Changes: p.Changes, Summary: summaryJSON{
-		Add: sum.Add, Change: sum.Change, Destroy: sum.Destroy, SignIns: sum.SignIns,
-		Interactive: sum.Interactive, InteractiveAccounts: sum.InteractiveAccounts,
-	}}
-	if out.Changes == nil {
-		out.Changes = []*plan.Change{}
-	}
-	if out.Summary.InteractiveAccounts == nil {
-		out.Summary.InteractiveAccounts = []string{}
-	}
-	return v.write(out)
 }
 
 // renderState prints what the state knows, one block per connection.
