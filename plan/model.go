@@ -178,4 +178,3 @@ const (
 	LibraryMissing  LibraryStatus = "missing"
 	LibraryModified LibraryStatus = "modified"
 )
-
