@@ -135,7 +135,7 @@ func Decode(data []byte) (*Plan, error) {
 	var head struct {
 		FormatVersion *int `json:"format_version"`
 	}
-	if err := json.Unmarshal(data, &head); err != nil || head.FormatVersion == nil {
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil || head.FormatVersion == nil {
 		return nil, errors.New("not a connform plan file (no format_version)")
 	}
 	if *head.FormatVersion != FileFormatVersion {
@@ -231,6 +231,9 @@ func fromFile(f *planFile) (*Plan, error) {
 	}
 	seen := make(map[string]int, len(f.Changes))
 	for i, fc := range f.Changes {
+		if fc == nil {
+			return nil, fmt.Errorf("changes[%d] is null", i)
+		}
 		ch, err := fromFileChange(fc)
 		if err != nil {
 			return nil, fmt.Errorf("changes[%d]%s: %v", i, addrSuffix(fc), err)
@@ -248,16 +251,13 @@ func fromFile(f *planFile) (*Plan, error) {
 }
 
 func addrSuffix(fc *fileChange) string {
-	if fc == nil || checkAddr(fc.Address, false) != nil {
+	if checkAddr(fc.Address, false) != nil {
 		return ""
 	}
 	return " (" + fc.Address + ")"
 }
 
 func fromFileChange(fc *fileChange) (*Change, error) {
-	if fc == nil {
-		return nil, errors.New("is null")
-	}
 	if err := checkAddr(fc.Address, false); err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 	case !printable(fa.Reason) || !printable(fa.Account):
 		return Auth{}, errors.New("the sign-in holds control characters")
 	case fa.CoveredBy != "" && a.Kind != AuthRefresh:
-		return Auth{}, fmt.Errorf("a %s sign-in cannot be covered by another change's", fa.Kind)
+		return Auth{}, fmt.Errorf("a sign-in of kind %s cannot be covered by another change's", fa.Kind)
 	}
 	return a, nil
 }
