@@ -139,7 +139,7 @@ func Decode(data []byte) (*Plan, error) {
 		return nil, errors.New("not a connform plan file (no format_version)")
 	}
 	if *head.FormatVersion != FileFormatVersion {
-		return nil, fmt.Errorf("plan format %d; this connform reads format %d: make the plan again with this version", *head.FormatVersion, FileFormatVersion)
+		return nil, fmt.Errorf("written in plan format %d; this connform reads format %d: make the plan again with this version", *head.FormatVersion, FileFormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -70,7 +70,7 @@ func TestDecodeRefuses(t *testing.T) {
 	}{
 		{"not JSON", []byte("{not json"), "not a connform plan file (no format_version)"},
 		{"no version", edit(t, good, func(m map[string]any) { delete(m, "format_version") }), "not a connform plan file (no format_version)"},
-		{"format 1", edit(t, good, func(m map[string]any) { m["format_version"] = 1 }), "plan format 1; this connform reads format 2: make the plan again with this version"},
+		{"format 1", edit(t, good, func(m map[string]any) { m["format_version"] = 1 }), "written in plan format 1; this connform reads format 2: make the plan again with this version"},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), "not a valid plan file: data after the plan"},
 		{"unknown field", edit(t, good, func(m map[string]any) { m["extra"] = true }), `not a valid plan file: unknown field "extra"`},
 		{"wrong type", edit(t, good, func(m map[string]any) { m["changes"] = "all" }), "not a valid plan file: changes holds a JSON string where []*plan.fileChange belongs"},
