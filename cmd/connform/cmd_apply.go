@@ -92,7 +92,11 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 			return err
 		}
 		logPlan(op.log, p)
-		renderPlan(c.io, p)
+		out, flush := c.io.Buffered()
+		renderPlan(out, p)
+		if err := flush(); err != nil {
+			return fmt.Errorf("writing the plan: %w", err)
+		}
 		if !p.HasChanges() {
 			return nil
 		}

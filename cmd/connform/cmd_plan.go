@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"connform/plan"
 )
@@ -36,18 +37,27 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 		return err
 	}
 	logPlan(op.log, p)
-	view := newPlanView(*asJSON, c.io)
-	if err := view.Plan(p); err != nil {
+	if err := c.printPlan(p, *asJSON, *out); err != nil {
 		return err
-	}
-	if *out != "" {
-		if err := plan.WriteFile(*out, p); err != nil {
-			return err
-		}
-		view.Saved(*out)
 	}
 	if *detailed && p.HasChanges() {
 		return exitError(2)
 	}
 	return nil
+}
+
+// printPlan shows p through a buffered view and saves it when asked to.
+func (c *cli) printPlan(p *plan.Plan, asJSON bool, out string) error {
+	s, flush := c.io.Buffered()
+	view := newPlanView(asJSON, s)
+	err := view.Plan(p)
+	if err == nil && out != "" {
+		if err = plan.WriteFile(out, p); err == nil {
+			view.Saved(out)
+		}
+	}
+	if ferr := flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing the plan: %w", ferr)
+	}
+	return err
 }

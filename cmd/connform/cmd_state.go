@@ -31,19 +31,24 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 	if fs.NArg() > 1 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform show [-json] [PLANFILE]", fs.Args()[1:])
 	}
-	view := newShowView(*asJSON, c.io)
+	out, flush := c.io.Buffered()
+	view := newShowView(*asJSON, out)
+	var err error
 	if fs.NArg() == 1 {
-		p, err := plan.ReadFile(fs.Arg(0))
-		if err != nil {
-			return err
+		var p *plan.Plan
+		if p, err = plan.ReadFile(fs.Arg(0)); err == nil {
+			err = view.Plan(p)
 		}
-		return view.Plan(p)
+	} else {
+		var st *state.State
+		if st, err = state.NewLocal(c.statePath()).Read(); err == nil {
+			err = view.State(st)
+		}
 	}
-	st, err := state.NewLocal(c.statePath()).Read()
-	if err != nil {
-		return err
+	if ferr := flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing to standard output: %w", ferr)
 	}
-	return view.State(st)
+	return err
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {

@@ -41,6 +41,18 @@ func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
 }
 
+// Buffered returns streams like s whose Out is buffered, and the flush
+// that writes it out. A plan of 10,000 connections is 160,000 small writes,
+// each a system call on a terminal or pipe; buffered, it is a few dozen.
+// Flush before anything is asked on ErrOut, so the question follows what
+// it is about.
+func (s *IOStreams) Buffered() (*IOStreams, func() error) {
+	b := *s
+	w := bufio.NewWriterSize(s.Out, 64<<10)
+	b.Out = w
+	return &b, w.Flush
+}
+
 // ColorEnabled reports whether output may carry ANSI colour.
 func (s *IOStreams) ColorEnabled() bool { return s.color }
 

@@ -169,6 +169,18 @@ func (c *cli) connformHome() string {
 // planInput gathers what plan.Make needs from an open operation.
 func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Input {
 	s := op.cfg.Settings
+	// One read of the store per account, not per connection: 10,000
+	// connections of one app would otherwise read and decrypt the token
+	// file 10,000 times.
+	read := map[string]*auth.Grant{}
+	grants := func(key string) *auth.Grant {
+		g, seen := read[key]
+		if !seen {
+			g, _ = op.store.Get(key)
+			read[key] = g
+		}
+		return g
+	}
 	in := plan.Input{
 		Config:      op.cfg,
 		Now:         c.now(),
@@ -184,8 +196,8 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			return plan.LibraryStatus(st)
 		},
 		Tokens: func(key, resource string) plan.TokenStatus {
-			g, err := op.store.Get(key)
-			if err != nil || g == nil {
+			g := grants(key)
+			if g == nil {
 				return plan.TokenStatus{}
 			}
 			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
