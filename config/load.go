@@ -302,14 +302,9 @@ func (l *loader) parseFile(name string) *hcl.File {
 
 // readFile touches no loader state, so files can be read concurrently.
 func (l *loader) readFile(name string) (*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(l.fullPath(name))
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
-			Subject:  &hcl.Range{Filename: name},
-		}}
+	src, diags := readSource(l.fullPath(name), name)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }
