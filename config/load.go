@@ -174,6 +174,7 @@ func (l *loader) load() {
 	sort.Slice(l.cfg.Connections, func(i, j int) bool {
 		return l.cfg.Connections[i].Addr < l.cfg.Connections[j].Addr
 	})
+	l.checkLibraryFiles()
 	l.cfg.Hash = l.hash()
 }
 

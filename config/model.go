@@ -1,6 +1,8 @@
 package config
 
 import (
+	"connform/addrs"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
@@ -101,7 +103,9 @@ type validation struct {
 // (authorization and token URLs, scopes) are already filled in.
 type Connection struct {
 	// Name is the block label; Key is the for_each key ("" when the block has
-	// no for_each). Addr is "connection.NAME" or `connection.NAME["KEY"]`.
+	// no for_each; config refuses an empty key). Addr is Address() printed
+	// ("connection.NAME" or `connection.NAME["KEY"]`), which state and plans
+	// key by.
 	Name string
 	Key  string
 	Addr string
@@ -134,6 +138,9 @@ type Connection struct {
 	// attribute name, so later stages can point at the line to fix.
 	Ranges map[string]hcl.Range
 }
+
+// Address is the connection instance's address.
+func (c *Connection) Address() addrs.Instance { return addrs.NewConnection(c.Name, c.Key) }
 
 // Attributes returns the connection's non-secret attributes as strings, in
 // the form the planner diffs and the state stores. Scopes are joined by a
