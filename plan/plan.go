@@ -256,7 +256,6 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Targets = nil
 	for _, t := range targets {
 		p.Targets = append(p.Targets, t.String())
 	}

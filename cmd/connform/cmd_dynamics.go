@@ -132,9 +132,11 @@ func findConnection(cfg *config.Config, name string) (*config.Connection, error)
 		all = append(all, c.Addr)
 	}
 	switch {
-	case len(matches) == 1:
+	case len(matches) == 1 && (!t.All || found.Key == ""):
 		return found, nil
-	case len(matches) > 1:
+	case len(matches) > 0:
+		// A for_each block names a set that may grow: which instance is
+		// meant must be said, even while there is one.
 		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", t, len(matches), strings.Join(matches, ", "))
 	case len(all) == 0:
 		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", t)
