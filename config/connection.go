@@ -27,22 +27,17 @@ var settingsSchema = &hcl.BodySchema{
 	},
 }
 
-// stringAttrs are the connection's string attributes, in the order they
-// are evaluated (url first: the others' defaults derive from it).
-var stringAttrs = []string{
-	"url", "tenant_id", "client_id", "client_secret", "authorization_url",
-	"token_url", "grant_type", "redirect", "prompt", "login_hint", "entity",
-	"description", "authentication_method", "cloud",
-	"certificate_path", "certificate_password", "federated_token_file",
-}
+// stringAttrs are the connection's string attributes, evaluated in schema
+// order; scopes, the one list, is evaluated after them.
+var stringAttrs = attributeNames(func(a Attribute) bool { return a.Type == cty.String })
 
 var connectionSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "scopes"}, {Name: "for_each"}},
+		Attributes: []hcl.AttributeSchema{{Name: "for_each"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
 	}
-	for _, name := range stringAttrs {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url"})
+	for _, a := range ConnectionSchema {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 	}
 	return s
 }()

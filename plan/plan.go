@@ -226,14 +226,6 @@ type Input struct {
 	Version     string
 }
 
-// replaceAttrs are the identity of a connection: changing one means new
-// tokens for a different org, app or authority, so the old entry goes.
-var replaceAttrs = map[string]bool{
-	"url": true, "tenant_id": true, "client_id": true, "grant_type": true,
-	"scopes": true, "authorization_url": true, "token_url": true,
-	"authentication_method": true,
-}
-
 // FormatVersion is the plan file format this build reads and writes.
 const FormatVersion = 1
 
@@ -383,7 +375,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		if name == "library_file" && in.LibraryFile == nil {
 			continue
 		}
-		ac := AttrChange{Name: name, Before: before[name], After: after[name], ForcesReplacement: replaceAttrs[name]}
+		ac := AttrChange{Name: name, Before: before[name], After: after[name], ForcesReplacement: config.ForcesReplacement(name)}
 		ch.Attrs = append(ch.Attrs, ac)
 		changed = append(changed, name)
 		if ac.ForcesReplacement {
@@ -449,7 +441,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		}
 		ch.Reason = joinReason(ch.Reason, why)
 	}
-	if attrs := credentialChanged(c, changed); attrs != "" {
+	if attrs := strings.Join(c.CredentialChanged(changed), ", "); attrs != "" {
 		// The cached token proves the old credential only; apply gets a
 		// new one so a bad secret or certificate shows now, not at the
 		// next expiry.
@@ -546,27 +538,6 @@ func appUserNote(c *config.Connection) string {
 		who = "the managed identity"
 	}
 	return fmt.Sprintf("%s needs an application user with a security role in %s (Power Platform admin center → the environment → Settings → Users + permissions → Application users)", who, c.URL)
-}
-
-// credentialChanged names the changed attributes that an app proves
-// itself with, when the connection signs in as the app.
-func credentialChanged(c *config.Connection, changed []string) string {
-	var creds []string
-	switch {
-	case c.AuthenticationMethod == config.MethodClientCertificate:
-		creds = []string{"certificate_path", "certificate_password"}
-	case c.AuthenticationMethod == config.MethodWorkloadIdentity:
-		creds = []string{"federated_token_file"}
-	case c.GrantType == config.GrantClientCredentials && !config.IsNativeMethod(c.AuthenticationMethod):
-		creds = []string{"client_secret"}
-	}
-	var out []string
-	for _, a := range creds {
-		if slices.Contains(changed, a) {
-			out = append(out, a)
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 // CredentialSource says where an Entra-native credential's token comes
