@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/apply"
 	"connform/auth"
 	"connform/config"
@@ -185,18 +186,18 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	}
 	matched := map[string]bool{}
 	for _, cc := range cfg.Connections {
-		if *all || matchesAny(cc.Addr, cc.Name, fs.Args(), matched) {
+		if *all || matchesAny(cc.Addr, fs.Args(), matched) {
 			add(plan.TokenKey(cc), cc.Addr)
 		}
 	}
 	for _, sc := range prior {
-		if *all || matchesAny(sc.Addr, sc.Name, fs.Args(), matched) {
+		if *all || matchesAny(sc.Addr, fs.Args(), matched) {
 			add(sc.TokenKey, sc.Addr)
 		}
 	}
 	for _, n := range fs.Args() {
 		if !matched[n] {
-			return fmt.Errorf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n)
+			return notNamed(n, fmt.Sprintf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n))
 		}
 	}
 	if stErr != nil {
@@ -441,8 +442,9 @@ func needNames(names []string, all bool, cmd string) error {
 	return nil
 }
 
-// selectConnections picks the connections named (by block name, by address,
-// or by address without "connection."), or all of them.
+// selectConnections picks the connections named (in any spelling
+// addrs.ParseTarget reads; a block name stands for all its instances), or
+// all of them.
 func selectConnections(conns []*config.Connection, names []string, all bool) ([]*config.Connection, error) {
 	if all {
 		return conns, nil
@@ -450,7 +452,7 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 	matched := map[string]bool{}
 	var out []*config.Connection
 	for _, cc := range conns {
-		if matchesAny(cc.Addr, cc.Name, names, matched) {
+		if matchesAny(cc.Addr, names, matched) {
 			out = append(out, cc)
 		}
 	}
@@ -460,19 +462,22 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 			for _, cc := range conns {
 				known = append(known, cc.Addr)
 			}
-			return nil, fmt.Errorf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", "))
+			return nil, notNamed(n, fmt.Sprintf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", ")))
 		}
 	}
 	return out, nil
 }
 
-// matchesAny reports whether a connection (addr, block name) is one of
-// names, recording in matched which names matched something. A block name
-// stands for all its instances.
-func matchesAny(addr, name string, names []string, matched map[string]bool) bool {
+// matchesAny reports whether the connection at addr is one of names,
+// recording in matched which names matched something.
+func matchesAny(addr string, names []string, matched map[string]bool) bool {
+	inst, err := addrs.ParseInstance(addr)
+	if err != nil {
+		return false
+	}
 	hit := false
 	for _, n := range names {
-		if a := normalAddr(n); a == addr || a == "connection."+name {
+		if t, err := addrs.ParseTarget(n); err == nil && t.Matches(inst) {
 			matched[n] = true
 			hit = true
 		}
@@ -480,15 +485,13 @@ func matchesAny(addr, name string, names []string, matched map[string]bool) bool
 	return hit
 }
 
-// normalAddr turns what a user types into an address: crm, connection.crm,
-// crm["sales"], or crm[sales] as a shell leaves it when the quotes were not
-// escaped.
-func normalAddr(name string) string {
-	addr := strings.TrimSpace(name)
-	if !strings.HasPrefix(addr, "connection.") {
-		addr = "connection." + addr
+// notNamed is the error for a name that matched nothing: why it is not an
+// address at all when it is not, else msg.
+func notNamed(name, msg string) error {
+	if _, err := addrs.ParseTarget(name); err != nil {
+		return err
 	}
-	return plan.QuoteKey(addr)
+	return errors.New(msg)
 }
 
 func addrList(conns []*config.Connection) string {

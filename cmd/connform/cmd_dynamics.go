@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/apply"
 	"connform/auth"
 	"connform/config"
@@ -113,28 +114,35 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	}, nil
 }
 
-// findConnection resolves what a user types for a connection: sales,
-// connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
+// findConnection resolves what a user types for one connection, in any
+// spelling addrs.ParseTarget reads: sales, connection.sales, crm["dev"],
+// crm[dev] or connection.crm["dev"].
 func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
-	addr := normalAddr(name)
-	var instances, all []string
+	t, err := addrs.ParseTarget(name)
+	if err != nil {
+		return nil, err
+	}
+	var matches, all []string
+	var found *config.Connection
 	for _, c := range cfg.Connections {
-		if c.Addr == addr {
-			return c, nil
-		}
-		if "connection."+c.Name == addr {
-			instances = append(instances, c.Addr)
+		if t.Matches(c.Address()) {
+			matches = append(matches, c.Addr)
+			found = c
 		}
 		all = append(all, c.Addr)
 	}
-	if len(instances) > 0 {
-		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", addr, len(instances), strings.Join(instances, ", "))
-	}
-	if len(all) == 0 {
-		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", addr)
+	switch {
+	case len(matches) == 1 && (!t.All || found.Key == ""):
+		return found, nil
+	case len(matches) > 0:
+		// A for_each block names a set that may grow: which instance is
+		// meant must be said, even while there is one.
+		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", t, len(matches), strings.Join(matches, ", "))
+	case len(all) == 0:
+		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", t)
 	}
 	sort.Strings(all)
-	return nil, fmt.Errorf("no connection %s in the configuration; it has: %s", addr, strings.Join(all, ", "))
+	return nil, fmt.Errorf("no connection %s in the configuration; it has: %s", t, strings.Join(all, ", "))
 }
 
 func (c *cli) cmdToken(ctx context.Context, args []string) error {

@@ -10,7 +10,6 @@ import (
 	"connform/auth"
 	"connform/config"
 	"connform/library"
-	"connform/plan"
 	"connform/state"
 )
 
@@ -196,7 +195,7 @@ type exportJSONEntry struct {
 // warns and leaves the thumbprint out rather than failing the export.
 func (c *cli) exportInput(conn *config.Connection, withSecret bool) library.ExportInput {
 	in := library.ExportInput{
-		Name:                 plan.LibraryKey(conn),
+		Name:                 conn.Address().LibraryKey(),
 		URL:                  conn.URL,
 		ClientID:             conn.ClientID,
 		TenantID:             conn.TenantID,

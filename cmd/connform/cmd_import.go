@@ -412,12 +412,8 @@ func isDefault(attr, value, url string) bool {
 	return false
 }
 
-// attrOrder is the order attributes are written in a block: the org, the
-// app, its endpoints, then how to sign in.
-var attrOrder = []string{
-	"url", "tenant_id", "client_id", "authorization_url", "token_url", "grant_type",
-	"redirect", "scopes", "prompt", "login_hint", "entity", "description", "authentication_method",
-}
+// attrOrder is the order attributes are written in a block: the schema's.
+var attrOrder = config.ImportAttributes()
 
 // hcl renders the configuration: a connform block naming the imported
 // folder, then one connection block per entry in name order.

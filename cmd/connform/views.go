@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -199,8 +200,10 @@ func authPhrase(a plan.Auth) string {
 // blockLabel turns connection.NAME["KEY"] into NAME: the block's label, as
 // Terraform shows instances under their resource block.
 func blockLabel(addr string) string {
-	name, _, _ := strings.Cut(strings.TrimPrefix(addr, "connection."), "[")
-	return name
+	if i, err := addrs.ParseInstance(addr); err == nil {
+		return i.Name
+	}
+	return addr
 }
 
 // accountPhrase makes a token store key readable: which account, of which
