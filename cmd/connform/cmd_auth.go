@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -238,20 +237,17 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 }
 
 // setTokenFileAside handles a token store that cannot even be opened under
-// logout -all: the encrypted file is moved aside (not deleted: with the
-// right passphrase it may still be readable), which logs every account out.
+// logout -all: a token file connform can identify as its own is moved
+// aside (not deleted: with the right passphrase it may still be readable),
+// which logs every account out. Any other file is left where it is.
 func (c *cli) setTokenFileAside(openErr error) error {
-	if c.store != nil || c.getenv("CONNFORM_TOKEN_STORE") == "keyring" || c.getenv("CONNFORM_TOKEN_STORE") == "memory" {
+	var fe *auth.FileError
+	if c.store != nil || !errors.As(openErr, &fe) {
 		return openErr
 	}
-	// auth.Open's file store lives here.
-	path := filepath.Join(c.connformHome(), "tokens.enc")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return openErr
-	}
-	aside := path + ".unreadable"
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("%v\nand it cannot be moved aside: %v", openErr, err)
+	aside, err := auth.SetAside(fe.Path)
+	if err != nil {
+		return fmt.Errorf("%v\nlogout -all: %v", openErr, err)
 	}
 	fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), openErr)
 	fmt.Fprintf(c.io.Out, "Logged out every account: the unreadable token file was moved to %s (delete it when you no longer need it).\n", aside)

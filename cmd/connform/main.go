@@ -66,6 +66,9 @@ type cli struct {
 	// log is the run's logger (see logger); closeLog closes its file.
 	log      *slog.Logger
 	closeLog func() error
+	// opened are the token stores this command opened: run flushes their
+	// deferred writes when the command ends.
+	opened []auth.Store
 	// selfSignIn is set by the demo when it completes sign-ins itself:
 	// nobody needs to be shown the sign-in URL.
 	selfSignIn bool
@@ -176,6 +179,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			continue
 		}
 		err := cmd.run(c, ctx, args[1:])
+		if ferr := c.flushStores(); ferr != nil && err == nil {
+			err = ferr
+		}
 		var code exitError
 		switch {
 		case err == nil:
@@ -192,6 +198,20 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	fmt.Fprintf(c.io.ErrOut, "Error: unknown command %q\n\n", args[0])
 	c.usage()
 	return 1
+}
+
+// flushStores writes what the token stores the command opened deferred
+// (access tokens: refresh tokens are written at once), so a run writes the
+// token file once, not once per connection.
+func (c *cli) flushStores() error {
+	var errs []error
+	for _, s := range c.opened {
+		if err := auth.Flush(s); err != nil {
+			errs = append(errs, fmt.Errorf("saving the access tokens: %w", err))
+		}
+	}
+	c.opened = nil
+	return errors.Join(errs...)
 }
 
 // errorf prints an error the way every command reports one.
