@@ -34,8 +34,8 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 || (destroy && fs.NArg() > 0) {
 		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)

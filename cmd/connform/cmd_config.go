@@ -18,8 +18,8 @@ func (c *cli) cmdValidate(_ context.Context, args []string) error {
 	fs := c.flags("validate")
 	var v varFlags
 	v.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
@@ -33,8 +33,8 @@ func (c *cli) cmdFmt(_ context.Context, args []string) error {
 	fs := c.flags("fmt")
 	check := fs.Bool("check", false, "only check: exit 3 when a file is not formatted, change nothing")
 	showDiff := fs.Bool("diff", false, "show the changes formatting makes")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {

@@ -48,8 +48,8 @@ type session struct {
 func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage string) (string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return "", exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return "", err
 		}
 		args = fs.Args()
 		if len(args) == 0 {

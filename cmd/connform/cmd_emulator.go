@@ -37,8 +37,8 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	var parsed []emulator.Fault
 	for _, s := range faults {
@@ -192,8 +192,8 @@ connection "dynamics" {
 func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	fs := c.flags("demo")
 	keep := fs.Bool("keep", false, "keep the demo's directory (configuration, state, library) afterwards")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	e, err := emulator.Start(emulator.Options{})
 	if err != nil {

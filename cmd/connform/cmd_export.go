@@ -36,8 +36,8 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 	secrets := fs.Bool("include-secrets", false, "include client secrets (stdout only)")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return err
 		}
 		if args = fs.Args(); len(args) == 0 {
 			break

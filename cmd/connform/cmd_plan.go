@@ -19,8 +19,8 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
 	destroy := fs.Bool("destroy", false, "plan to destroy every connection")
 	fs.Bool("input", true, "accepted for symmetry with apply; plan never prompts")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
