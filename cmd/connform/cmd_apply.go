@@ -176,7 +176,7 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	failed := res.Failed()
 	signIns := ""
 	if res.Interactive > 0 {
-		signIns = fmt.Sprintf(" %d interactive sign-in(s).", res.Interactive)
+		signIns = " " + count(res.Interactive, "interactive sign-in") + "."
 	}
 	if len(failed) == 0 {
 		title := "Apply complete!"
@@ -190,8 +190,8 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	if name == "destroy" {
 		title = "Destroy finished with errors."
 	}
-	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
-		c.io.Paint("red", title), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+	fmt.Fprintf(c.io.Out, "\n%s %d of %s failed. Connections: %d added, %d changed, %d destroyed.%s\n",
+		c.io.Paint("red", title), len(failed), count(len(res.Outcomes), "connection"), added, changed, destroyed, signIns)
 	for _, o := range failed {
 		c.errorf("%v", o.Err)
 	}

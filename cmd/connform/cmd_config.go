@@ -25,7 +25,7 @@ func (c *cli) cmdValidate(_ context.Context, args []string) error {
 	if cfg == nil {
 		return exitError(1)
 	}
-	fmt.Fprintf(c.io.Out, "%s The configuration is valid: %d connection(s).\n", c.io.Paint("green", "Success!"), len(cfg.Connections))
+	fmt.Fprintf(c.io.Out, "%s The configuration is valid: %s.\n", c.io.Paint("green", "Success!"), count(len(cfg.Connections), "connection"))
 	return nil
 }
 

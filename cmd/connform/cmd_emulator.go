@@ -103,7 +103,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 			return fmt.Errorf("-info-file: %w", err)
 		}
 	}
-	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %s. Press Ctrl-C to stop.\n", e.Info().Authority, count(len(e.Info().Orgs), "Dynamics org"))
 	<-ctx.Done()
 	return nil
 }
@@ -280,12 +280,12 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries (%s):\n", len(entries), where)
+	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %s (%s):\n", count(len(entries), "entry", "entries"), where)
 	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
 	for _, f := range libFiles {
 		fmt.Fprintf(c.io.Out, "  %s\n", f)
 	}
-	fmt.Fprintf(c.io.Out, "\nDemo complete: %d interactive sign-in(s) for %d orgs; the second plan had nothing to do.\n", e.Stats().SignIns, len(info.Orgs))
+	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s; the second plan had nothing to do.\n", count(e.Stats().SignIns, "interactive sign-in"), count(len(info.Orgs), "org"))
 	if *keep {
 		fmt.Fprintf(c.io.Out, "Files kept in %s, to read: the emulator stops with the demo, so commands run there cannot reach its orgs.\n", dir)
 	}

@@ -144,7 +144,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 	case sum.SignIns == 0:
 		fmt.Fprintln(w, " No sign-in needed.")
 	default:
-		fmt.Fprintf(w, " %d sign-in%s needed (%d interactive).\n", sum.SignIns, plural(sum.SignIns), sum.Interactive)
+		fmt.Fprintf(w, " %s needed (%d interactive).\n", count(sum.SignIns, "sign-in"), sum.Interactive)
 	}
 	for _, acct := range sum.InteractiveAccounts {
 		how := "Browser"
@@ -233,13 +233,6 @@ func accountPhrase(key string) string {
 		out += " at " + parts[0]
 	}
 	return out
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // planJSON is the documented -json form of a plan (see README.md).
