@@ -153,6 +153,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	type target struct {
 		key   string
 		addrs []string
+		// user is who signed in for the key, as the state remembers it.
+		user string
 	}
 	var targets []*target
 	byKey := map[string]*target{}
@@ -186,6 +188,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 			add(sc.TokenKey, sc.Addr)
 		}
 	}
+	// Tokens belong to the account, not the connection: every connection
+	// of a key loses them, named or not, and is listed.
+	for _, cc := range cfg.Connections {
+		if t := byKey[plan.TokenKey(cc)]; t != nil && !slices.Contains(t.addrs, cc.Addr) {
+			t.addrs = append(t.addrs, cc.Addr)
+		}
+	}
+	for _, sc := range prior {
+		if t := byKey[sc.TokenKey]; t != nil {
+			if !slices.Contains(t.addrs, sc.Addr) {
+				t.addrs = append(t.addrs, sc.Addr)
+			}
+			if t.user == "" {
+				t.user = sc.Account
+			}
+		}
+	}
 	for _, n := range fs.Args() {
 		if !matched[n] {
 			return fmt.Errorf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n)
@@ -210,17 +229,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	for _, t := range targets {
 		// Get only to say whether there was something; a damaged entry is
 		// deleted all the same.
+		slices.Sort(t.addrs)
 		g, getErr := store.Get(t.key)
+		user := t.user
+		if g != nil && g.Account != "" {
+			user = g.Account
+		}
+		who := signedInPhrase(t.key, user)
 		if err := store.Delete(t.key); err != nil {
 			failed++
-			c.errorf("logging out %s (for %s): %v", accountPhrase(t.key), strings.Join(t.addrs, ", "), err)
+			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.addrs, ", "), err)
 			continue
 		}
 		what := "forgot its tokens"
 		if g == nil && getErr == nil {
 			what = "no tokens were stored"
 		}
-		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", accountPhrase(t.key), strings.Join(t.addrs, ", "), what)
+		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.addrs, ", "), what)
 	}
 	if failed > 0 {
 		return exitError(1)

@@ -203,6 +203,16 @@ func blockLabel(addr string) string {
 	return name
 }
 
+// signedInPhrase is accountPhrase naming the user who signed in, once
+// known, instead of "(whoever signs in)".
+func signedInPhrase(key, user string) string {
+	phrase := accountPhrase(key)
+	if _, _, account := splitKey(key); account == "default" && user != "" {
+		return user + strings.TrimPrefix(phrase, "(whoever signs in)")
+	}
+	return phrase
+}
+
 // accountPhrase makes a token store key readable: which account, of which
 // app, at which authority.
 func accountPhrase(key string) string {
