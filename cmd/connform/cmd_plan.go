@@ -22,6 +22,8 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	// Destroying needs only the state, as destroy itself does.
+	v.allowEmpty = *destroy
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
 		return exitError(1)

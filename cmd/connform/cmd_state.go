@@ -61,7 +61,9 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if st == nil {
+	if st == nil || len(st.Connections) == 0 {
+		// On stderr: stdout stays a list a script can read, empty here.
+		fmt.Fprintln(c.io.ErrOut, "The state is empty: no connections have been applied.")
 		return nil
 	}
 	for _, conn := range st.Connections {

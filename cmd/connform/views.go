@@ -78,7 +78,21 @@ func (v jsonView) State(st *state.State) error {
 	if st == nil {
 		return v.write(map[string]any{"connections": []any{}})
 	}
-	return v.write(st)
+	// Empty attributes are unset ones: left out, as plan -json leaves out
+	// empty values. The state itself is not changed.
+	out := *st
+	out.Connections = make([]*state.Connection, len(st.Connections))
+	for i, c := range st.Connections {
+		cc := *c
+		cc.Attributes = map[string]string{}
+		for k, val := range c.Attributes {
+			if val != "" {
+				cc.Attributes[k] = val
+			}
+		}
+		out.Connections[i] = &cc
+	}
+	return v.write(out)
 }
 
 // symbols belong to the renderer alone; the plan package only has actions.
@@ -99,7 +113,14 @@ var actionPhrase = map[plan.Action]string{
 func renderPlan(s *IOStreams, p *plan.Plan) {
 	w := s.Out
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		switch {
+		case p.Destroy && len(p.Targets) > 0:
+			fmt.Fprintf(w, "%s Nothing to destroy: no connection that -target names is in the state.\n", s.Paint("green", "No changes."))
+		case p.Destroy:
+			fmt.Fprintf(w, "%s Nothing to destroy: the state records no connections.\n", s.Paint("green", "No changes."))
+		default:
+			fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		}
 		return
 	}
 	fmt.Fprintln(w, "connform will perform the following actions:")
@@ -162,7 +183,7 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 		if a.Sensitive {
 			return "(sensitive value)"
 		}
-		return fmt.Sprintf("%q", v)
+		return attrValue(a.Name, v)
 	}
 	pad := strings.Repeat(" ", width-len(a.Name))
 	switch {
@@ -276,6 +297,20 @@ func (v jsonView) Plan(p *plan.Plan) error {
 	return v.write(out)
 }
 
+// attrValue shows an attribute's value as the configuration writes it, so
+// that it can be pasted back: scopes (kept space-separated, as OAuth has
+// them) as a list, everything else as a quoted string.
+func attrValue(name, v string) string {
+	if name != "scopes" {
+		return fmt.Sprintf("%q", v)
+	}
+	quoted := []string{}
+	for _, s := range strings.Fields(v) {
+		quoted = append(quoted, fmt.Sprintf("%q", s))
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
 // renderState prints what the state knows, one block per connection.
 func renderState(s *IOStreams, st *state.State) {
 	w := s.Out
@@ -291,7 +326,7 @@ func renderState(s *IOStreams, st *state.State) {
 		rows := [][2]string{}
 		for _, k := range sortedKeys(c.Attributes) {
 			if c.Attributes[k] != "" {
-				rows = append(rows, [2]string{k, fmt.Sprintf("%q", c.Attributes[k])})
+				rows = append(rows, [2]string{k, attrValue(k, c.Attributes[k])})
 			}
 		}
 		for _, k := range sortedKeys(c.SensitiveFingerprints) {
