@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -191,12 +192,42 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 	return newEntitiesView(*asJSON, c.io).Entities(list)
 }
 
+// entity finds an entity by its logical name (contact) or, as the Web API
+// names it in URLs, its entity set name (contacts).
+func (s *session) entity(ctx context.Context, name string) (*dynamics.Entity, error) {
+	e, err := s.client.Entity(ctx, s.org, s.token, name)
+	var apiErr *dynamics.APIError
+	switch {
+	case err == nil:
+		return e, nil
+	case !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound:
+		msg := err.Error()
+		if apiErr != nil {
+			msg = apiErr.Problem()
+			if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+				msg += "; " + h
+			}
+		}
+		return nil, fmt.Errorf("checking entity %q in %s: %s", name, s.org.Root, msg)
+	}
+	all, lerr := s.client.Entities(ctx, s.org, s.token)
+	if lerr == nil {
+		for i := range all {
+			if strings.EqualFold(all[i].EntitySetName, name) {
+				return &all[i], nil
+			}
+		}
+	}
+	// Not an entity set either: CheckEntity says so with the nearest name.
+	return apply.CheckEntity(ctx, s.client, s.org, s.token, name, s.conn.AppOnly())
+}
+
 func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	const usage = "connform preview [-entity E] [-top N] [-select a,b] [-filter EXPR] [-json] NAME"
 	fs := c.flags("preview")
 	var f connFlags
 	f.register(fs)
-	entity := fs.String("entity", "", "the entity's logical name (default: the connection's entity attribute)")
+	entity := fs.String("entity", "", "the entity: its logical name (contact) or entity set name (contacts); default: the connection's entity attribute")
 	top := fs.Int("top", 10, "how many rows at most; pages are followed until there are this many")
 	sel := fs.String("select", "", "columns to show, comma-separated (default: all)")
 	filter := fs.String("filter", "", `an OData filter, such as "name eq 'Contoso'"`)
@@ -225,8 +256,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if logical == "" {
 		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
 	}
-	appOnly := s.conn.AppOnly()
-	ent, err := apply.CheckEntity(ctx, s.client, s.org, s.token, logical, appOnly)
+	ent, err := s.entity(ctx, logical)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.conn.Addr, err)
 	}
