@@ -14,6 +14,8 @@ import (
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/plan"
+	"connform/state"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -68,8 +70,10 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 }
 
 // openSession loads the configuration, finds the connection and gets a
-// token for it silently where possible.
-func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*session, error) {
+// token for it silently where possible. applied refuses a connection whose
+// configuration would replace what apply made (another org, app or
+// scopes): its token would not be the applied connection's.
+func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
 	cfg := c.loadConfig(f.vars, nil)
 	if cfg == nil {
 		return nil, exitError(1)
@@ -77,6 +81,11 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
+	}
+	if applied {
+		if why := replacedSinceApply(cfg, conn, c.now()); why != "" {
+			return nil, fmt.Errorf("%s: the configuration would replace this connection (%s since connform apply); run connform plan to see the change and connform apply to make it", conn.Addr, why)
+		}
 	}
 	org, err := dynamics.ParseOrgURL(conn.URL)
 	if err != nil {
@@ -114,6 +123,26 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	}, nil
 }
 
+// replacedSinceApply says why the configuration would replace conn's
+// applied connection, the way plan decides it, or "" when it would not (or
+// there is no state to compare with).
+func replacedSinceApply(cfg *config.Config, conn *config.Connection, now time.Time) string {
+	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	if err != nil || st.Lookup(conn.Addr) == nil {
+		return ""
+	}
+	p, err := plan.Make(plan.Input{Config: cfg, State: st, Now: now, Targets: []string{conn.Addr}, Version: version})
+	if err != nil {
+		return ""
+	}
+	for _, ch := range p.Changes {
+		if ch.Addr == conn.Addr && ch.Action == plan.Replace {
+			return ch.Reason
+		}
+	}
+	return ""
+}
+
 // findConnection resolves what a user types for a connection: sales,
 // connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
 func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
@@ -129,7 +158,7 @@ func findConnection(cfg *config.Config, name string) (*config.Connection, error)
 		all = append(all, c.Addr)
 	}
 	if len(instances) > 0 {
-		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", addr, len(instances), strings.Join(instances, ", "))
+		return nil, fmt.Errorf("%s has %s (for_each); name one of them: %s", addr, count(len(instances), "instance"), strings.Join(instances, ", "))
 	}
 	if len(all) == 0 {
 		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", addr)
@@ -147,7 +176,7 @@ func (c *cli) cmdToken(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, true)
 	if err != nil {
 		return err
 	}
@@ -181,7 +210,7 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, false)
 	if err != nil {
 		return err
 	}
@@ -245,7 +274,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 			columns = append(columns, col)
 		}
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, false)
 	if err != nil {
 		return err
 	}
