@@ -159,7 +159,7 @@ var helps = map[string]commandHelp{
 			signInGroup,
 			varGroup,
 		},
-		example: "curl -H \"Authorization: Bearer $(connform token -input=false sales)\" ...",
+		example: "curl -H \"Authorization: Bearer $(connform token -input=false sales)\" https://contoso.crm4.dynamics.com/api/data/v9.2/WhoAmI",
 	},
 	"entities": {
 		usage: "entities [options] NAME",
