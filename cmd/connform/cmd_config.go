@@ -21,6 +21,9 @@ func (c *cli) cmdValidate(_ context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError{"validate", fmt.Errorf("unexpected arguments %q: validate takes none (it checks the .hcl files of the working directory; use -chdir=DIR before the command for another one)", fs.Args())}
+	}
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
 		return exitError(1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"connform/plan"
 )
@@ -21,6 +22,9 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	fs.Bool("input", true, "accepted for symmetry with apply; plan never prompts")
 	if err := c.parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"plan", fmt.Errorf("unexpected arguments %q: plan takes none (it reads the .hcl files of the working directory; to run a saved plan, use connform apply PLANFILE)", fs.Args())}
 	}
 	// Destroying needs only the state, as destroy itself does.
 	v.allowEmpty = *destroy
