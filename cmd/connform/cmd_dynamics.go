@@ -136,9 +136,16 @@ func replacedSinceApply(cfg *config.Config, conn *config.Connection, now time.Ti
 		return ""
 	}
 	for _, ch := range p.Changes {
-		if ch.Addr == conn.Addr && ch.Action == plan.Replace {
-			return ch.Reason
+		if ch.Addr != conn.Addr || ch.Action != plan.Replace {
+			continue
 		}
+		var forcing []string
+		for _, a := range ch.Attrs {
+			if a.ForcesReplacement {
+				forcing = append(forcing, a.Name)
+			}
+		}
+		return strings.Join(forcing, ", ") + " changed"
 	}
 	return ""
 }
