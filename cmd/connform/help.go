@@ -244,7 +244,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, flag.ErrHelp):
-		c.printHelp(c.io.Out, name, fs)
+		printHelp(c.io.Out, name, fs)
 		return err
 	}
 	return usageError{name, err}
@@ -261,11 +261,13 @@ func (e usageError) Error() string {
 	return fmt.Sprintf("%v\nRun connform %s -help for its usage and options.", e.err, e.cmd)
 }
 
+func (e usageError) Unwrap() error { return e.err }
+
 // isHelpArg reports whether a asks for help.
 func isHelpArg(a string) bool { return a == "-help" || a == "--help" || a == "-h" }
 
 // printHelp renders a command's help from its declaration and flag set.
-func (c *cli) printHelp(w io.Writer, name string, fs *flag.FlagSet) {
+func printHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	h, ok := helps[name]
 	if !ok {
 		// Every command has an entry (TestHelpFlags); this is a bug.
@@ -494,7 +496,7 @@ func (c *cli) usage(w io.Writer) {
 // error naming the subcommands.
 func (c *cli) subcommandHelp(name string, args []string) error {
 	if len(args) > 0 && isHelpArg(args[0]) {
-		c.printHelp(c.io.Out, name, nil)
+		printHelp(c.io.Out, name, nil)
 		return nil
 	}
 	subs := helps[name].subcommands
