@@ -61,8 +61,8 @@ func (v humanView) AuthStatus(rep statusReport, now time.Time) error {
 			fmt.Fprintf(w, "  %-*s  %s\n", width, s.Address, v.statusPhrase(s, now))
 		}
 	}
-	fmt.Fprintf(w, "\n%s, %s: %d valid, %d refreshable, %d with the client secret, ",
-		count(len(rep.Accounts), "account"), count(total, "connection"),
+	fmt.Fprintf(w, "\n%d account%s, %d connection%s: %d valid, %d refreshable, %d with the client secret, ",
+		len(rep.Accounts), plural(len(rep.Accounts)), total, plural(total),
 		counts[tokenValid], counts[tokenRefreshable], counts[tokenAppSecret])
 	if n := counts[tokenCredential]; n > 0 {
 		fmt.Fprintf(w, "%d with an Entra credential, ", n)

@@ -165,7 +165,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 	case sum.SignIns == 0:
 		fmt.Fprintln(w, " No sign-in needed.")
 	default:
-		fmt.Fprintf(w, " %s needed (%d interactive).\n", count(sum.SignIns, "sign-in"), sum.Interactive)
+		fmt.Fprintf(w, " %d sign-in%s needed (%d interactive).\n", sum.SignIns, plural(sum.SignIns), sum.Interactive)
 	}
 	for _, acct := range sum.InteractiveAccounts {
 		how := "Browser"
@@ -266,6 +266,13 @@ func accountPhrase(key string) string {
 	return out
 }
 
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 // planJSON is the documented -json form of a plan (see README.md).
 type planJSON struct {
 	FormatVersion int            `json:"format_version"`
@@ -295,20 +302,6 @@ func (v jsonView) Plan(p *plan.Plan) error {
 		out.Summary.InteractiveAccounts = []string{}
 	}
 	return v.write(out)
-}
-
-// attrValue shows an attribute's value as the configuration writes it, so
-// that it can be pasted back: scopes (kept space-separated, as OAuth has
-// them) as a list, everything else as a quoted string.
-func attrValue(name, v string) string {
-	if name != "scopes" {
-		return fmt.Sprintf("%q", v)
-	}
-	quoted := []string{}
-	for _, s := range strings.Fields(v) {
-		quoted = append(quoted, fmt.Sprintf("%q", s))
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // renderState prints what the state knows, one block per connection.
