@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -14,8 +13,6 @@ import (
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
-	"connform/plan"
-	"connform/state"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -123,33 +120,6 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	}, nil
 }
 
-// replacedSinceApply says why the configuration would replace conn's
-// applied connection, the way plan decides it, or "" when it would not (or
-// there is no state to compare with).
-func replacedSinceApply(cfg *config.Config, conn *config.Connection, now time.Time) string {
-	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
-	if err != nil || st.Lookup(conn.Addr) == nil {
-		return ""
-	}
-	p, err := plan.Make(plan.Input{Config: cfg, State: st, Now: now, Targets: []string{conn.Addr}, Version: version})
-	if err != nil {
-		return ""
-	}
-	for _, ch := range p.Changes {
-		if ch.Addr != conn.Addr || ch.Action != plan.Replace {
-			continue
-		}
-		var forcing []string
-		for _, a := range ch.Attrs {
-			if a.ForcesReplacement {
-				forcing = append(forcing, a.Name)
-			}
-		}
-		return strings.Join(forcing, ", ") + " changed"
-	}
-	return ""
-}
-
 // findConnection resolves what a user types for a connection: sales,
 // connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
 func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
@@ -165,7 +135,7 @@ func findConnection(cfg *config.Config, name string) (*config.Connection, error)
 		all = append(all, c.Addr)
 	}
 	if len(instances) > 0 {
-		return nil, fmt.Errorf("%s has %s (for_each); name one of them: %s", addr, count(len(instances), "instance"), strings.Join(instances, ", "))
+		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", addr, len(instances), strings.Join(instances, ", "))
 	}
 	if len(all) == 0 {
 		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", addr)
@@ -226,36 +196,6 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 		return s.apiError("listing the entities of "+s.org.Root, err)
 	}
 	return newEntitiesView(*asJSON, c.io).Entities(list)
-}
-
-// entity finds an entity by its logical name (contact) or, as the Web API
-// names it in URLs, its entity set name (contacts).
-func (s *session) entity(ctx context.Context, name string) (*dynamics.Entity, error) {
-	e, err := s.client.Entity(ctx, s.org, s.token, name)
-	var apiErr *dynamics.APIError
-	switch {
-	case err == nil:
-		return e, nil
-	case !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound:
-		msg := err.Error()
-		if apiErr != nil {
-			msg = apiErr.Problem()
-			if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
-				msg += "; " + h
-			}
-		}
-		return nil, fmt.Errorf("checking entity %q in %s: %s", name, s.org.Root, msg)
-	}
-	all, lerr := s.client.Entities(ctx, s.org, s.token)
-	if lerr == nil {
-		for i := range all {
-			if strings.EqualFold(all[i].EntitySetName, name) {
-				return &all[i], nil
-			}
-		}
-	}
-	// Not an entity set either: CheckEntity says so with the nearest name.
-	return apply.CheckEntity(ctx, s.client, s.org, s.token, name, s.conn.AppOnly())
 }
 
 func (c *cli) cmdPreview(ctx context.Context, args []string) error {

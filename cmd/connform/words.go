@@ -31,4 +31,3 @@ func attrValue(name, v string) string {
 	}
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
-
