@@ -31,7 +31,7 @@ type varFlags struct {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable (repeatable; of -var and -var-file, the later wins)")
 	fs.Var(varArgFlag{&v.args, true}, "var-file", "read variables from a .vars.hcl file (repeatable)")
 }
 
