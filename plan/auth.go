@@ -149,27 +149,6 @@ func accessValid(ts TokenStatus, now time.Time) bool {
 	return !ts.AccessExpiry.IsZero() && now.Add(auth.ExpiryMargin).Before(ts.AccessExpiry)
 }
 
-// credentialChanged names the changed attributes that an app proves
-// itself with, when the connection signs in as the app.
-func credentialChanged(c *config.Connection, changed []string) string {
-	var creds []string
-	switch {
-	case c.AuthenticationMethod == config.MethodClientCertificate:
-		creds = []string{"certificate_path", "certificate_password"}
-	case c.AuthenticationMethod == config.MethodWorkloadIdentity:
-		creds = []string{"federated_token_file"}
-	case c.GrantType == config.GrantClientCredentials && !config.IsNativeMethod(c.AuthenticationMethod):
-		creds = []string{"client_secret"}
-	}
-	var out []string
-	for _, a := range creds {
-		if slices.Contains(changed, a) {
-			out = append(out, a)
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
 // CredentialSource says where an Entra-native credential's token comes
 // from, in words for a reason shown to the user.
 var CredentialSource = map[string]string{
@@ -215,7 +194,7 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 		}
 		ch.Reasons = append(ch.Reasons, Reason{Code: why})
 	}
-	if attrs := credentialChanged(c, changed); attrs != "" {
+	if attrs := strings.Join(c.CredentialChanged(changed), ", "); attrs != "" {
 		// The cached token proves the old credential only; apply gets a
 		// new one so a bad secret or certificate shows now, not at the
 		// next expiry.

@@ -129,7 +129,7 @@ func diffAttrs(in Input, ch *Change, prior *state.Connection, after map[string]s
 		if b == a || (name == "library_file" && in.LibraryFile == nil) {
 			continue
 		}
-		ac := AttrChange{Name: name, Before: b, After: a, ForcesReplacement: replaceAttrs[name]}
+		ac := AttrChange{Name: name, Before: b, After: a, ForcesReplacement: config.ForcesReplacement(name)}
 		ch.Attrs = append(ch.Attrs, ac)
 		changed = append(changed, name)
 		if ac.ForcesReplacement {

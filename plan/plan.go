@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/state"
 )
@@ -28,14 +29,6 @@ type Input struct {
 	Version     string
 }
 
-// replaceAttrs are the identity of a connection: changing one means new
-// tokens for a different org, app or authority, so the old entry goes.
-var replaceAttrs = map[string]bool{
-	"url": true, "tenant_id": true, "client_id": true, "grant_type": true,
-	"scopes": true, "authorization_url": true, "token_url": true,
-	"authentication_method": true,
-}
-
 // Make builds a plan. Its errors are about the inputs as a whole (a target
 // matching nothing, prevent_destroy); each names the connection and the fix.
 func Make(in Input) (*Plan, error) {
@@ -50,16 +43,18 @@ func Make(in Input) (*Plan, error) {
 		p.StateLineage = in.State.Lineage
 		p.StateSerial = in.State.Serial
 	}
-	in.Targets = normalizeTargets(in.Targets)
-	p.Targets = in.Targets
-	if err := checkTargets(in); err != nil {
+	targets, err := parseTargets(in)
+	if err != nil {
 		return nil, err
+	}
+	for _, t := range targets {
+		p.Targets = append(p.Targets, t.String())
 	}
 	recorded := recordsByAddr(in.State)
 	var errs []string
 	p.Changes = make([]*Change, 0, len(in.Config.Connections))
 	for _, c := range in.Config.Connections {
-		if !targeted(in.Targets, c.Addr) {
+		if !selected(targets, c.Addr) {
 			continue
 		}
 		prior := recorded[c.Addr]
@@ -73,7 +68,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	// What is left was recorded but is no longer configured.
 	for addr, r := range recorded {
-		if targeted(in.Targets, addr) {
+		if selected(targets, addr) {
 			p.Changes = append(p.Changes, deleteChange(r, ReasonRemovedFromConfig))
 		}
 	}
@@ -98,66 +93,46 @@ func appUserNote(c *config.Connection) string {
 	return fmt.Sprintf("%s needs an application user with a security role in %s (Power Platform admin center → the environment → Settings → Users + permissions → Application users)", who, c.URL)
 }
 
-// LibraryKey is the library entry name for a connection: the block name,
-// and for a for_each instance its key after a dash.
-func LibraryKey(c *config.Connection) string {
-	if c.Key == "" {
-		return c.Name
-	}
-	return c.Name + "-" + c.Key
-}
-
-// QuoteKey writes an address's instance key the one way state and plans
-// do: connection.crm[sales], as a shell leaves it when the quotes were not
-// escaped, becomes connection.crm["sales"]. Every command that takes an
-// address reads it through here.
-func QuoteKey(addr string) string {
-	if block, key, ok := strings.Cut(addr, "["); ok && strings.HasSuffix(key, "]") {
-		return fmt.Sprintf("%s[%q]", block, strings.Trim(strings.TrimSuffix(key, "]"), `"`))
-	}
-	return addr
-}
-
-func normalizeTargets(targets []string) []string {
-	if len(targets) == 0 {
-		return targets
-	}
-	out := make([]string, len(targets))
-	for i, t := range targets {
-		out[i] = QuoteKey(t)
-	}
-	return out
-}
-
-func checkTargets(in Input) error {
-	for _, t := range in.Targets {
-		if !strings.HasPrefix(t, "connection.") {
-			return fmt.Errorf("invalid target %q: targets look like connection.NAME or connection.NAME[\"KEY\"]", t)
+// parseTargets reads -target values in every spelling addrs accepts
+// (crm, crm[dev], connection.crm["dev"]) and checks that each selects
+// something in the configuration or the state.
+func parseTargets(in Input) ([]addrs.Target, error) {
+	var out []addrs.Target
+	for _, raw := range in.Targets {
+		t, err := addrs.ParseTarget(raw)
+		if err != nil {
+			return nil, fmt.Errorf("-target: %w", err)
 		}
 		found := false
 		for _, c := range in.Config.Connections {
-			found = found || targeted([]string{t}, c.Addr)
+			found = found || t.Matches(c.Address())
 		}
 		if in.State != nil {
 			for _, r := range in.State.Connections {
-				found = found || targeted([]string{t}, r.Addr)
+				found = found || selected([]addrs.Target{t}, r.Addr)
 			}
 		}
 		if !found {
-			return fmt.Errorf("target %q matches no connection in the configuration or the state", t)
+			return nil, fmt.Errorf("target %s matches no connection in the configuration or the state", t)
 		}
+		out = append(out, t)
 	}
-	return nil
+	return out, nil
 }
 
-// targeted reports whether addr is selected: no targets select everything,
-// and connection.NAME selects every instance of that block.
-func targeted(targets []string, addr string) bool {
+// selected reports whether the connection at addr is chosen: no targets
+// choose everything. A state record whose address does not parse (edited
+// by hand) is chosen only when nothing is targeted.
+func selected(targets []addrs.Target, addr string) bool {
 	if len(targets) == 0 {
 		return true
 	}
+	inst, err := addrs.ParseInstance(addr)
+	if err != nil {
+		return false
+	}
 	for _, t := range targets {
-		if addr == t || strings.HasPrefix(addr, t+"[") {
+		if t.Matches(inst) {
 			return true
 		}
 	}
@@ -167,6 +142,6 @@ func targeted(targets []string, addr string) bool {
 // DefaultLibraryFile places an entry in the configured library folder.
 func DefaultLibraryFile(dir, format string, fileName func(key, format string) string) func(c *config.Connection) string {
 	return func(c *config.Connection) string {
-		return filepath.Join(dir, fileName(LibraryKey(c), format))
+		return filepath.Join(dir, fileName(c.Address().LibraryKey(), format))
 	}
 }

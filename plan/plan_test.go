@@ -220,6 +220,30 @@ func TestMake(t *testing.T) {
 			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
 		},
 		{
+			name: "a bare block name targets every instance, and the type may be left out",
+			conns: []*config.Connection{
+				conn("crm", sales.URL, func(c *config.Connection) { c.Key, c.Addr = "sales", `connection.crm["sales"]` }),
+				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "finance", `connection.crm["finance"]` }),
+				sales,
+			},
+			targets: []string{"crm"},
+			want: map[string]want{
+				`connection.crm["finance"]`: {Create, "[not_created]", AuthInteractive, "no token"},
+				`connection.crm["sales"]`:   {Create, "[not_created]", AuthRefresh, "covered by the sign-in"},
+			},
+			sum: Summary{Add: 2, SignIns: 2, Interactive: 1},
+		},
+		{
+			name: "crm[test] without the type targets one instance",
+			conns: []*config.Connection{
+				conn("crm", sales.URL, func(c *config.Connection) { c.Key, c.Addr = "test", `connection.crm["test"]` }),
+				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "prod", `connection.crm["prod"]` }),
+			},
+			targets: []string{"crm[test]"},
+			want:    map[string]want{`connection.crm["test"]`: {Create, "[not_created]", AuthInteractive, "no token"}},
+			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
+		},
+		{
 			name:    "destroy plans a delete for everything in the state",
 			conns:   []*config.Connection{sales},
 			prior:   []*config.Connection{sales, finance},
@@ -310,8 +334,9 @@ func TestMakeRefuses(t *testing.T) {
 	}{
 		{"destroy honours prevent_destroy", []*config.Connection{guarded}, nil, true, "connection.prod has lifecycle.prevent_destroy set"},
 		{"replace honours prevent_destroy", []*config.Connection{conn("prod", "https://prod2.crm4.dynamics.com", func(c *config.Connection) { c.PreventDestroy = true })}, nil, false, "would be replaced (scopes, url changed"},
-		{"unknown target", []*config.Connection{guarded}, []string{"connection.nope"}, false, `target "connection.nope" matches no connection`},
-		{"malformed target", []*config.Connection{guarded}, []string{"sales"}, false, `invalid target "sales"`},
+		{"unknown target", []*config.Connection{guarded}, []string{"connection.nope"}, false, `target connection.nope matches no connection`},
+		{"unknown instance", []*config.Connection{guarded}, []string{"prod[dev]"}, false, `target connection.prod["dev"] matches no connection`},
+		{"malformed target", []*config.Connection{guarded}, []string{"prod[dev"}, false, `-target: invalid address "prod[dev" (a [ without its closing ]): write connection.NAME, NAME,`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,8 +34,8 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 || (destroy && fs.NArg() > 0) {
 		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)
@@ -199,7 +199,7 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	failed := res.Failed()
 	signIns := ""
 	if res.Interactive > 0 {
-		signIns = fmt.Sprintf(" %d interactive sign-in(s).", res.Interactive)
+		signIns = " " + count(res.Interactive, "interactive sign-in") + "."
 	}
 	if len(failed) == 0 {
 		title := "Apply complete!"
@@ -213,8 +213,8 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	if name == "destroy" {
 		title = "Destroy finished with errors."
 	}
-	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
-		c.io.Paint("red", title), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+	fmt.Fprintf(c.io.Out, "\n%s %d of %s failed. Connections: %d added, %d changed, %d destroyed.%s\n",
+		c.io.Paint("red", title), len(failed), count(len(res.Outcomes), "connection"), added, changed, destroyed, signIns)
 	for _, o := range failed {
 		c.errorf("%v", o.Err)
 	}

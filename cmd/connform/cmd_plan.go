@@ -20,9 +20,14 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
 	destroy := fs.Bool("destroy", false, "plan to destroy every connection")
 	fs.Bool("input", true, "accepted for symmetry with apply; plan never prompts")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError{"plan", fmt.Errorf("unexpected arguments %q: plan takes none (it reads the .hcl files of the working directory; to run a saved plan, use connform apply PLANFILE)", fs.Args())}
+	}
+	// Destroying needs only the state, as destroy itself does.
+	v.allowEmpty = *destroy
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
 		return exitError(1)

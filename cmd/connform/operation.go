@@ -31,7 +31,7 @@ type varFlags struct {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable (repeatable; of -var and -var-file, the later wins)")
 	fs.Var(varArgFlag{&v.args, true}, "var-file", "read variables from a .vars.hcl file (repeatable)")
 }
 
@@ -145,13 +145,18 @@ func (c *cli) tokenStore() (auth.Store, error) {
 // plaintext store warns on stderr before its first write.
 func (c *cli) openStore() (auth.Store, string, error) {
 	if c.store != nil {
+		c.opened = append(c.opened, c.store)
 		return c.store, "the store given to this process", nil
 	}
 	choice := c.storeChoice
 	choice.Warn = func(msg string) {
 		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
 	}
-	return auth.Open(c.connformHome(), c.env, choice)
+	s, desc, err := auth.Open(c.connformHome(), c.env, choice)
+	if err == nil {
+		c.opened = append(c.opened, s)
+	}
+	return s, desc, err
 }
 
 // connformHome is where per-user files (the encrypted token file) live:
