@@ -177,6 +177,7 @@ func (l *loader) load() {
 	})
 	l.checkLibraryFiles()
 	l.cfg.Hash = l.hash()
+	l.cfg.reads = l.reads
 }
 
 // readDir parses the configuration files and returns their bodies. Variable
