@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -87,11 +88,9 @@ func CacheKey(dir string, opts LoadOptions, version string) (string, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		src, err := os.ReadFile(p)
-		if err != nil {
+		if err := hashFile(h, name, p); err != nil {
 			return "", err
 		}
-		field("file", name, string(src))
 	}
 	env := slices.Clone(opts.Env)
 	slices.Sort(env)
@@ -101,6 +100,26 @@ func CacheKey(dir string, opts LoadOptions, version string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashFile streams a file into h after its name and size, so that the
+// key costs no copy of the configuration.
+func hashFile(h io.Writer, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "file\x00%s\x00%d\x00", name, fi.Size())
+	n, err := io.Copy(h, f)
+	if err == nil && n != fi.Size() {
+		err = errors.New(name + " changed while it was read")
+	}
+	return err
 }
 
 // CachedConnection is a connection as the cache keeps it: no secret, and

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"connform/auth"
+	"connform/config"
 	"connform/internal/benchgen"
+	"connform/plan"
 )
 
 // benchEnv is a machine's environment for the benchmarks: the encrypted
@@ -47,11 +51,12 @@ func benchDir(b *testing.B, n int) string {
 }
 
 // runBench runs one connform command in-process, as the binary would,
-// with stdout discarded (the command buffers it itself).
-func runBench(b *testing.B, env []string, args ...string) {
+// with stdout discarded (the command buffers it itself). A nil store is
+// the one env chooses.
+func runBench(b *testing.B, env []string, store auth.Store, args ...string) {
 	s, _, _, errOut := Test()
 	s.Out = io.Discard
-	c := &cli{io: s, env: env, now: time.Now}
+	c := &cli{io: s, env: env, now: time.Now, store: store}
 	if code := c.run(context.Background(), args); code != 0 {
 		b.Fatalf("connform %s: exit %d: %s", strings.Join(args, " "), code, errOut)
 	}
@@ -64,7 +69,7 @@ func BenchmarkPlan(b *testing.B) {
 	dir, env := benchDir(b, 10000), benchEnv(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		runBench(b, env, "-chdir="+dir, "plan")
+		runBench(b, env, nil, "-chdir="+dir, "plan")
 	}
 }
 
@@ -77,5 +82,54 @@ func BenchmarkPlanFloor(b *testing.B) {
 		if _, err := benchgen.Floor(src, map[string]string{"client_secret": "bench-secret"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkToken is a warm `connform token NAME` (its token stored and
+// valid, its connection evaluated before) in configurations of 100 and
+// 10,000 connections: it must not grow with them (target: under 20 ms for
+// the whole process; bench/token.sh measures the binary). The token store
+// is the encrypted file with a random key, as the kernel keyring keeps it
+// where no OS keyring answers, opened afresh each time as a process does.
+func BenchmarkToken(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("connections=%d", n), func(b *testing.B) {
+			dir := benchDir(b, n)
+			env := []string{"CONNFORM_VAR_client_secret=bench-secret", "NO_COLOR=1"}
+			cfg, diags := config.Load(dir, config.LoadOptions{Env: env})
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			conn := cfg.Connections[0]
+			path, key := filepath.Join(b.TempDir(), "tokens.enc"), make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				b.Fatal(err)
+			}
+			open := func() auth.Store {
+				s, err := auth.NewKeyFileStore(path, key)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return s
+			}
+			g := &auth.Grant{Account: "app", Access: map[string]*auth.AccessToken{
+				conn.URL: {Token: "bench-token", Expiry: time.Now().Add(time.Hour), Scopes: conn.Scopes},
+			}}
+			seed := open()
+			if err := seed.Put(plan.TokenKey(conn), g); err != nil {
+				b.Fatal(err)
+			}
+			if f, ok := seed.(interface{ Flush() error }); ok {
+				if err := f.Flush(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The first one evaluates everything and fills the cache.
+			runBench(b, env, open(), "-chdir="+dir, "token", conn.Name)
+			b.ReportAllocs()
+			for b.Loop() {
+				runBench(b, env, open(), "-chdir="+dir, "token", conn.Name)
+			}
+		})
 	}
 }
