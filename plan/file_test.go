@@ -211,7 +211,7 @@ func TestReadFileRefusesLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 256 MiB") {
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 128 MiB") {
 		t.Fatalf("error %v", err)
 	}
 }
