@@ -241,6 +241,12 @@ func TestVerify(t *testing.T) {
 		{"a reason edited", func(p *Plan) {
 			p.Changes[iOld].Reasons = []Reason{{Code: ReasonDestroyRequested}}
 		}, "connection.old: the plan gives the reasons [destroy_requested], a plan made now [removed_from_config]"},
+		{"a token that has expired since: still silent", func(p *Plan) {
+			p.Changes[iApp].Auth.Kind = AuthNone
+		}, ""},
+		{"a browser sign-in the plan did not announce", func(p *Plan) {
+			p.Changes[iFinance].Auth.Kind, p.Changes[iFinance].Auth.Via = AuthNone, ""
+		}, "connection.finance: the plan's sign-in (none) differs from a plan made now (interactive via browser)"},
 		{"a sign-in edited", func(p *Plan) {
 			p.Changes[iSales].Auth.Via = "device_code"
 		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance) differs from a plan made now (refresh, covered by connection.finance)"},
