@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -80,6 +79,9 @@ func (k *AuthKind) UnmarshalText(b []byte) error {
 type Auth struct {
 	Kind   AuthKind `json:"kind"`
 	Reason string   `json:"reason,omitempty"`
+	// ReasonCode is Reason's stable code (auth.ReasonCode): no_token,
+	// expired, scopes_not_granted, ...; programs read it, people Reason.
+	ReasonCode auth.ReasonCode `json:"reason_code,omitempty"`
 	// Account is the token store key the connection's tokens live under;
 	// connections sharing it share one interactive sign-in.
 	Account string `json:"account,omitempty"`
@@ -141,7 +143,8 @@ type Plan struct {
 type Summary struct {
 	Add, Change, Destroy int
 	// SignIns counts token acquisitions; Interactive counts the browser
-	// sign-ins among them, at most one per account.
+	// sign-ins among them: one per account, or one per org where the
+	// provider's refresh tokens do not span orgs.
 	SignIns, Interactive int
 	// InteractiveAccounts lists the accounts that need a browser sign-in.
 	InteractiveAccounts []string
@@ -166,9 +169,14 @@ func (p *Plan) Summarize() Summary {
 		if c.Auth.Kind != AuthNone {
 			s.SignIns++
 		}
-		if c.Auth.Kind == AuthInteractive && !seen[c.Auth.Account] {
+		if c.Auth.Kind != AuthInteractive {
+			continue
+		}
+		// shareSignIns left one interactive change per account, unless
+		// the account's provider gives each org its own sign-in.
+		s.Interactive++
+		if !seen[c.Auth.Account] {
 			seen[c.Auth.Account] = true
-			s.Interactive++
 			s.InteractiveAccounts = append(s.InteractiveAccounts, c.Auth.Account)
 		}
 	}
@@ -185,19 +193,6 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// TokenStatus is what the token store knows for one connection, read by
-// the caller without touching the network.
-type TokenStatus struct {
-	// Grant is true when the store has an entry for the connection's key.
-	Grant bool
-	// Refreshable is true when that entry holds a refresh token.
-	Refreshable bool
-	// Access is the access token for this connection's org, if any: its
-	// expiry and granted scopes.
-	AccessExpiry time.Time
-	AccessScopes []string
-}
-
 // LibraryStatus is how a recorded library entry looks on disk now.
 type LibraryStatus string
 
@@ -212,9 +207,9 @@ const (
 type Input struct {
 	Config *config.Config
 	State  *state.State // nil when there is none yet
-	// Tokens reports the store's status for a key and resource. Nil means
-	// the store is empty.
-	Tokens func(key, resource string) TokenStatus
+	// Grant returns what the token store holds for a key, read without
+	// touching the network; nil (or a nil Grant) means nothing.
+	Grant func(key string) *auth.Grant
 	// Library reports a recorded entry's status. Nil means not checked.
 	Library func(path, hash string) LibraryStatus
 	// LibraryFile returns where a connection's library entry goes.
@@ -295,25 +290,24 @@ func Make(in Input) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr < p.Changes[j].Addr })
-	shareSignIns(p.Changes)
+	shareSignIns(in, p.Changes)
 	return p, nil
 }
 
 // shareSignIns makes the plan say what apply will do: within one account,
-// the first connection that needs a browser sign-in gets it, and every
+// the first connection that needs an interactive sign-in gets it, and every
 // other connection of that account is then served silently by the refresh
-// token that sign-in brings (Entra refresh tokens are not bound to an org).
-func shareSignIns(changes []*Change) {
+// token that sign-in brings, unless the token store learnt that the
+// account's provider binds refresh tokens to one org.
+func shareSignIns(in Input, changes []*Change) {
 	first := map[string]string{}
 	for _, ch := range changes {
-		if ch.Auth.Kind != AuthInteractive {
+		if ch.Auth.Kind != AuthInteractive || !auth.SignInSpans(grantOf(in, ch.Auth.Account)) {
 			continue
 		}
 		if addr, ok := first[ch.Auth.Account]; ok {
-			ch.Auth.Kind = AuthRefresh
-			ch.Auth.Via = ""
+			ch.Auth = authOf(auth.Need{Kind: auth.NeedRefresh, Code: auth.ReasonCovered, By: addr}, ch.Auth.Account)
 			ch.Auth.CoveredBy = addr
-			ch.Auth.Reason = "covered by the sign-in for " + addr
 			continue
 		}
 		first[ch.Auth.Account] = ch.Addr
@@ -363,7 +357,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 		for name := range c.Sensitive() {
 			ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: "(sensitive)", Sensitive: true})
 		}
-		ch.Auth = authFor(in, c, "no token yet")
+		ch.Auth = authOf(decide(in, c, auth.Situation{}), AuthConn(c).Key())
 		ch.Note = appUserNote(c)
 		return ch
 	}
@@ -412,7 +406,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	case len(forcing) > 0:
 		ch.Action = Replace
 		ch.Reason = strings.Join(forcing, ", ") + " changed"
-		ch.Auth = authFor(in, c, "identity changed ("+strings.Join(forcing, ", ")+")")
+		ch.Auth = authOf(decide(in, c, auth.Situation{Unstored: auth.ReasonIdentityChanged, UnstoredAttrs: forcing}), AuthConn(c).Key())
 		ch.Note = appUserNote(c)
 		return ch
 	case len(changed) > 0:
@@ -433,43 +427,22 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 
 	// An unchanged connection is in sync while a token can still be had
 	// without a person; otherwise it needs an update that signs in again.
-	key := TokenKey(c)
-	ts := tokenStatus(in, key, c.URL)
-	usable := c.GrantType == config.GrantClientCredentials || config.IsNativeMethod(c.AuthenticationMethod) || ts.Refreshable ||
-		(accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes))
-	if !usable {
+	sit := auth.Situation{Changed: changed}
+	if c.LoginHint != prior.Attributes["login_hint"] {
+		sit.Unstored = auth.ReasonAccountChanged
+	}
+	need := decide(in, c, sit)
+	if need.Kind == auth.NeedInteractive {
 		if ch.Action == NoOp {
 			ch.Action = Update
 		}
-		why := "no token in the token store"
-		if ts.Grant {
-			why = "token expired and there is no refresh token"
-		}
-		ch.Reason = joinReason(ch.Reason, why)
+		ch.Reason = joinReason(ch.Reason, need.Text())
 	}
-	if attrs := credentialChanged(c, changed); attrs != "" {
-		// The cached token proves the old credential only; apply gets a
-		// new one so a bad secret or certificate shows now, not at the
-		// next expiry.
-		kind := AuthClientCredentials
-		if config.IsNativeMethod(c.AuthenticationMethod) {
-			kind = AuthCredential
-		}
-		ch.Auth = Auth{Kind: kind, Reason: attrs + " changed; a new token proves it", Account: key, Fresh: true}
-		return ch
-	}
-	if slices.Contains(changed, "client_secret") && ts.Refreshable {
-		// A confidential app's user sign-in: a refresh presents the new
-		// secret, so a wrong one shows now.
-		ch.Auth = Auth{Kind: AuthRefresh, Reason: "client_secret changed; a refresh with it proves it", Account: key, Fresh: true}
-		return ch
-	}
-	if c.LoginHint != prior.Attributes["login_hint"] {
-		ch.Auth = authFor(in, c, "account changed")
-		return ch
-	}
-	if ch.Action != NoOp {
-		ch.Auth = authFor(in, c, "")
+	if ch.Action != NoOp || need.Fresh {
+		// A changed credential's cached token proves the old one only:
+		// apply gets a new token so a bad secret or certificate shows
+		// now, not at the next expiry.
+		ch.Auth = authOf(need, AuthConn(c).Key())
 	}
 	return ch
 }
@@ -481,56 +454,43 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
-// authFor predicts how apply will get a token for c. why is the reason to
-// give when no usable token exists ("" lets the store's status speak).
-func authFor(in Input, c *config.Connection, why string) Auth {
-	key := TokenKey(c)
-	ts := tokenStatus(in, key, c.URL)
-	a := Auth{Account: key}
-	switch {
-	case accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes):
-		a.Kind = AuthNone
-		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
-	case config.IsNativeMethod(c.AuthenticationMethod):
-		a.Kind = AuthCredential
-		a.Reason = cmp.Or(why, "no valid token") + "; " + CredentialSource[c.AuthenticationMethod]
-	case c.GrantType == config.GrantClientCredentials:
-		a.Kind = AuthClientCredentials
-		a.Reason = cmp.Or(why, "no valid token; the app signs in with its secret")
-	case ts.Refreshable && (ts.AccessExpiry.IsZero() || auth.ScopesCover(ts.AccessScopes, c.Scopes)):
-		a.Kind = AuthRefresh
-		if ts.AccessExpiry.IsZero() {
-			a.Reason = "no token for this org yet; the account's refresh token covers it"
-		} else {
-			a.Reason = "token expired; refreshing silently"
-		}
-	default:
-		a.Kind = AuthInteractive
-		a.Via = "browser"
-		if c.GrantType == config.GrantDeviceCode {
-			a.Via = "device_code"
-		}
-		switch {
-		case ts.Refreshable:
-			a.Reason = "scopes changed"
-		case ts.Grant:
-			a.Reason = "token expired and there is no refresh token"
-		default:
-			a.Reason = cmp.Or(why, "no token")
-		}
-	}
-	return a
+// decide asks auth what getting c's token takes: the one decision plan,
+// apply and auth status share.
+func decide(in Input, c *config.Connection, sit auth.Situation) auth.Need {
+	ac := AuthConn(c)
+	return auth.Decide(ac, grantOf(in, ac.Key()), in.Now, sit)
 }
 
-func tokenStatus(in Input, key, resource string) TokenStatus {
-	if in.Tokens == nil {
-		return TokenStatus{}
+func grantOf(in Input, key string) *auth.Grant {
+	if in.Grant == nil {
+		return nil
 	}
-	return in.Tokens(key, resource)
+	return in.Grant(key)
 }
 
-func accessValid(ts TokenStatus, now time.Time) bool {
-	return !ts.AccessExpiry.IsZero() && now.Add(auth.ExpiryMargin).Before(ts.AccessExpiry)
+// authKinds maps auth's needs onto the plan's kinds.
+var authKinds = map[auth.NeedKind]AuthKind{
+	auth.NeedNothing:      AuthNone,
+	auth.NeedRefresh:      AuthRefresh,
+	auth.NeedClientSecret: AuthClientCredentials,
+	auth.NeedInteractive:  AuthInteractive,
+	auth.NeedCredential:   AuthCredential,
+}
+
+// authOf records a need in the plan.
+func authOf(n auth.Need, key string) Auth {
+	return Auth{Kind: authKinds[n.Kind], Reason: n.Text(), ReasonCode: n.Code, Account: key, Fresh: n.Fresh, Via: string(n.Way)}
+}
+
+// Need is the plan's promise for a change, as the token source takes it.
+func (a Auth) Need() auth.Need {
+	n := auth.Need{Code: a.ReasonCode, Fresh: a.Fresh, Way: auth.Way(a.Via), By: a.CoveredBy}
+	for k, v := range authKinds {
+		if v == a.Kind {
+			n.Kind = k
+		}
+	}
+	return n
 }
 
 // appUserNote reminds that an app acting as itself is let into an org only
@@ -546,51 +506,23 @@ func appUserNote(c *config.Connection) string {
 	return fmt.Sprintf("%s needs an application user with a security role in %s (Power Platform admin center → the environment → Settings → Users + permissions → Application users)", who, c.URL)
 }
 
-// credentialChanged names the changed attributes that an app proves
-// itself with, when the connection signs in as the app.
-func credentialChanged(c *config.Connection, changed []string) string {
-	var creds []string
-	switch {
-	case c.AuthenticationMethod == config.MethodClientCertificate:
-		creds = []string{"certificate_path", "certificate_password"}
-	case c.AuthenticationMethod == config.MethodWorkloadIdentity:
-		creds = []string{"federated_token_file"}
-	case c.GrantType == config.GrantClientCredentials && !config.IsNativeMethod(c.AuthenticationMethod):
-		creds = []string{"client_secret"}
+// AuthConn is c as auth sees it.
+func AuthConn(c *config.Connection) auth.Conn {
+	return auth.Conn{
+		Addr: c.Addr, Resource: c.URL,
+		GrantType: c.GrantType, AuthenticationMethod: c.AuthenticationMethod,
+		AuthorizationURL: c.AuthorizationURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		ClientSecret: c.ClientSecret, Redirect: c.Redirect, Scopes: c.Scopes,
+		Prompt: c.Prompt, LoginHint: c.LoginHint, TenantID: c.TenantID,
+		CertificatePath: c.CertificatePath, CertificatePassword: c.CertificatePassword,
+		FederatedTokenFile: c.FederatedTokenFile,
 	}
-	var out []string
-	for _, a := range creds {
-		if slices.Contains(changed, a) {
-			out = append(out, a)
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
-// CredentialSource says where an Entra-native credential's token comes
-// from, in words for a reason shown to the user.
-var CredentialSource = map[string]string{
-	config.MethodAzureCLI:          "from the Azure CLI's sign-in (az login)",
-	config.MethodManagedIdentity:   "from the managed identity endpoint",
-	config.MethodWorkloadIdentity:  "the app signs in with the federated token",
-	config.MethodClientCertificate: "the app signs in with its certificate",
 }
 
 // TokenKey is the token store key for a connection: one per authority,
 // client and account, so every org reached by the same app and user shares
 // one refresh token and one sign-in.
-func TokenKey(c *config.Connection) string {
-	account := c.LoginHint
-	if c.GrantType == config.GrantClientCredentials {
-		account = "app"
-	}
-	if config.IsNativeMethod(c.AuthenticationMethod) {
-		// Each credential is its own account: a CLI sign-in, an identity,
-		// an app with a certificate or a federated token.
-		account = c.AuthenticationMethod
-	}
-	return auth.Key(c.TokenURL, c.ClientID, account)
-}
+func TokenKey(c *config.Connection) string { return AuthConn(c).Key() }
 
 // LibraryKey is the library entry name for a connection: the block name,
 // and for a for_each instance its key after a dash.

@@ -208,7 +208,7 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 		case apply.EventStart:
 			fmt.Fprintf(w, "%s: %s...\n", addr, verbs[e.Action])
 			op.log.Info("change started", "address", e.Addr, "action", e.Action.String())
-		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode:
+		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode, apply.EventPlanNotKept:
 			c.signInProgress(e)
 		case apply.EventVerified:
 			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
@@ -239,6 +239,8 @@ func (c *cli) signInProgress(e apply.Event) {
 		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, msg)
 	case apply.EventDeviceCode:
 		fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", addr, e.Message)
+	case apply.EventPlanNotKept:
+		fmt.Fprintf(c.io.ErrOut, "%s: %s the plan could not be kept: %s\n", addr, c.io.Paint("yellow", "Warning:"), e.Message)
 	}
 }
 

@@ -183,16 +183,13 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			}
 			return plan.LibraryStatus(st)
 		},
-		Tokens: func(key, resource string) plan.TokenStatus {
+		Grant: func(key string) *auth.Grant {
+			// An unreadable entry plans as none: apply signs in afresh.
 			g, err := op.store.Get(key)
-			if err != nil || g == nil {
-				return plan.TokenStatus{}
+			if err != nil {
+				return nil
 			}
-			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
-			if at := g.Access[resource]; at != nil {
-				ts.AccessExpiry, ts.AccessScopes = at.Expiry, at.Scopes
-			}
-			return ts
+			return g
 		},
 	}
 	if op.existed {
