@@ -148,6 +148,11 @@ func withoutAccess(g *Grant, resource string) *Grant {
 	return &c
 }
 
+// empty reports whether g holds nothing: no token and no note.
+func (g *Grant) empty() bool {
+	return g == nil || (g.RefreshToken == "" && len(g.Access) == 0 && g.RefreshDropped == "" && g.RefreshPerResource == "")
+}
+
 // access is g's access token for resource, nil when none.
 func (g *Grant) access(resource string) *AccessToken {
 	if g == nil {
@@ -207,21 +212,32 @@ func userNeed(way Way, c Conn, g *Grant, now time.Time) Need {
 		return Need{Kind: NeedNothing, Code: ReasonValid, Until: at.Expiry}
 	}
 	person := func(code ReasonCode) Need { return Need{Kind: NeedInteractive, Way: way, Code: code} }
+	rt := g.refreshFor(c.Resource)
 	if at != nil && !at.Serves(c.Scopes) {
-		// A refresh cannot widen what the provider granted (RFC 6749
-		// §6): only a sign-in may get the missing scopes.
-		n := person(ReasonScopesNotGranted)
-		n.Scopes = missingScopes(at.Scopes, c.Scopes)
-		return n
+		if ScopesCover(at.Requested, c.Scopes) {
+			// These scopes were asked for and the provider granted fewer;
+			// a refresh cannot widen a grant (RFC 6749 §6): only a
+			// sign-in may get them.
+			n := person(ReasonScopesNotGranted)
+			n.Scopes = missingScopes(at.Scopes, c.Scopes)
+			return n
+		}
+		if rt != "" {
+			// Asked for other scopes: Entra's refresh tokens get any
+			// consented scope; a provider that refuses falls through to
+			// a sign-in.
+			return Need{Kind: NeedRefresh, Code: ReasonScopesChanged}
+		}
+		return person(ReasonScopesChanged)
 	}
-	if g.refreshFor(c.Resource) != "" {
+	if rt != "" {
 		if at == nil {
 			return Need{Kind: NeedRefresh, Code: ReasonNoTokenForOrg}
 		}
 		return Need{Kind: NeedRefresh, Code: ReasonExpired}
 	}
 	switch {
-	case g == nil:
+	case g.empty():
 		return person(ReasonNoToken)
 	case g.RefreshPerResource != "" && at == nil:
 		n := person(ReasonRefreshNotShared)

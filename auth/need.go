@@ -63,6 +63,9 @@ const (
 	// ReasonScopesNotGranted: the provider granted fewer scopes than the
 	// connection asks for (Need.Scopes lists the missing ones).
 	ReasonScopesNotGranted ReasonCode = "scopes_not_granted"
+	// ReasonScopesChanged: the stored token was had for other scopes than
+	// the connection asks for now.
+	ReasonScopesChanged ReasonCode = "scopes_changed"
 	// ReasonRefreshNotShared: this account's refresh tokens serve one org
 	// each (a standard OpenID provider, unlike Entra), so this org signs
 	// in on its own.
@@ -126,7 +129,7 @@ func (n Need) Text() string {
 	var why string
 	switch n.Code {
 	case ReasonNoToken:
-		why = "no token yet"
+		why = "no token"
 	case ReasonNoTokenForOrg:
 		why = "no token for this org yet"
 		if n.Kind == NeedRefresh {
@@ -150,6 +153,11 @@ func (n Need) Text() string {
 		}
 	case ReasonScopesNotGranted:
 		why = "the provider granted fewer scopes than requested: " + strings.Join(n.Scopes, ", ") + " not granted"
+	case ReasonScopesChanged:
+		why = "the stored token was had for other scopes"
+		if n.Kind == NeedRefresh {
+			return why + "; refreshing for these"
+		}
 	case ReasonRefreshNotShared:
 		why = "this provider's refresh tokens serve one org each, so this org signs in on its own"
 	case ReasonIdentityChanged:

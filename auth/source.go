@@ -139,6 +139,7 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 	need := m.Need(c, grant, now)
 	if planned != nil && planned.Fresh && need.Kind == NeedNothing {
 		need = m.Need(c, withoutAccess(grant, c.Resource), now)
+		need.Fresh = true
 	}
 	if need.Kind == NeedNothing {
 		log.Debug("token from the store", "expires", need.Until)
@@ -152,7 +153,14 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 		}
 		res, err := m.Silent(ctx, env, c, grant)
 		if err == nil {
-			log.Debug("token silently", "method", m.Name(), "need", string(need.Code))
+			switch need.Kind {
+			case NeedRefresh:
+				log.Debug("token by refresh", "rotated", res.RefreshToken != "" && res.RefreshToken != grant.refreshFor(c.Resource))
+			case NeedClientSecret:
+				log.Debug("token by client credentials", "fresh", need.Fresh)
+			default:
+				log.Debug("token from an Entra credential", "method", m.Name())
+			}
 			return s.save(c, key, grant, res, false)
 		}
 		log.Debug("silent token failed", "error", err.Error())

@@ -113,7 +113,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{sales},
 			prior:  []*config.Connection{sales},
 			tokens: nil,
-			want:   map[string]want{"connection.sales": {Update, "no token yet", AuthInteractive, "no token"}},
+			want:   map[string]want{"connection.sales": {Update, "no token", AuthInteractive, "no token"}},
 			sum:    Summary{Change: 1, SignIns: 1, Interactive: 1},
 		},
 		{
@@ -156,7 +156,7 @@ func TestMake(t *testing.T) {
 			name:  "new app-only connection: client credentials, and a note on the application user",
 			conns: []*config.Connection{app, cert},
 			want: map[string]want{
-				"connection.app":  {Create, "", AuthClientCredentials, "no token yet"},
+				"connection.app":  {Create, "", AuthClientCredentials, "no token; the app signs in with its secret"},
 				"connection.cert": {Create, "", AuthCredential, "the app signs in with its certificate"},
 			},
 			sum: Summary{Add: 2, SignIns: 2},
