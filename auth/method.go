@@ -198,6 +198,8 @@ func appNeed(kind NeedKind, name string, c Conn, g *Grant, now time.Time) Need {
 	switch {
 	case at.Valid(now) && at.Serves(c.Scopes):
 		return Need{Kind: NeedNothing, Code: ReasonValid, Until: at.Expiry}
+	case at != nil && !at.Serves(c.Scopes):
+		return Need{Kind: kind, Code: ReasonScopesNotGranted, Scopes: missingScopes(at.Scopes, c.Scopes), Method: name}
 	case at != nil:
 		return Need{Kind: kind, Code: ReasonExpired, Method: name}
 	}

@@ -25,6 +25,10 @@ const (
 	NeedCredential
 )
 
+var needNames = [...]string{"nothing", "refresh", "client_secret", "interactive", "credential"}
+
+func (k NeedKind) String() string { return needNames[k] }
+
 // Silent reports whether the need is met without a person.
 func (k NeedKind) Silent() bool { return k != NeedInteractive }
 

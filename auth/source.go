@@ -163,7 +163,7 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 			}
 			return s.save(c, key, grant, res, false)
 		}
-		log.Debug("silent token failed", "error", err.Error())
+		log.Debug("silent token failed", "need", need.Kind.String(), "error", err.Error())
 		if need.Kind != NeedRefresh {
 			return Token{}, err
 		}
