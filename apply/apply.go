@@ -322,9 +322,9 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err != nil {
 		var apiErr *dynamics.APIError
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
-			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, c.AppOnly()))
+			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
 		}
-		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, c.AppOnly()))
+		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, plan.AuthConn(c).AppOnly()))
 	}
 	// The org accepted the token: one granted fewer scopes than asked for
 	// serves from now on (auth.AccessToken.Accepted).
@@ -335,7 +335,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.
 	if c.Entity != "" {
-		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.AppOnly()); err != nil {
+		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, plan.AuthConn(c).AppOnly()); err != nil {
 			return "", fmt.Errorf("%s: %w", c.Addr, err)
 		}
 	}

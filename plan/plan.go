@@ -496,7 +496,7 @@ func (a Auth) Need() auth.Need {
 // appUserNote reminds that an app acting as itself is let into an org only
 // as an application user with a security role, which no sign-in creates.
 func appUserNote(c *config.Connection) string {
-	if !c.AppOnly() {
+	if !AuthConn(c).AppOnly() {
 		return ""
 	}
 	who := "the app " + c.ClientID

@@ -13,6 +13,7 @@ import (
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/plan"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -162,7 +163,7 @@ func (s *session) apiError(doing string, err error) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.Problem()
-		if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+		if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 			msg += "; " + h
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
@@ -225,7 +226,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if logical == "" {
 		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
 	}
-	appOnly := s.conn.AppOnly()
+	appOnly := plan.AuthConn(s.conn).AppOnly()
 	ent, err := apply.CheckEntity(ctx, s.client, s.org, s.token, logical, appOnly)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.conn.Addr, err)
