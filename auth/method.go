@@ -206,6 +206,23 @@ func appNeed(kind NeedKind, name string, c Conn, g *Grant, now time.Time) Need {
 	return Need{Kind: kind, Code: ReasonNoToken, Method: name}
 }
 
+// user is what the user sign-ins (browser, device code) share: the
+// account's key, the cached token, then the refresh token; each adds its
+// own SignIn.
+type user struct {
+	name string
+	way  Way
+}
+
+func (m user) Name() string                              { return m.name }
+func (user) Key(c Conn) string                           { return Key(c.TokenURL, c.ClientID, c.LoginHint) }
+func (user) AppOnly() bool                               { return false }
+func (user) Invalidators() []string                      { return []string{"client_secret"} }
+func (m user) Need(c Conn, g *Grant, now time.Time) Need { return userNeed(m.way, c, g, now) }
+func (user) Silent(ctx context.Context, env *Env, c Conn, g *Grant) (*Result, error) {
+	return refresh(ctx, env, c, g)
+}
+
 // userNeed is the need of a user sign-in (browser or device code): the
 // cached token, else the refresh token, else a person.
 func userNeed(way Way, c Conn, g *Grant, now time.Time) Need {

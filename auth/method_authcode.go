@@ -4,25 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 )
 
 // authorizationCode signs a user in in a browser (authorization code with
 // PKCE); the refresh token it brings keeps later runs silent.
-type authorizationCode struct{}
-
-func (authorizationCode) Name() string           { return GrantAuthorizationCode }
-func (authorizationCode) Key(c Conn) string      { return Key(c.TokenURL, c.ClientID, c.LoginHint) }
-func (authorizationCode) AppOnly() bool          { return false }
-func (authorizationCode) Invalidators() []string { return []string{"client_secret"} }
-
-func (authorizationCode) Need(c Conn, g *Grant, now time.Time) Need {
-	return userNeed(WayBrowser, c, g, now)
-}
-
-func (authorizationCode) Silent(ctx context.Context, env *Env, c Conn, g *Grant) (*Result, error) {
-	return refresh(ctx, env, c, g)
-}
+type authorizationCode struct{ user }
 
 // SignIn opens the browser. When no browser can be opened, a public client
 // (no client_secret: its registration may allow public client flows)

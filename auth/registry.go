@@ -26,15 +26,15 @@ const (
 // implementing Method plus one line here.
 var (
 	grants = map[string]Method{
-		GrantAuthorizationCode: authorizationCode{},
-		GrantDeviceCode:        deviceCode{},
+		GrantAuthorizationCode: authorizationCode{user{GrantAuthorizationCode, WayBrowser}},
+		GrantDeviceCode:        deviceCode{user{GrantDeviceCode, WayDeviceCode}},
 		GrantClientCredentials: clientSecret{},
 	}
 	methods = map[string]Method{
-		MethodAzureCLI:          azureCLI{},
-		MethodManagedIdentity:   managedIdentity{},
-		MethodWorkloadIdentity:  workloadIdentity{},
-		MethodClientCertificate: clientCertificate{},
+		MethodAzureCLI:          azureCLI,
+		MethodManagedIdentity:   managedIdentity,
+		MethodWorkloadIdentity:  workloadIdentity,
+		MethodClientCertificate: clientCertificate,
 	}
 )
 

@@ -337,31 +337,6 @@ func refresh(ctx context.Context, env *Env, c Conn, g *Grant) (*Result, error) {
 	return env.Flow.Refresh(ctx, p, rt)
 }
 
-// credentialSilent gets a token from an Entra-native credential through
-// azidentity. No refresh token is involved and no browser is opened.
-func credentialSilent(ctx context.Context, env *Env, method string, c Conn) (*Result, error) {
-	opt := CredentialOptions{
-		CertificatePath:     c.CertificatePath,
-		CertificatePassword: c.CertificatePassword,
-		FederatedTokenFile:  c.FederatedTokenFile,
-		TenantID:            c.TenantID,
-	}
-	if env.Flow != nil {
-		opt.HTTPClient = env.Flow.HTTPClient
-	}
-	cred, err := NewCredential(method, c.params(), opt)
-	if err != nil {
-		return nil, fmt.Errorf("%s: preparing the credential failed: %w", c.Addr, err)
-	}
-	res, err := CredentialToken(ctx, method, cred, c.Scopes)
-	if err != nil {
-		// Not explain: CredentialError already explains Entra's codes for
-		// the method, where the OAuth app's advice does not apply.
-		return nil, fmt.Errorf("%s: getting a token failed: %w", c.Addr, err)
-	}
-	return res, nil
-}
-
 // explain says which connection failed doing what. Entra's refusals are
 // explained in plain words with what to fix (Explain); the cause stays
 // reachable through errors.As.
@@ -390,15 +365,6 @@ type explainedError struct {
 
 func (e *explainedError) Error() string { return e.msg }
 func (e *explainedError) Unwrap() error { return e.err }
-
-// credentialSource says where an Entra-native credential's token comes
-// from, for reasons shown to the user.
-func credentialSource(method string) string {
-	if m, ok := methods[method].(interface{ source() string }); ok {
-		return m.source()
-	}
-	return "from " + method
-}
 
 // unknown is a method name the registry does not know; the configuration
 // refuses such names first, so only a caller that skipped validation
