@@ -130,22 +130,8 @@ func (n Need) Text() string {
 	case ReasonUnknownMethod:
 		return "unknown authentication method " + n.Method
 	}
-	var why string
+	why := string(n.Code)
 	switch n.Code {
-	case ReasonNoToken:
-		why = "no token"
-	case ReasonNoTokenForOrg:
-		why = "no token for this org yet"
-		if n.Kind == NeedRefresh {
-			return why + "; the account's refresh token covers it"
-		}
-	case ReasonExpired:
-		why = "token expired"
-		if n.Kind == NeedRefresh {
-			return why + "; refreshing silently"
-		}
-	case ReasonNoRefreshToken:
-		why = "token expired and there is no refresh token (is offline_access among the scopes?)"
 	case ReasonRefreshFailed:
 		switch {
 		case n.Detail != "":
@@ -157,22 +143,18 @@ func (n Need) Text() string {
 		}
 	case ReasonScopesNotGranted:
 		why = "the provider granted fewer scopes than requested: " + strings.Join(n.Scopes, ", ") + " not granted"
-	case ReasonScopesChanged:
-		why = "the stored token was had for other scopes"
-		if n.Kind == NeedRefresh {
-			return why + "; refreshing for these"
-		}
-	case ReasonRefreshNotShared:
-		why = "this provider's refresh tokens serve one org each, so this org signs in on its own"
 	case ReasonIdentityChanged:
 		why = "identity changed"
 		if len(n.Attrs) > 0 {
 			why += " (" + strings.Join(n.Attrs, ", ") + ")"
 		}
-	case ReasonAccountChanged:
-		why = "account changed"
 	default:
-		why = string(n.Code)
+		if w, ok := reasonWords[n.Code]; ok {
+			why = w.why
+			if n.Kind == NeedRefresh && w.refresh != "" {
+				return why + "; " + w.refresh
+			}
+		}
 	}
 	switch n.Kind {
 	case NeedClientSecret:
@@ -181,6 +163,18 @@ func (n Need) Text() string {
 		return why + "; " + credentialSource(n.Method)
 	}
 	return why
+}
+
+// reasonWords are the words of the codes without parameters, and what
+// follows them when a refresh meets the need.
+var reasonWords = map[ReasonCode]struct{ why, refresh string }{
+	ReasonNoToken:          {"no token", ""},
+	ReasonNoTokenForOrg:    {"no token for this org yet", "the account's refresh token covers it"},
+	ReasonExpired:          {"token expired", "refreshing silently"},
+	ReasonNoRefreshToken:   {"token expired and there is no refresh token (is offline_access among the scopes?)", ""},
+	ReasonScopesChanged:    {"the stored token was had for other scopes", "refreshing for these"},
+	ReasonRefreshNotShared: {"this provider's refresh tokens serve one org each, so this org signs in on its own", ""},
+	ReasonAccountChanged:   {"account changed", ""},
 }
 
 // missingScopes lists the wanted resource scopes a grant lacks, as
