@@ -35,7 +35,7 @@ func TestPlanPromiseFewerScopes(t *testing.T) {
 			e.SetGrantFewerScopes(true)
 			c := conns[0]
 			c.Scopes = []string{c.URL + "/user_impersonation", c.URL + "/Extra.Read", "offline_access"}
-			cfg := &config.Config{Connections: conns}
+			cfg := &config.Config{Connections: conns, Hash: "promise"}
 			opt := options(t, e, true)
 			// A login: a narrower token that no org has accepted yet.
 			if _, _, err := Token(context.Background(), c, opt); err != nil {

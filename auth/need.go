@@ -89,6 +89,16 @@ const (
 	ReasonUnknownMethod ReasonCode = "unknown_method"
 )
 
+// reasonCodes are every code, for readers of saved plans.
+var reasonCodes = []ReasonCode{
+	ReasonValid, ReasonNoToken, ReasonNoTokenForOrg, ReasonExpired, ReasonNoRefreshToken,
+	ReasonRefreshFailed, ReasonScopesNotGranted, ReasonScopesChanged, ReasonRefreshNotShared,
+	ReasonIdentityChanged, ReasonCredentialChanged, ReasonAccountChanged, ReasonCovered, ReasonUnknownMethod,
+}
+
+// KnownReason reports whether code is one of auth's reason codes.
+func KnownReason(code ReasonCode) bool { return slices.Contains(reasonCodes, code) }
+
 // Need is the one answer to "what does getting this connection's token
 // take now": plan predicts with it, apply carries it out, `auth status`
 // and `token -input=false` show it.
