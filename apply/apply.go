@@ -319,8 +319,24 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	}
 	tok, account := t.AccessToken, t.Account
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	var apiErr *dynamics.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !t.SignedIn {
+		// A cached or refreshed token the org refuses must not be reused
+		// by the next run: drop it, get one new token silently, try once
+		// more, and only then fail.
+		t, terr := r.src.Rejected(ctx, plan.AuthConn(c))
+		if terr != nil {
+			return "", fmt.Errorf("%w (the org had answered: %v)", terr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
+		}
+		tok, account = t.AccessToken, t.Account
+		who, err = r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	}
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+		if derr := r.src.DropAccess(plan.AuthConn(c)); derr != nil {
+			return "", derr
+		}
+	}
 	if err != nil {
-		var apiErr *dynamics.APIError
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
 			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
 		}

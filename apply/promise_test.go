@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"connform/auth"
 	"connform/config"
@@ -135,5 +136,46 @@ func TestPlanPromiseRefreshPerResource(t *testing.T) {
 	}
 	if s := planWithTokens(t, cfg, st, opt).Summarize(); s.Interactive != 2 {
 		t.Errorf("next plan: %d interactive sign-ins, want one per org", s.Interactive)
+	}
+}
+
+// TestRunRejectedTokenIsDropped: an access token the org refuses (401) is
+// dropped from the store, a new one is had silently once, and only when
+// that cannot be done does the connection fail; no run reuses the refused
+// token.
+func TestRunRejectedTokenIsDropped(t *testing.T) {
+	for _, refreshable := range []bool{true, false} {
+		t.Run(map[bool]string{true: "refreshed once", false: "no silent way: fails"}[refreshable], func(t *testing.T) {
+			e, cfg, st, opt := signedInOnce(t)
+			c := cfg.Connections[0]
+			key := plan.TokenKey(c)
+			g, _ := opt.Store.Get(key)
+			// A token the org refuses, though the store thinks it valid.
+			g.Access[c.URL].Token, g.Access[c.URL].Expiry = "refused-by-the-org", e.Now().Add(time.Hour)
+			if !refreshable {
+				g.RefreshToken = ""
+			}
+			if err := opt.Store.Put(key, g); err != nil {
+				t.Fatal(err)
+			}
+			res := applied(t, cfg, st, opt)
+			after, _ := opt.Store.Get(key)
+			if at := after.Access[c.URL]; at != nil && at.Token == "refused-by-the-org" {
+				t.Error("the refused token is still stored")
+			}
+			if refreshable {
+				if len(res.Failed()) > 0 || res.Interactive != 0 {
+					t.Fatalf("want a silent recovery, got %v, %d sign-ins", res.Failed(), res.Interactive)
+				}
+				return
+			}
+			failed := res.Failed()
+			if len(failed) != 1 || !strings.Contains(failed[0].Err.Error(), "the org refused the token, which connform dropped; a new one needs an interactive sign-in") {
+				t.Fatalf("want a failure saying a sign-in is needed, got %+v", res.Outcomes)
+			}
+			if e.Stats().SignIns != 1 {
+				t.Error("a sign-in happened that the plan did not announce")
+			}
+		})
 	}
 }

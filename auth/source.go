@@ -296,6 +296,67 @@ func (s *Source) save(c Conn, key string, g *Grant, res *Result, signedIn bool) 
 	return Token{AccessToken: res.AccessToken, Account: g.Account, SignedIn: signedIn}, nil
 }
 
+// Rejected handles an access token c's org refused (HTTP 401): the token is
+// dropped from the store, so no later run reuses it, and a new one is had
+// silently, once (refresh token, client secret or credential). When only a
+// person could get one, it fails saying so rather than prompting: the plan
+// promised no sign-in for this.
+func (s *Source) Rejected(ctx context.Context, c Conn) (Token, error) {
+	m := c.Method()
+	key := m.Key(c)
+	g := s.group(key)
+	g.Lock()
+	defer g.Unlock()
+	grant, err := s.dropAccess(c, key)
+	if err != nil {
+		return Token{}, err
+	}
+	need := m.Need(c, grant, s.now())
+	if !need.Kind.Silent() || need.Kind == NeedNothing {
+		return Token{}, fmt.Errorf("%s: the org refused the token, which connform dropped; a new one needs an interactive sign-in (%s): run connform apply again in a terminal, or connform login", c.Addr, need.Text())
+	}
+	s.log().Debug("org refused the token; getting a new one silently", "address", c.Addr, "need", need.Kind.String())
+	if need.Kind == NeedRefresh {
+		s.progress(Progress{Addr: c.Addr, Kind: ProgressRefreshing})
+	}
+	res, err := m.Silent(ctx, &Env{Flow: s.Flow, Progress: s.Progress}, c, grant)
+	if err != nil {
+		if need.Kind == NeedRefresh {
+			return Token{}, explain(c, "refreshing the token", err)
+		}
+		return Token{}, err
+	}
+	return s.save(c, key, grant, res, false)
+}
+
+// DropAccess forgets c's access token (its org refused it), keeping the
+// refresh token, so that no later run reuses it.
+func (s *Source) DropAccess(c Conn) error {
+	key := c.Key()
+	g := s.group(key)
+	g.Lock()
+	defer g.Unlock()
+	_, err := s.dropAccess(c, key)
+	return err
+}
+
+func (s *Source) dropAccess(c Conn, key string) (*Grant, error) {
+	grant, err := s.Store.Get(key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the token store: %w", c.Addr, err)
+	}
+	if grant == nil {
+		return &Grant{}, nil
+	}
+	if at := grant.Access[c.Resource]; at != nil && at.Token != "" {
+		at.Token, at.Expiry = "", time.Time{}
+		if err := s.Store.Put(key, grant); err != nil {
+			return nil, fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
+		}
+	}
+	return grant, nil
+}
+
 // Accepted records that c's org accepted its stored access token. A token
 // granted fewer scopes than requested then serves the same request until
 // the requested scopes change: connform does not ask for what the provider
