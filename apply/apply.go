@@ -45,6 +45,9 @@ const (
 	// EventPlanNotKept says, in Message, why the plan's promise of a
 	// silent token could not be kept: a person must sign in after all.
 	EventPlanNotKept
+	// EventWaiting says, in Message, that a sign-in waits for a person:
+	// how long it still will and how to give up.
+	EventWaiting
 )
 
 // Event is one step of progress, for the command layer to show as it

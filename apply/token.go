@@ -25,6 +25,7 @@ var progressKinds = map[auth.ProgressKind]EventKind{
 	auth.ProgressSigningIn:   EventSigningIn,
 	auth.ProgressDeviceCode:  EventDeviceCode,
 	auth.ProgressPlanNotKept: EventPlanNotKept,
+	auth.ProgressWaiting:     EventWaiting,
 }
 
 // token gets c's access token the way the plan's change said (nil: no plan).

@@ -110,23 +110,33 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 		}
 	}
 
-	timeout := f.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := f.timeout()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	f.waiting(0, timeout)
+	var remind <-chan time.Time
+	if f.WaitEvery > 0 {
+		t := time.NewTicker(f.WaitEvery)
+		defer t.Stop()
+		remind = t.C
+	}
+	start := time.Now()
 	var code string
-	select {
-	case r := <-cb.done:
-		if r.err != nil {
-			return nil, r.err
+	for code == "" {
+		select {
+		case r := <-cb.done:
+			if r.err != nil {
+				return nil, r.err
+			}
+			code = r.code
+		case <-remind:
+			waited := time.Since(start)
+			f.waiting(waited, timeout-waited)
+		case <-timer.C:
+			return nil, fmt.Errorf("browser sign-in: %w within %s (-auth-timeout); run again, or open the sign-in URL shown above in a browser on this machine", errNotCompleted, timeout)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 		}
-		code = r.code
-	case <-timer.C:
-		return nil, fmt.Errorf("browser sign-in: %w within %s; run again, or open the sign-in URL shown above in a browser on this machine", errNotCompleted, timeout)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 	}
 
 	return f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) {

@@ -240,9 +240,18 @@ func TestAuthorizationCodeWaitEnds(t *testing.T) {
 		flow.Timeout = 20 * time.Millisecond
 		var notified string
 		flow.Notify = func(u string) { notified = u }
+		var announced []time.Duration
+		flow.Waiting = func(waited, left time.Duration) {
+			if waited == 0 {
+				announced = append(announced, left)
+			}
+		}
 		_, err := flow.AuthorizationCode(context.Background(), entra.params())
-		if err == nil || !strings.Contains(err.Error(), "no sign-in completed within 20ms") {
+		if err == nil || !strings.Contains(err.Error(), "no sign-in completed within 20ms (-auth-timeout)") {
 			t.Errorf("want a timeout error, got %v", err)
+		}
+		if len(announced) != 1 || announced[0] != 20*time.Millisecond {
+			t.Errorf("the wait was announced as %v, want once, as 20ms", announced)
 		}
 		if !strings.Contains(notified, "code_challenge=") {
 			t.Errorf("the URL was not given to Notify without a browser: %q", notified)

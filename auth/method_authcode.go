@@ -16,7 +16,7 @@ type authorizationCode struct{ user }
 // for the user to open the printed URL, because Entra refuses the device
 // flow to apps that do not allow public flows.
 func (authorizationCode) SignIn(ctx context.Context, env *Env, c Conn, why Need) (*Result, error) {
-	f := *env.Flow
+	f := *waitingFlow(env, c)
 	f.NoBrowserFallback = c.ClientSecret == ""
 	// Say "browser opened" only once it has: a public client without a
 	// browser switches to the device flow, whose instructions are the

@@ -11,7 +11,7 @@ type deviceCode struct{ user }
 
 // SignIn runs the device flow, showing its instructions as progress.
 func (deviceCode) SignIn(ctx context.Context, env *Env, c Conn, _ Need) (*Result, error) {
-	res, err := env.Flow.DeviceCode(ctx, c.params(), func(uri, code, message string) {
+	res, err := waitingFlow(env, c).DeviceCode(ctx, c.params(), func(uri, code, message string) {
 		if message == "" {
 			message = fmt.Sprintf("To sign in, open %s in a browser on any device and enter the code %s.", uri, code)
 		}

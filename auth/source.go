@@ -26,6 +26,9 @@ const (
 	// ProgressPlanNotKept: the plan promised a silent token, but getting
 	// it needs a person; Message says why.
 	ProgressPlanNotKept
+	// ProgressWaiting: a sign-in waits for a person; Message says how long
+	// it still will and how to give up.
+	ProgressWaiting
 )
 
 // Progress is one step a person should see. It never carries a secret.
@@ -294,6 +297,19 @@ func (s *Source) save(c Conn, key string, g *Grant, res *Result, signedIn bool) 
 		return Token{}, fmt.Errorf("%s: saving the token: %w", c.Addr, err)
 	}
 	return Token{AccessToken: res.AccessToken, Account: g.Account, SignedIn: signedIn}, nil
+}
+
+// waitingFlow is env's flow telling c's person how long it waits.
+func waitingFlow(env *Env, c Conn) *Flow {
+	f := *env.Flow
+	f.Waiting = func(waited, left time.Duration) {
+		msg := "waiting up to " + left.Round(time.Second).String() + " for the sign-in; Ctrl-C gives up"
+		if waited > 0 {
+			msg = "still waiting for the sign-in (" + left.Round(time.Second).String() + " left); Ctrl-C gives up"
+		}
+		env.progress(Progress{Addr: c.Addr, Kind: ProgressWaiting, Message: msg})
+	}
+	return &f
 }
 
 // Rejected handles an access token c's org refused (HTTP 401): the token is

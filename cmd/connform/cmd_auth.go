@@ -31,7 +31,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	v.register(fs)
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
-	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -54,13 +54,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
-	flow := &auth.Flow{
-		HTTPClient: c.httpClientFor(log),
-		Timeout:    *authTimeout,
-		Now:        c.now,
-		Opener:     c.browser(),
-		Notify:     c.notifySignIn,
-	}
+	flow := c.signInFlow(c.httpClientFor(log), *authTimeout, true)
 	var failed int
 	for _, g := range groupByKey(conns) {
 		first := g.conns[0]

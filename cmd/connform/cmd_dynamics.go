@@ -11,7 +11,6 @@ import (
 
 	"connform/addrs"
 	"connform/apply"
-	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
 	"connform/plan"
@@ -33,7 +32,7 @@ type connFlags struct {
 func (f *connFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
-	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 }
 
 // session is a configuration, one connection of it, and a token for it.
@@ -96,15 +95,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	}
 	log := c.logger()
 	hc := c.httpClientFor(log)
-	flow := &auth.Flow{
-		HTTPClient: hc,
-		Timeout:    f.authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-	}
-	if f.input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(hc, f.authTimeout, f.input)
 	tok, account, err := apply.Token(ctx, conn, apply.Options{
 		Store:       store,
 		Flow:        flow,
