@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -284,9 +285,22 @@ func TestAuthorizationCodeListensOnLoopbackOnly(t *testing.T) {
 	entra := newFakeEntra(t)
 	flow := testFlow(entra.browser(false, nil))
 	var addr net.Addr
-	flow.listening = func(a net.Addr) { addr = a }
+	var twinErr error
+	flow.listening = func(a net.Addr) {
+		addr = a
+		// While the sign-in waits, no other process may take the port on
+		// the IPv6 loopback, where a browser may send the response. A
+		// machine without ::1 refuses for want of the address instead.
+		var ln net.Listener
+		if ln, twinErr = net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(a.(*net.TCPAddr).Port))); twinErr == nil {
+			ln.Close()
+		}
+	}
 	if _, err := flow.AuthorizationCode(context.Background(), entra.params()); err != nil {
 		t.Fatal(err)
+	}
+	if twinErr == nil {
+		t.Error("another listener could take the callback port on [::1] during the sign-in")
 	}
 	if tcp, ok := addr.(*net.TCPAddr); !ok || !tcp.IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		t.Errorf("listener bound to %v, want 127.0.0.1", addr)
