@@ -198,10 +198,13 @@ func (s *Source) refused(c Conn, g *Grant, err error) (Need, bool) {
 		return Need{}, false
 	}
 	stamp := s.now().UTC().Format("2006-01-02 15:04 MST")
-	if ae.Code == "invalid_scope" && g.RefreshPerResource == "" && g.RefreshResource != "" && g.RefreshResource != c.Resource {
-		// The token served another org and this one is refused: the
-		// provider binds refresh tokens to a resource. Keep the token for
-		// the org it serves; this org gets its own.
+	if ae.Code == "invalid_scope" && g.RefreshPerResource == "" && g.RefreshResource != "" && g.RefreshResource != c.Resource &&
+		sameShape(g.access(g.RefreshResource), g.RefreshResource, c) {
+		// The token served another org for the same scopes, and this org
+		// is refused them: the provider binds refresh tokens to a
+		// resource (a scope wrong for this org alone would differ in
+		// shape). Keep the token for the org it serves; this org gets its
+		// own.
 		g.RefreshPerResource = stamp + ": " + ae.Error()
 		if at := g.Access[g.RefreshResource]; at != nil {
 			at.RefreshToken = g.RefreshToken
@@ -223,11 +226,31 @@ func (s *Source) refused(c Conn, g *Grant, err error) (Need, bool) {
 	return Need{Kind: NeedInteractive, Code: ReasonRefreshFailed, Detail: Reason(ae), consent: ae.Has(65001)}, true
 }
 
+// sameShape reports whether c asks of its org what at was had for at
+// resource: the same scopes, with the org's URL in place of the other's.
+func sameShape(at *AccessToken, resource string, c Conn) bool {
+	if at == nil {
+		return false
+	}
+	moved := make([]string, len(at.Requested))
+	for i, s := range at.Requested {
+		if rest, ok := strings.CutPrefix(s, resource); ok {
+			s = c.Resource + rest
+		}
+		moved[i] = s
+	}
+	return sameScopes(moved, c.Scopes)
+}
+
 // signInLocked asks a person, at most once per account in a run after a
 // failure. It runs with the key's lock held.
 func (s *Source) signInLocked(ctx context.Context, env *Env, m Method, c Conn, key string, grant *Grant, why Need) (Token, error) {
 	if !s.Interactive {
-		return Token{}, fmt.Errorf("%s needs an interactive sign-in (%s), but input is disabled (-input=false); run connform apply in a terminal, or connform login", c.Addr, why.Text())
+		how := "in a browser"
+		if why.Way == WayDeviceCode {
+			how = "with a device code"
+		}
+		return Token{}, fmt.Errorf("%s needs an interactive sign-in (%s), but input is disabled (-input=false); run connform apply in a terminal to sign in %s, or connform login", c.Addr, why.Text(), how)
 	}
 	s.signIn.Lock()
 	defer s.signIn.Unlock()
