@@ -63,8 +63,6 @@ type Env struct {
 	Flow *Flow
 	// Progress receives what the person must know while it happens.
 	Progress func(Progress)
-	// Interactive is false under -input=false.
-	Interactive bool
 }
 
 func (e *Env) progress(p Progress) {

@@ -149,7 +149,7 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 		at := grant.Access[c.Resource]
 		return Token{AccessToken: at.Token, Account: grant.Account}, nil
 	}
-	env := &Env{Flow: s.Flow, Progress: s.Progress, Interactive: s.Interactive}
+	env := &Env{Flow: s.Flow, Progress: s.Progress}
 	if need.Kind != NeedInteractive {
 		if need.Kind == NeedRefresh {
 			s.progress(Progress{Addr: c.Addr, Kind: ProgressRefreshing})

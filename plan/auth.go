@@ -157,7 +157,7 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 		if ch.Action == NoOp {
 			ch.Action = Update
 		}
-		ch.Reasons = append(ch.Reasons, Reason{Code: signInReasons[need.Code]})
+		ch.Reasons = append(ch.Reasons, Reason{Code: signInReason(need.Code)})
 	}
 	if ch.Action != NoOp || need.Fresh {
 		// A changed credential's cached token proves the old one only:
@@ -167,14 +167,14 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 	}
 }
 
-// signInReasons names, as a change's reason, why a connection with nothing
+// signInReason names, as a change's reason, why a connection with nothing
 // else to change needs an update: its sign-in (Auth says which and why).
-var signInReasons = map[auth.ReasonCode]ReasonCode{
-	auth.ReasonNoToken:          ReasonNoToken,
-	auth.ReasonNoRefreshToken:   ReasonTokenExpired,
-	auth.ReasonRefreshFailed:    ReasonSignInNeeded,
-	auth.ReasonScopesNotGranted: ReasonSignInNeeded,
-	auth.ReasonScopesChanged:    ReasonSignInNeeded,
-	auth.ReasonRefreshNotShared: ReasonSignInNeeded,
-	auth.ReasonAccountChanged:   ReasonSignInNeeded,
+func signInReason(code auth.ReasonCode) ReasonCode {
+	switch code {
+	case auth.ReasonNoToken:
+		return ReasonNoToken
+	case auth.ReasonNoRefreshToken:
+		return ReasonTokenExpired
+	}
+	return ReasonSignInNeeded
 }
