@@ -13,10 +13,9 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
+	"connform/addrs"
 	"connform/auth"
 	"connform/internal/atomicfile"
 )
@@ -221,7 +220,7 @@ func fromFile(f *planFile) (*Plan, error) {
 		return nil, errors.New("its header holds control characters")
 	}
 	for i, t := range f.Targets {
-		if err := checkAddr(t, true); err != nil {
+		if err := checkAddr(t); err != nil {
 			return nil, fmt.Errorf("targets[%d]: %v", i, err)
 		}
 		p.Targets = append(p.Targets, t)
@@ -253,14 +252,14 @@ func fromFile(f *planFile) (*Plan, error) {
 }
 
 func addrSuffix(fc *fileChange) string {
-	if checkAddr(fc.Address, false) != nil {
+	if checkAddr(fc.Address) != nil {
 		return ""
 	}
 	return " (" + fc.Address + ")"
 }
 
 func fromFileChange(fc *fileChange) (*Change, error) {
-	if err := checkAddr(fc.Address, false); err != nil {
+	if err := checkAddr(fc.Address); err != nil {
 		return nil, err
 	}
 	action, ok := ParseAction(fc.Action)
@@ -350,31 +349,17 @@ func checkCovers(changes []*Change, index map[string]int) error {
 	return nil
 }
 
-// checkAddr accepts the one spelling state and plans write:
-// connection.NAME or connection.NAME["KEY"]; block, for a target, also
-// accepts a bare block address with no key.
-func checkAddr(addr string, block bool) error {
+// checkAddr accepts only the one spelling state and plans write
+// (addrs.Instance.String): connection.NAME or connection.NAME["KEY"]; for a
+// target the first is a whole block. Anything else was not written by
+// connform.
+func checkAddr(addr string) error {
 	bad := fmt.Errorf("address %s is not a connection address such as connection.NAME or connection.NAME[\"KEY\"]", quote(addr))
 	if len(addr) > 1024 || !printable(addr) {
 		return bad
 	}
-	tr, diags := hclsyntax.ParseTraversalAbs([]byte(addr), "", hcl.InitialPos)
-	if diags.HasErrors() || len(tr) < 2 || len(tr) > 3 || tr.RootName() != "connection" {
-		return bad
-	}
-	name, ok := tr[1].(hcl.TraverseAttr)
-	if !ok {
-		return bad
-	}
-	canonical := "connection." + name.Name
-	if len(tr) == 3 {
-		idx, ok := tr[2].(hcl.TraverseIndex)
-		if !ok || !idx.Key.Type().Equals(cty.String) || idx.Key.IsNull() {
-			return bad
-		}
-		canonical += "[" + strconv.Quote(idx.Key.AsString()) + "]"
-	}
-	if canonical != addr {
+	t, err := addrs.ParseTarget(addr)
+	if err != nil || t.Type != addrs.Connection || t.String() != addr {
 		return bad
 	}
 	return nil

@@ -72,10 +72,14 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 // configuration would replace what apply made (another org, app or
 // scopes): its token would not be the applied connection's.
 func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
+	if s := c.cachedSession(name, f, applied); s != nil {
+		return s, nil
+	}
 	cfg := c.loadConfig(f.vars, nil)
 	if cfg == nil {
 		return nil, exitError(1)
 	}
+	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
@@ -107,6 +111,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if err != nil {
 		return nil, err
 	}
+	c.cacheSession(cfg, conn, f, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
 		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},

@@ -305,6 +305,10 @@ func (c *cli) logger() *slog.Logger {
 func logPlan(log *slog.Logger, p *plan.Plan) {
 	sum := p.Summarize()
 	log.Debug("plan made", "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy, "sign_ins", sum.SignIns, "interactive", sum.Interactive)
+	if !log.Enabled(context.Background(), levelTrace) {
+		// The words of 10,000 reasons would be made for nothing.
+		return
+	}
 	for _, ch := range p.Changes {
 		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", reasonText(ch.Reasons),
 			"auth", ch.Auth.Kind.String(), "auth_reason", ch.Auth.Reason, "account_key", ch.Auth.Account)

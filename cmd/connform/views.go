@@ -187,19 +187,32 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 		}
 		return attrValue(a.Name, v)
 	}
-	pad := strings.Repeat(" ", width-len(a.Name))
+	// One write of pieces per line: fmt would parse a format for each of
+	// the 100,000 lines of a large plan.
+	var sym, rest string
 	switch {
 	case action == plan.Create || (a.Before == "" && a.After != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("green", "+"), a.Name, pad, val(a.After))
+		sym, rest = s.Paint("green", "+"), val(a.After)
 	case action == plan.Delete || (a.After == "" && a.Before != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("red", "-"), a.Name, pad, val(a.Before))
+		sym, rest = s.Paint("red", "-"), val(a.Before)
 	default:
-		line := fmt.Sprintf("      %s %s%s = %s -> %s", s.Paint("yellow", "~"), a.Name, pad, val(a.Before), val(a.After))
+		sym, rest = s.Paint("yellow", "~"), val(a.Before)+" -> "+val(a.After)
 		if a.ForcesReplacement {
-			line += s.Paint("red", " # forces replacement")
+			rest += s.Paint("red", " # forces replacement")
 		}
-		fmt.Fprintln(w, line)
 	}
+	line := make([]byte, 0, 16+width+len(sym)+len(rest))
+	line = append(line, "      "...)
+	line = append(line, sym...)
+	line = append(line, ' ')
+	line = append(line, a.Name...)
+	for range width - len(a.Name) {
+		line = append(line, ' ')
+	}
+	line = append(line, " = "...)
+	line = append(line, rest...)
+	line = append(line, '\n')
+	_, _ = w.Write(line)
 }
 
 func authPhrase(a plan.Auth) string {
