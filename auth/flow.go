@@ -87,10 +87,7 @@ func (f *Flow) now() time.Time {
 }
 
 func (f *Flow) ctx(ctx context.Context) context.Context {
-	if f.HTTPClient != nil {
-		return context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
-	}
-	return ctx
+	return context.WithValue(ctx, oauth2.HTTPClient, f.client())
 }
 
 func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
