@@ -351,7 +351,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	libAttrs["url"] = org.OrganizationServiceURL()
 	libAttrs["token_key"] = key
 	entry := library.Entry{
-		Key:         plan.LibraryKey(c),
+		Key:         c.Address().LibraryKey(),
 		Description: c.Description,
 		DataType:    r.opt.LibraryDataType,
 		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),
