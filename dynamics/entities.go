@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"connform/internal/safetext"
 )
 
 // Entity is a table of the org as EntityDefinitions describes it.
@@ -48,6 +50,10 @@ func (d entityDefinition) entity() Entity {
 			e.DisplayName = dn.LocalizedLabels[0].Label
 		}
 	}
+	// The org's names are printed as they are: no control character may act.
+	e.LogicalName = safetext.Line(e.LogicalName, safetext.FieldMax)
+	e.EntitySetName = safetext.Line(e.EntitySetName, safetext.FieldMax)
+	e.DisplayName = safetext.Line(e.DisplayName, safetext.FieldMax)
 	return e
 }
 
