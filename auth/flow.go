@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"connform/internal/retry"
+	"connform/internal/safetext"
 )
 
 // Params are the endpoints and client of one connection, and what to ask for.
@@ -256,7 +257,7 @@ func accountOf(jwt string) string {
 	}
 	for _, s := range []string{claims.PreferredUsername, claims.UPN, claims.UniqueName} {
 		if s != "" {
-			return s
+			return safetext.Line(s, safetext.FieldMax) // shown as "signed in as"
 		}
 	}
 	return ""

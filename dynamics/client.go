@@ -348,6 +348,25 @@ func redact(s, token string) string {
 	}
 	s = strings.ReplaceAll(s, token, "(redacted)")
 	const minPiece = 16
+	// sharesPiece reports whether part holds minPiece or more characters in
+	// a row of the token: a segment with text run into it ("<payload>0")
+	// is a piece of the token all the same. The token's pieces are indexed
+	// once, so a long answer costs one lookup per character.
+	var pieces map[string]bool
+	sharesPiece := func(part string) bool {
+		if pieces == nil {
+			pieces = make(map[string]bool, len(token))
+			for i := 0; i+minPiece <= len(token); i++ {
+				pieces[token[i:i+minPiece]] = true
+			}
+		}
+		for i := 0; i+minPiece <= len(part); i++ {
+			if pieces[part[i:i+minPiece]] {
+				return true
+			}
+		}
+		return false
+	}
 	var b strings.Builder
 	run := -1
 	flush := func(end int) {
@@ -368,7 +387,7 @@ func redact(s, token string) string {
 			if i < len(piece) && !strings.ContainsRune("./=", rune(piece[i])) {
 				continue
 			}
-			if part := piece[start:i]; len(part) >= minPiece && strings.Contains(token, part) {
+			if part := piece[start:i]; len(part) >= minPiece && sharesPiece(part) {
 				b.WriteString("(redacted)")
 			} else {
 				b.WriteString(part)
