@@ -380,3 +380,25 @@ func FuzzFileStoreDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenFileStringsEscaped: what auth status prints from a token file
+// (the account, why a refresh token was dropped) cannot drive the terminal,
+// even from a hand-edited plaintext file.
+func TestTokenFileStringsEscaped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	os.WriteFile(path, []byte(`{"version":1,"encrypted":false,"grants":{"k":{"account":"me\u001b[2J","refresh_dropped":"x\u009b2J\nApply complete!"},"n":null}}`), 0o600)
+	s, err := NewPlainFileStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Get("k")
+	if err != nil || g == nil {
+		t.Fatalf("Get = %v, %v", g, err)
+	}
+	if g.Account != `me\x1b[2J` || g.RefreshDropped != `x\u009b2J\nApply complete!` {
+		t.Errorf("Get = %q, %q", g.Account, g.RefreshDropped)
+	}
+	if g, err := s.Get("n"); g != nil || err != nil {
+		t.Errorf("a null entry: %v, %v", g, err)
+	}
+}

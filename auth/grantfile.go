@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/gofrs/flock"
+
+	"connform/internal/safetext"
 )
 
 // grantFile is a token file that several connform processes share. Its
@@ -280,6 +282,14 @@ func (s *grantFile) load() (map[string]*Grant, error) {
 		return nil, err
 	}
 	s.decodes++
+	for _, g := range m {
+		if g != nil {
+			// Shown by auth status and login; a plaintext file is easily
+			// edited.
+			g.Account = safetext.Line(g.Account, safetext.FieldMax)
+			g.RefreshDropped = safetext.Line(g.RefreshDropped, safetext.MessageMax)
+		}
+	}
 	s.disk, s.seen, s.loaded = m, fi, true
 	return m, nil
 }
