@@ -14,12 +14,20 @@ const (
 	secret   = "Xy7~Q/8+abc&def=ghi\"jkl<mno>pqr.stu_vwx-yz0123"
 	refresh  = "0.AAAArefresh-token-with-many-characters-1234567890abcdef"
 	verifier = "verifier-abcdefghijklmnopqrstuvwxyz-0123456789"
+	// The rest of what connform may send: each must go the same way.
+	assertion  = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ0b2tlbiJ9.c2lnbmF0dXJlLWJ5dGVzLW9mLXRoZS1hc3NlcnRpb24"
+	deviceCode = "DAQABAAEAAAD--device-code-0123456789abcdefghij"
+	password   = "correct horse battery staple"
+	authCode   = "0.AUcode-authorization-code-0123456789abcdef"
 )
+
+var sent = []string{secret, refresh, verifier, assertion, deviceCode, password, authCode}
 
 func form() url.Values {
 	return url.Values{
 		"client_id": {"11111111-2222-3333-4444-555555555555"}, "client_secret": {secret},
 		"refresh_token": {refresh}, "code_verifier": {verifier}, "grant_type": {"refresh_token"},
+		"client_assertion": {assertion}, "device_code": {deviceCode}, "password": {password}, "code": {authCode},
 		"scope": {"https://org.crm.dynamics.com/.default"},
 	}
 }
@@ -68,7 +76,7 @@ func TestTransportScrubsEchoes(t *testing.T) {
 			if !strings.Contains(got, Mask) {
 				t.Errorf("nothing was redacted: %s", got)
 			}
-			for _, s := range []string{secret, refresh, verifier} {
+			for _, s := range sent {
 				for _, f := range spellings(s) {
 					if strings.Contains(got, f[:len(f)/2]) {
 						t.Errorf("the answer still holds %q: %s", f[:len(f)/2], got)
