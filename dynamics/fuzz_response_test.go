@@ -97,3 +97,29 @@ func isHeaderValue(s string) bool {
 	}
 	return true
 }
+
+// TestRecordsEscaped: a row's strings, keys and nested values included,
+// come back with their control characters escaped; text keeps its lines.
+func TestRecordsEscaped(t *testing.T) {
+	org, _ := fakeCollection(t, `{"value":[{"name":"\u001b[2JApply complete!","note":"line one\nline two","k\u001b[31m":1,"tags":["\u009b2J",{"x":"\u0007"}]}]}`)
+	got, err := testClient().Records(context.Background(), org, testToken, RecordsQuery{EntitySet: "things", Top: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := got.Rows[0]
+	if row["name"] != `\x1b[2JApply complete!` || row["note"] != "line one\nline two" {
+		t.Errorf("row %q", row)
+	}
+	if _, ok := row[`k\x1b[31m`]; !ok {
+		t.Errorf("key not escaped: %q", row)
+	}
+	tags := row["tags"].([]any)
+	if tags[0] != `\u009b2J` || tags[1].(map[string]any)["x"] != `\x07` {
+		t.Errorf("nested values %q", tags)
+	}
+	for _, c := range got.Columns {
+		if !safetext.Safe(c) {
+			t.Errorf("column %q", c)
+		}
+	}
+}
