@@ -144,7 +144,7 @@ func findConnection(cfg *config.Config, name string) (*config.Connection, error)
 	case len(matches) > 0:
 		// A for_each block names a set that may grow: which instance is
 		// meant must be said, even while there is one.
-		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", t, len(matches), strings.Join(matches, ", "))
+		return nil, fmt.Errorf("%s has %s (for_each); name one of them: %s", t, count(len(matches), "instance"), strings.Join(matches, ", "))
 	case len(all) == 0:
 		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", t)
 	}
