@@ -283,15 +283,20 @@ func (s *grantFile) load() (map[string]*Grant, error) {
 	}
 	s.decodes++
 	for _, g := range m {
-		if g != nil {
-			// Shown by auth status and login; a plaintext file is easily
-			// edited.
-			g.Account = safetext.Line(g.Account, safetext.FieldMax)
-			g.RefreshDropped = safetext.Line(g.RefreshDropped, safetext.MessageMax)
-		}
+		escapeGrant(g)
 	}
 	s.disk, s.seen, s.loaded = m, fi, true
 	return m, nil
+}
+
+// escapeGrant escapes what auth status and login print of a stored grant
+// (the account, why a refresh token was dropped): a plaintext file or a
+// keyring item is easily edited.
+func escapeGrant(g *Grant) {
+	if g != nil {
+		g.Account = safetext.Line(g.Account, safetext.FieldMax)
+		g.RefreshDropped = safetext.Line(g.RefreshDropped, safetext.MessageMax)
+	}
 }
 
 // sameFile reports whether b is the file a was: connform replaces the file
