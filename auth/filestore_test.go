@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // validFile returns the fields of a token file written with passphrase
@@ -400,5 +402,27 @@ func TestTokenFileStringsEscaped(t *testing.T) {
 	}
 	if g, err := s.Get("n"); g != nil || err != nil {
 		t.Errorf("a null entry: %v, %v", g, err)
+	}
+}
+
+// TestTokenFileLockHeld: a process that holds the token file's lock and
+// hangs makes a write fail with a message, not hang this one too.
+func TestTokenFileLockHeld(t *testing.T) {
+	defer func(d time.Duration) { lockWait = d }(lockWait)
+	lockWait = 50 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "tokens.enc")
+	s := newFileStoreT(t, path, "pw")
+	other := flock.New(path + ".lock")
+	if ok, err := other.TryLock(); !ok || err != nil {
+		t.Fatalf("TryLock: %v %v", ok, err)
+	}
+	defer other.Unlock()
+	err := s.Put("k", sampleGrant())
+	if err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Fatalf("Put = %v", err)
+	}
+	other.Unlock()
+	if err := s.Put("k", sampleGrant()); err != nil {
+		t.Fatalf("after the lock was released: %v", err)
 	}
 }
