@@ -45,6 +45,7 @@ func hostileFiles(t testing.TB) map[string][]byte {
 		"n negative":             {"n": -1024},
 		"n not a power of two":   {"n": 1<<15 + 1},
 		"n 2^30 (128 GiB)":       {"n": 1 << 30},
+		"n 2^25, r 1 (4 GiB)":    {"n": 1 << 25, "r": 1},
 		"n 2^62":                 {"n": 1 << 62},
 		"n beyond int64":         {"n": 1e30},
 		"n a string":             {"n": "32768"},
