@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"connform/internal/safetext"
 )
 
 // validFile returns the fields of a token file written with passphrase
@@ -426,4 +428,38 @@ func TestTokenFileLockHeld(t *testing.T) {
 	if err := s.Put("k", sampleGrant()); err != nil {
 		t.Fatalf("after the lock was released: %v", err)
 	}
+}
+
+// FuzzPlainStoreDecode: the same for the plaintext token file.
+func FuzzPlainStoreDecode(f *testing.F) {
+	f.Add([]byte(`{"version":1,"encrypted":false,"grants":{"k":{"account":"a","access":{"r":{"token":"t","expiry":"2026-01-01T00:00:00Z"}}}}}`))
+	f.Add([]byte(`{"version":1,"encrypted":false,"grants":{"k":null,"j":{"access":{"x":null}}}}`))
+	f.Add([]byte(`{"version":2,"encrypted":false,"grants":[]}`))
+	f.Add([]byte(`{"version":1,"encrypted":false,"grants":{"k":{"account":"\u001b[2J"}}}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "tokens.json")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewPlainFileStore(path, nil)
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("not a *FileError naming the file: %v", err)
+			}
+			return
+		}
+		g, err := s.Get("k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g != nil && (!safetext.Safe(g.Account) || !safetext.Safe(g.RefreshDropped)) {
+			t.Fatalf("unescaped %q %q", g.Account, g.RefreshDropped)
+		}
+		// What was read can be written back.
+		if err := s.Put("k", &Grant{RefreshToken: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
