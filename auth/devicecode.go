@@ -162,10 +162,7 @@ var errDeviceExpired = errors.New("device code sign-in: the code expired before 
 // startDevice asks for a device code, retrying transient failures like a
 // token request.
 func (f *Flow) startDevice(ctx context.Context, endpoint string, p Params) (*deviceAuth, error) {
-	client := f.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := f.client()
 	form := url.Values{"client_id": {p.ClientID}, "scope": {strings.Join(p.Scopes, " ")}}
 	var da *deviceAuth
 	err := retry.Do(ctx, f.retryPolicy(), func() (time.Duration, bool, error) {

@@ -60,9 +60,7 @@ func NewCredential(method string, p Params, opt CredentialOptions) (azcore.Token
 	if host != "" {
 		co.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: host + "/"}
 	}
-	if opt.HTTPClient != nil {
-		co.Transport = opt.HTTPClient
-	}
+	co.Transport = redactingClient(opt.HTTPClient)
 	fail := func(msg, hint string) (azcore.TokenCredential, error) {
 		return nil, &CredentialError{Method: method, Msg: msg, Hint: hint}
 	}

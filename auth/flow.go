@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"connform/internal/retry"
+	"connform/internal/safetext"
 )
 
 // Params are the endpoints and client of one connection, and what to ask for.
@@ -107,10 +108,7 @@ func (f *Flow) waiting(waited, left time.Duration) {
 }
 
 func (f *Flow) ctx(ctx context.Context) context.Context {
-	if f.HTTPClient != nil {
-		return context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
-	}
-	return ctx
+	return context.WithValue(ctx, oauth2.HTTPClient, f.client())
 }
 
 func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
@@ -279,7 +277,7 @@ func accountOf(jwt string) string {
 	}
 	for _, s := range []string{claims.PreferredUsername, claims.UPN, claims.UniqueName} {
 		if s != "" {
-			return s
+			return safetext.Line(s, safetext.FieldMax) // shown as "signed in as"
 		}
 	}
 	return ""

@@ -61,7 +61,9 @@ func (t *AccessToken) Valid(now time.Time) bool {
 const ExpiryMargin = 2 * time.Minute
 
 // Store keeps grants by account key. Get returns (nil, nil) for an unknown
-// key. Implementations must be safe for concurrent use.
+// key. Implementations must be safe for concurrent use. A Store may defer
+// writes that only add access tokens (never a refresh token change) until
+// Flush (see Flusher); whoever opens a store calls auth.Flush at the end.
 type Store interface {
 	Get(key string) (*Grant, error)
 	Put(key string, g *Grant) error

@@ -32,6 +32,13 @@ const (
 	// FaultTemporarilyUnavailable is the OAuth error temporarily_unavailable
 	// in an HTTP 400 body, so clients must read the body, not the status.
 	FaultTemporarilyUnavailable FaultKind = "temporarily_unavailable"
+	// Hostile peers (see hostile.go): answers that echo the request, as
+	// some gateways and misconfigured servers do, and an answer that tries
+	// to drive the terminal.
+	FaultEchoJSON FaultKind = "echo_json" // 400 JSON, no AADSTS code, description echoes the form
+	FaultEchoForm FaultKind = "echo_form" // 400 text/plain, form-encoded, echoes the form
+	FaultEcho200  FaultKind = "echo_200"  // 200 JSON carrying error, echoes the form
+	FaultEscapes  FaultKind = "escapes"   // error text with ESC[2J and a fake "Apply complete!"
 )
 
 // FaultKinds lists every kind, for commands that parse them.
@@ -39,6 +46,7 @@ var FaultKinds = []FaultKind{
 	FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultMFARequired, FaultInvalidScope, FaultBadSecret,
 	FaultExpiredSecret, FaultRedirectMismatch, FaultLatency, FaultTooManyRequests,
 	FaultServerError, FaultUnavailable, FaultTemporarilyUnavailable,
+	FaultEchoJSON, FaultEchoForm, FaultEcho200, FaultEscapes,
 }
 
 // Fault scripts a failure: the next Count matching requests (every one when
@@ -201,6 +209,9 @@ func (e *Emulator) fault(w http.ResponseWriter, r *http.Request, endpoint, clien
 		case <-r.Context().Done():
 		}
 		return false
+	}
+	if e.hostile(w, r, f.Kind, endpoint) {
+		return true
 	}
 	x := f.entraError(clientID)
 	if f.Kind == FaultTooManyRequests || f.Kind == FaultUnavailable {

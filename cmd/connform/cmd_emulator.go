@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -235,9 +234,9 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 
 	// The demo keeps its tokens in an encrypted file of its own, so it never
 	// touches the user's real token store.
-	pass := make([]byte, 32)
-	_, _ = rand.Read(pass)
-	store, err := auth.NewFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), []byte(hex.EncodeToString(pass)))
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	store, err := auth.NewKeyFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), key)
 	if err != nil {
 		return err
 	}

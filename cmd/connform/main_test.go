@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,15 @@ func TestMain(m *testing.M) {
 			defer cancel()
 			if err := emulator.CompleteSignIn(ctx, http.DefaultClient, os.Args[1]); err != nil {
 				fmt.Fprintln(os.Stderr, "fakebrowser:", err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
+		// stallbrowser is a browser whose user never signs in: it says it
+		// opened the page by writing the process id of the connform that
+		// started it to the file browser-opened, and does nothing more.
+		"stallbrowser": func() {
+			if err := os.WriteFile("browser-opened", []byte(strconv.Itoa(os.Getppid())), 0o600); err != nil {
 				os.Exit(1)
 			}
 			os.Exit(0)
@@ -58,6 +68,7 @@ func TestScripts(t *testing.T) {
 			"emu":       cmdEmu,
 			"nosecrets": cmdNoSecrets,
 			"waitfile":  cmdWaitFile,
+			"signal":    cmdSignal,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)

@@ -15,6 +15,7 @@ import (
 
 	"connform/auth"
 	"connform/config"
+	"connform/internal/redact"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -217,7 +218,9 @@ func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
-	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
+	// Outermost, so that neither the log nor any caller sees an answer
+	// that echoes a secret of its request.
+	return &http.Client{Transport: redact.Transport(loggingTransport{base: base, log: log}), Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
 }
 
 // refuseRedirect stops every redirect. Token requests carry the client
