@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"connform/addrs"
+	"connform/auth"
 	"connform/internal/atomicfile"
 )
 
@@ -70,12 +71,13 @@ type fileAttr struct {
 }
 
 type fileAuth struct {
-	Kind      string `json:"kind"`
-	Reason    string `json:"reason,omitempty"`
-	Account   string `json:"account,omitempty"`
-	Fresh     bool   `json:"fresh,omitempty"`
-	CoveredBy string `json:"covered_by,omitempty"`
-	Via       string `json:"via,omitempty"`
+	Kind       string `json:"kind"`
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reason_code,omitempty"`
+	Account    string `json:"account,omitempty"`
+	Fresh      bool   `json:"fresh,omitempty"`
+	CoveredBy  string `json:"covered_by,omitempty"`
+	Via        string `json:"via,omitempty"`
 }
 
 // sensitiveShown is the only value a sensitive attribute has in a plan.
@@ -190,7 +192,7 @@ func toFile(p *Plan) *planFile {
 func toFileChange(ch *Change) *fileChange {
 	fc := &fileChange{
 		Address: ch.Addr, Action: ch.Action.String(), Note: ch.Note,
-		Auth: fileAuth{Kind: ch.Auth.Kind.String(), Reason: ch.Auth.Reason, Account: ch.Auth.Account,
+		Auth: fileAuth{Kind: ch.Auth.Kind.String(), Reason: ch.Auth.Reason, ReasonCode: string(ch.Auth.ReasonCode), Account: ch.Auth.Account,
 			Fresh: ch.Auth.Fresh, CoveredBy: ch.Auth.CoveredBy, Via: ch.Auth.Via},
 	}
 	for _, r := range ch.Reasons {
@@ -303,8 +305,10 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 	if i < 0 {
 		return Auth{}, fmt.Errorf("unknown sign-in kind %s; kinds are %s", quote(fa.Kind), strings.Join(authNames[:], ", "))
 	}
-	a := Auth{Kind: AuthKind(i), Reason: fa.Reason, Account: fa.Account, Fresh: fa.Fresh, CoveredBy: fa.CoveredBy, Via: fa.Via}
+	a := Auth{Kind: AuthKind(i), Reason: fa.Reason, ReasonCode: auth.ReasonCode(fa.ReasonCode), Account: fa.Account, Fresh: fa.Fresh, CoveredBy: fa.CoveredBy, Via: fa.Via}
 	switch {
+	case fa.ReasonCode != "" && !auth.KnownReason(a.ReasonCode):
+		return Auth{}, fmt.Errorf("unknown sign-in reason code %s", quote(fa.ReasonCode))
 	case fa.Via != "" && (a.Kind != AuthInteractive || fa.Via != "browser" && fa.Via != "device_code"):
 		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, browser or device_code", quote(fa.Via), fa.Kind)
 	case !printable(fa.Reason) || !printable(fa.Account):

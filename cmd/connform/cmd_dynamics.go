@@ -11,9 +11,9 @@ import (
 
 	"connform/addrs"
 	"connform/apply"
-	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/plan"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -32,7 +32,7 @@ type connFlags struct {
 func (f *connFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
-	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 }
 
 // session is a configuration, one connection of it, and a token for it.
@@ -98,15 +98,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	}
 	log := c.logger()
 	hc := c.httpClientFor(log)
-	flow := &auth.Flow{
-		HTTPClient: hc,
-		Timeout:    f.authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-	}
-	if f.input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(hc, f.authTimeout, f.input)
 	tok, account, err := apply.Token(ctx, conn, apply.Options{
 		Store:       store,
 		Flow:        flow,
@@ -181,7 +173,7 @@ func (s *session) apiError(doing string, err error) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.Problem()
-		if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+		if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 			msg += "; " + h
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)

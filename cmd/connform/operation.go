@@ -15,6 +15,7 @@ import (
 
 	"connform/auth"
 	"connform/config"
+	"connform/internal/redact"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -201,17 +202,8 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			}
 			return plan.LibraryStatus(st)
 		},
-		Tokens: func(key, resource string) plan.TokenStatus {
-			g := grants(key)
-			if g == nil {
-				return plan.TokenStatus{}
-			}
-			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
-			if at := g.Access[resource]; at != nil {
-				ts.AccessExpiry, ts.AccessScopes = at.Expiry, at.Scopes
-			}
-			return ts
-		},
+		// An unreadable entry plans as none: apply signs in afresh.
+		Grant: grants,
 	}
 	if op.existed {
 		in.State = op.st
@@ -227,7 +219,9 @@ func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
-	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
+	// Outermost, so that neither the log nor any caller sees an answer
+	// that echoes a secret of its request.
+	return &http.Client{Transport: redact.Transport(loggingTransport{base: base, log: log}), Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
 }
 
 // refuseRedirect stops every redirect. Token requests carry the client

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connform/addrs"
+	"connform/auth"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -172,7 +173,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		how := "Browser"
 		if i := slices.IndexFunc(p.Changes, func(c *plan.Change) bool {
 			return c.Auth.Account == acct && c.Auth.Kind == plan.AuthInteractive
-		}); i >= 0 && p.Changes[i].Auth.Via == "device_code" {
+		}); i >= 0 && p.Changes[i].Auth.Via == string(auth.WayDeviceCode) {
 			how = "Device code"
 		}
 		fmt.Fprintf(w, "  %s sign-in: %s\n", how, accountPhrase(acct))
@@ -225,7 +226,7 @@ func authPhrase(a plan.Auth) string {
 	case plan.AuthCredential:
 		return "Entra credential, silent"
 	}
-	if a.Via == "device_code" {
+	if a.Via == string(auth.WayDeviceCode) {
 		return "interactive, with a device code"
 	}
 	return "interactive, in a browser"
