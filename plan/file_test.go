@@ -246,10 +246,10 @@ func TestVerify(t *testing.T) {
 		}, ""},
 		{"a browser sign-in the plan did not announce", func(p *Plan) {
 			p.Changes[iFinance].Auth.Kind, p.Changes[iFinance].Auth.Via = AuthNone, ""
-		}, "connection.finance: the plan's sign-in (none) differs from a plan made now (interactive via browser)"},
+		}, "connection.finance: the plan's sign-in (none, no_token) differs from a plan made now (interactive via browser, no_token)"},
 		{"a sign-in edited", func(p *Plan) {
 			p.Changes[iSales].Auth.Via = "device_code"
-		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance) differs from a plan made now (refresh, covered by connection.finance)"},
+		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
 	}
 	for _, tt := range tests {

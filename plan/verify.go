@@ -54,7 +54,7 @@ func changeDiff(saved, now *Change) string {
 		// A token valid when the plan was made has expired since: apply
 		// gets another silently, as a plan made now says. Time passing is
 		// not a change to refuse; a sign-in the plan did not announce is.
-		sa.Kind = na.Kind
+		sa.Kind, sa.ReasonCode = na.Kind, na.ReasonCode
 	}
 	if sa != na {
 		return fmt.Sprintf("the plan's sign-in (%s) differs from a plan made now (%s)", authSummary(saved.Auth), authSummary(now.Auth))
@@ -108,6 +108,9 @@ func authSummary(a Auth) string {
 	}
 	if a.Fresh {
 		s += ", fresh"
+	}
+	if a.ReasonCode != "" {
+		s += ", " + string(a.ReasonCode)
 	}
 	return s
 }
