@@ -53,7 +53,7 @@ func (c *cli) cachedConnection(name string, vars varFlags) (*config.CachedConnec
 		return nil, cacheFacts{}, false
 	}
 	d := stateDigest(e.StatePath)
-	for _, f := range []cacheFacts{{d, false, false}, {d, true, false}, {d, true, true}} {
+	for _, f := range []cacheFacts{{d, false, false}, {d, true, false}, {d, false, true}, {d, true, true}} {
 		if e.Extra == f.String() {
 			c.storeChoice = auth.Choice{Store: e.TokenStore, Where: e.TokenStoreWhere}
 			c.logger().Debug("connection from the evaluation cache", "address", e.Conn.Addr)
