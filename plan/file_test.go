@@ -148,7 +148,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 		Changes: []*Change{
 			{Addr: `connection.a["k"]`, Action: Update, Note: "n",
 				Reasons: []Reason{{Code: ReasonLibraryMissing, Attrs: []string{"x"}, Path: "lib/a.dsconn"}},
-				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}},
+				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}, {Name: "description", After: "two\nlines\tand a tab"}},
 				Auth:    Auth{Kind: AuthInteractive, Reason: "r", ReasonCode: "no_token", Account: "acct", Via: "browser"}},
 			{Addr: "connection.b", Action: Update, Reasons: []Reason{{Code: ReasonNoToken}},
 				Attrs: []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
