@@ -40,6 +40,10 @@ func Main() int {
 	// nothing new, finish what is in flight, save, unlock, exit non-zero.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal stops at once, as the default action does: the
+	// first one is being honoured, and whoever sends another means it.
+	// Every file connform writes is replaced atomically, so that is safe.
+	go func() { <-ctx.Done(); stop() }()
 	c := &cli{io: System(), env: os.Environ(), now: clock(os.Getenv("CONNFORM_TEST_CLOCK_OFFSET"))}
 	return c.run(ctx, os.Args[1:])
 }
