@@ -3,8 +3,22 @@
 // listener, client credentials, refresh with rotation) and the token store
 // (OS keyring, encrypted file, in-memory for tests).
 //
-// It knows nothing of plans or HCL: callers hand it endpoints, client ids and
-// scopes, and get tokens back.
+// It knows nothing of plans or HCL: callers describe a connection as a Conn
+// (endpoints, client id, secret, scopes, method, login hint, org) and get
+// tokens back.
+//
+// Sign-in is a type. Each way of getting a token is a Method in a file of
+// its own (method_*.go, as azidentity lays out its credentials), registered
+// by its grant_type or authentication_method name in registry.go, the only
+// place in auth that spells those names. A Method answers its token store
+// key, whether it is app-only, which inputs invalidate a stored token, and
+// what getting a token takes now (Need: nothing, refresh, client secret,
+// credential or interactive, with a stable ReasonCode whose words Need.Text
+// gives). Decide is that one decision: plan predicts with it, `auth status`
+// shows it, and Source, in the role of x/oauth2's ReuseTokenSource, carries
+// it out for every command (cached → silent → interactive, the rotated
+// refresh token saved first, one key at a time). Adding a method is one file
+// plus its line in the registry.
 //
 // Failures of the authorization server come back as *Error, whose methods
 // (SignInAgain, InteractionRequired, ConfigError, Transient, Hint) tell the

@@ -14,12 +14,14 @@ import (
 type FaultKind string
 
 // Fault kinds. The silent-grant kinds (ExpiredRefreshToken, Revoked,
-// ConsentRequired) fire only on refresh_token requests, the only silent
+// ConsentRequired, MFARequired, InvalidScope) fire only on refresh_token requests, the only silent
 // requests Entra refuses that way; the others fire on any matching request.
 const (
 	FaultExpiredRefreshToken FaultKind = "expired_refresh_token" // invalid_grant AADSTS700082
 	FaultRevoked             FaultKind = "revoked"               // invalid_grant AADSTS70008
 	FaultConsentRequired     FaultKind = "consent_required"      // interaction_required AADSTS65001
+	FaultMFARequired         FaultKind = "mfa_required"          // interaction_required AADSTS50076
+	FaultInvalidScope        FaultKind = "invalid_scope"         // invalid_scope AADSTS70011: the refresh cannot serve the scope
 	FaultBadSecret           FaultKind = "bad_secret"            // invalid_client AADSTS7000215
 	FaultExpiredSecret       FaultKind = "expired_secret"        // invalid_client AADSTS7000222
 	FaultRedirectMismatch    FaultKind = "redirect_mismatch"     // AADSTS50011
@@ -41,7 +43,7 @@ const (
 
 // FaultKinds lists every kind, for commands that parse them.
 var FaultKinds = []FaultKind{
-	FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultBadSecret,
+	FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultMFARequired, FaultInvalidScope, FaultBadSecret,
 	FaultExpiredSecret, FaultRedirectMismatch, FaultLatency, FaultTooManyRequests,
 	FaultServerError, FaultUnavailable, FaultTemporarilyUnavailable,
 	FaultEchoJSON, FaultEchoForm, FaultEcho200, FaultEscapes,
@@ -184,7 +186,7 @@ func (f *faultRule) matches(endpoint, clientID, grant string) bool {
 		return false
 	}
 	switch f.Kind {
-	case FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired:
+	case FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultMFARequired, FaultInvalidScope:
 		return grant == "refresh_token"
 	}
 	return true
@@ -237,6 +239,10 @@ func (f *Fault) entraError(clientID string) *entraError {
 		return errExpiredGrant()
 	case FaultConsentRequired:
 		return newErr(http.StatusBadRequest, "interaction_required", 65001, "The user or administrator has not consented to use the application with ID '%s'. Send an interactive authorization request for this user and resource.", clientID)
+	case FaultMFARequired:
+		return newErr(http.StatusBadRequest, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", clientID)
+	case FaultInvalidScope:
+		return newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid: the refresh token cannot be used for it.")
 	case FaultBadSecret:
 		return newErr(http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID)
 	case FaultExpiredSecret:

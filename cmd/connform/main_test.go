@@ -124,11 +124,12 @@ func setupEmulator(env *testscript.Env) error {
 // cmdEmu drives the script's emulator: "emu advance 1h", "emu revoke",
 // "emu signins N" (asserts the number of completed sign-ins, browser or
 // device code), "emu fault ..." (see emuFault), "emu clearfaults",
-// "emu approve-device" (see approveDevice).
+// "emu approve-device" (see approveDevice), "emu grant-fewer-scopes on|off"
+// and "emu refresh-per-resource on|off" (see emulator.Options).
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulator.Emulator)
 	if len(args) == 0 {
-		ts.Fatalf("usage: emu advance DURATION | revoke | signins N | fault ENDPOINT KIND [count=N] [client=ID] [delay=D] | clearfaults | approve-device")
+		ts.Fatalf("usage: emu advance DURATION | revoke | signins N | fault ENDPOINT KIND [count=N] [client=ID] [delay=D] | clearfaults | approve-device | grant-fewer-scopes on|off | refresh-per-resource on|off")
 	}
 	switch args[0] {
 	case "advance":
@@ -144,6 +145,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("CONNFORM_TEST_CLOCK_OFFSET", (total + d).String())
 	case "revoke":
 		e.RevokeRefreshTokens()
+	case "grant-fewer-scopes":
+		e.SetGrantFewerScopes(args[1] == "on")
+	case "refresh-per-resource":
+		e.SetRefreshPerResource(args[1] == "on")
 	case "fault":
 		emuFault(ts, e, args[1:])
 	case "clearfaults":
