@@ -176,12 +176,38 @@ func (l *loader) setVariableText(v *Variable, text, srcName, from string, litera
 			return
 		}
 	}
-	if v.Sensitive {
-		// hcl's parse errors may quote the text, which is the secret.
-		l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid expression for type %s. Write it as HCL, e.g. [\"a\", \"b\"] for a list.", v.Name, from, typeexpr.TypeString(v.typ))
-		return
+	// One error that names the variable and where its value came from:
+	// hcl's own would point at "<value for var.NAME>", a file that is not
+	// there.
+	v.rejected = true
+	why, hint := "", ""
+	if !v.Sensitive {
+		// hcl's messages may quote the text, which for a sensitive
+		// variable is the secret.
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				why = " (" + d.Summary + ": " + strings.TrimSuffix(d.Detail, ".") + ")"
+				break
+			}
+		}
+		if hclsyntax.ValidIdentifier(strings.TrimSpace(text)) {
+			hint = " A bare word reads as a reference in HCL; quote a string that is part of the value."
+		}
 	}
-	l.diags = append(l.diags, diags...)
+	l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid HCL value of type %s%s. Write it as HCL, e.g. %s.%s", v.Name, from, typeexpr.TypeString(v.typ), why, example(v.typ), hint)
+}
+
+// example is a value of type t as a person would write it for -var.
+func example(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "42"
+	case t == cty.Bool:
+		return "true"
+	case t.IsMapType() || t.IsObjectType():
+		return `{ key = "value" }`
+	}
+	return `["a", "b"] for a list`
 }
 
 func (v *Variable) literalText() bool {
