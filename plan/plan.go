@@ -255,7 +255,7 @@ func Make(in Input) (*Plan, error) {
 	inConfig := map[string]bool{}
 	for _, c := range in.Config.Connections {
 		inConfig[c.Addr] = true
-		if !selected(targets, c.Addr) {
+		if !addrs.Selects(targets, c.Addr) {
 			continue
 		}
 		prior := in.State.Lookup(c.Addr)
@@ -279,7 +279,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	if in.State != nil {
 		for _, r := range in.State.Connections {
-			if inConfig[r.Addr] || !selected(targets, r.Addr) {
+			if inConfig[r.Addr] || !addrs.Selects(targets, r.Addr) {
 				continue
 			}
 			p.Changes = append(p.Changes, deleteChange(r, "no longer in the configuration"))
@@ -581,7 +581,7 @@ func parseTargets(in Input) ([]addrs.Target, error) {
 		}
 		if in.State != nil {
 			for _, r := range in.State.Connections {
-				found = found || selected([]addrs.Target{t}, r.Addr)
+				found = found || addrs.Selects([]addrs.Target{t}, r.Addr)
 			}
 		}
 		if !found {
@@ -590,25 +590,6 @@ func parseTargets(in Input) ([]addrs.Target, error) {
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// selected reports whether the connection at addr is chosen: no targets
-// choose everything. A state record whose address does not parse (edited
-// by hand) is chosen only when nothing is targeted.
-func selected(targets []addrs.Target, addr string) bool {
-	if len(targets) == 0 {
-		return true
-	}
-	inst, err := addrs.ParseInstance(addr)
-	if err != nil {
-		return false
-	}
-	for _, t := range targets {
-		if t.Matches(inst) {
-			return true
-		}
-	}
-	return false
 }
 
 func unionKeys[A, B any](a map[string]A, b map[string]B) []string {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/plan"
 	"connform/state"
@@ -47,8 +48,17 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {
-	if len(args) != 1 || args[0] != "list" {
-		return fmt.Errorf("usage: connform state list")
+	if len(args) == 0 || args[0] != "list" {
+		return fmt.Errorf("usage: connform state list [ADDRESS...]")
+	}
+	// Addresses narrow the list as -target narrows a plan.
+	var targets []addrs.Target
+	for _, a := range args[1:] {
+		t, err := addrs.ParseTarget(a)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
 	}
 	st, err := state.NewLocal(c.statePath()).Read()
 	if err != nil {
@@ -58,7 +68,9 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 		return nil
 	}
 	for _, conn := range st.Connections {
-		fmt.Fprintln(c.io.Out, conn.Addr)
+		if addrs.Selects(targets, conn.Addr) {
+			fmt.Fprintln(c.io.Out, conn.Addr)
+		}
 	}
 	return nil
 }
