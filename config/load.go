@@ -94,6 +94,7 @@ type loader struct {
 	locals      map[string]*hcl.Attribute
 	localValues map[string]cty.Value
 	funcs       map[string]function.Function
+	reads       *inputReads // what env() and file() read, for the hash
 	ctx         *hcl.EvalContext
 }
 
@@ -126,7 +127,7 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		l.varArgs = append(l.varArgs, VarArg{Value: v})
 	}
 	l.varArgs = append(l.varArgs, opts.VarArgs...)
-	l.funcs = functions(dir, opts.Env)
+	l.funcs, l.reads = recordReads(functions(dir, opts.Env))
 	l.load()
 	return l.cfg, dedupe(l.diags)
 }

@@ -250,8 +250,12 @@ func (imp *importer) add(e Entry, path string) string {
 	if len(unknown) > 0 {
 		// apply rewrites the entry from the configuration, so these would
 		// be lost then: say so now, while the file is intact.
-		imp.warnf("%s: parameter(s) %s have no connform attribute; connform apply will rewrite the entry without them (if one holds a connform attribute under another name, import again with -param ATTRIBUTE=%s)",
-			path, strings.Join(unknown, ", "), unknown[0])
+		what := "parameter " + unknown[0] + " has"
+		if len(unknown) > 1 {
+			what = "parameters " + strings.Join(unknown, ", ") + " have"
+		}
+		imp.warnf("%s: %s no connform attribute; connform apply will rewrite the entry without them (if one holds a connform attribute under another name, import again with -param ATTRIBUTE=%s)",
+			path, what, unknown[0])
 	}
 	return ""
 }

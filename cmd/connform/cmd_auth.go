@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,12 +32,8 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform login [options] NAME... | -all\n\nSigns in afresh for the accounts behind the named connections (block\nname or address), replacing their stored tokens. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if !*input {
 		return errors.New("connform login asks a person to sign in (in a browser or with a device code), and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" or an Entra-native authentication_method instead)")
@@ -127,12 +122,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	all := fs.Bool("all", false, "forget the tokens of every account the configuration or the state refers to")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform logout [options] NAME... | -all\n\nForgets the stored tokens (the whole account's grant) behind the named\nconnections. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if err := needNames(fs.Args(), *all, "logout"); err != nil {
 		return err
@@ -162,6 +153,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	type target struct {
 		key   string
 		addrs []string
+		// user is who signed in for the key, as the state remembers it.
+		user string
 	}
 	var targets []*target
 	byKey := map[string]*target{}
@@ -195,6 +188,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 			add(sc.TokenKey, sc.Addr)
 		}
 	}
+	// Tokens belong to the account, not the connection: every connection
+	// of a key loses them, named or not, and is listed.
+	for _, cc := range cfg.Connections {
+		if t := byKey[plan.TokenKey(cc)]; t != nil && !slices.Contains(t.addrs, cc.Addr) {
+			t.addrs = append(t.addrs, cc.Addr)
+		}
+	}
+	for _, sc := range prior {
+		if t := byKey[sc.TokenKey]; t != nil {
+			if !slices.Contains(t.addrs, sc.Addr) {
+				t.addrs = append(t.addrs, sc.Addr)
+			}
+			if t.user == "" {
+				t.user = sc.Account
+			}
+		}
+	}
 	for _, n := range fs.Args() {
 		if !matched[n] {
 			return notNamed(n, fmt.Sprintf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n))
@@ -219,17 +229,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	for _, t := range targets {
 		// Get only to say whether there was something; a damaged entry is
 		// deleted all the same.
+		slices.Sort(t.addrs)
 		g, getErr := store.Get(t.key)
+		user := t.user
+		if g != nil && g.Account != "" {
+			user = g.Account
+		}
+		who := signedInPhrase(t.key, user)
 		if err := store.Delete(t.key); err != nil {
 			failed++
-			c.errorf("logging out %s (for %s): %v", accountPhrase(t.key), strings.Join(t.addrs, ", "), err)
+			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.addrs, ", "), err)
 			continue
 		}
 		what := "forgot its tokens"
 		if g == nil && getErr == nil {
 			what = "no tokens were stored"
 		}
-		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", accountPhrase(t.key), strings.Join(t.addrs, ", "), what)
+		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.addrs, ", "), what)
 	}
 	if failed > 0 {
 		return exitError(1)
@@ -238,20 +254,17 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 }
 
 // setTokenFileAside handles a token store that cannot even be opened under
-// logout -all: the encrypted file is moved aside (not deleted: with the
-// right passphrase it may still be readable), which logs every account out.
+// logout -all: a token file connform can identify as its own is moved
+// aside (not deleted: with the right passphrase it may still be readable),
+// which logs every account out. Any other file is left where it is.
 func (c *cli) setTokenFileAside(openErr error) error {
-	if c.store != nil || c.getenv("CONNFORM_TOKEN_STORE") == "keyring" || c.getenv("CONNFORM_TOKEN_STORE") == "memory" {
+	var fe *auth.FileError
+	if c.store != nil || !errors.As(openErr, &fe) {
 		return openErr
 	}
-	// auth.Open's file store lives here.
-	path := filepath.Join(c.connformHome(), "tokens.enc")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return openErr
-	}
-	aside := path + ".unreadable"
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("%v\nand it cannot be moved aside: %v", openErr, err)
+	aside, err := auth.SetAside(fe.Path)
+	if err != nil {
+		return fmt.Errorf("%v\nlogout -all: %v", openErr, err)
 	}
 	fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), openErr)
 	fmt.Fprintf(c.io.Out, "Logged out every account: the unreadable token file was moved to %s (delete it when you no longer need it).\n", aside)
@@ -260,14 +273,10 @@ func (c *cli) setTokenFileAside(openErr error) error {
 
 // cmdAuth dispatches the auth subcommands.
 func (c *cli) cmdAuth(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "status" {
-		fmt.Fprintln(c.io.ErrOut, "Usage: connform auth status [-json]\n\nShows, per account and connection, what the token store holds and whether\napply can get a token silently. It never touches the network.")
-		if len(args) > 0 && (args[0] == "-help" || args[0] == "-h") {
-			return nil
-		}
-		return exitError(1)
+	if len(args) > 0 && args[0] == "status" {
+		return c.cmdAuthStatus(ctx, args[1:])
 	}
-	return c.cmdAuthStatus(ctx, args[1:])
+	return c.subcommandHelp("auth", args)
 }
 
 // Token states shown by auth status.
@@ -311,8 +320,8 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	asJSON := fs.Bool("json", false, "print a JSON document instead of text")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform auth status [-json]", fs.Args())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"connform/auth"
 	"connform/config"
@@ -32,8 +33,8 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 	secrets := fs.Bool("include-secrets", false, "include client secrets (stdout only)")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return err
 		}
 		if args = fs.Args(); len(args) == 0 {
 			break
@@ -90,7 +91,9 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 			return err
 		}
 	}
-	if *secrets {
+	// Only a secret actually printed is worth a warning: one that cries
+	// wolf on every export teaches people to ignore it.
+	if *secrets && slices.ContainsFunc(out, func(e library.Exported) bool { return e.Input.ClientSecret != "" }) {
 		fmt.Fprintf(c.io.ErrOut, "%s the output holds client secrets: keep it out of files, logs and chat.\n", warn)
 	}
 

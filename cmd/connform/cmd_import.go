@@ -92,7 +92,7 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	if err := state.NewLocal(statePath).Write(st); err != nil {
 		return fmt.Errorf("%w; %s was written, remove it before trying again", err, *out)
 	}
-	fmt.Fprintf(c.io.ErrOut, "Imported %d connection(s) from %s into %s and %s.\n", len(st.Connections), dir, *out, statePath)
+	fmt.Fprintf(c.io.ErrOut, "Imported %s from %s into %s and %s.\n", count(len(st.Connections), "connection"), dir, *out, statePath)
 	if vars := res.SecretVars; len(vars) > 0 {
 		fmt.Fprintf(c.io.ErrOut, "The configuration reads client secrets from sensitive variables, never from the library: set %s (-var, a .vars.hcl file or CONNFORM_VAR_name) before plan.\n", strings.Join(vars, ", "))
 	}
