@@ -138,6 +138,13 @@ func (l *loader) literal(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
 // when it fits, makes it the variable's value: sources are applied lowest
 // precedence first.
 func (l *loader) setVariable(v *Variable, val cty.Value, src hcl.Range, from string) {
+	if !val.IsWhollyKnown() {
+		// Every reader of a variable's value assumes it known; a value
+		// that is not must stop here.
+		l.errorUnlessReported(src, "Invalid value for variable", "The value for var.%s from %s could not be read; write it out in full.", v.Name, from)
+		v.rejected = true
+		return
+	}
 	if v.defaults != nil {
 		val = v.defaults.Apply(val)
 	}
