@@ -139,3 +139,14 @@ func BenchmarkLoadDeepNesting(b *testing.B) {
 		}
 	}
 }
+
+func TestFileFunctionLimit(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": body(okAttrs, `  description = file("big.txt")`),
+		"big.txt":  strings.Repeat("x", MaxFileSize+1),
+	})
+	_, diags := Load(dir, LoadOptions{})
+	if d := findDiag(diags, "Invalid function argument", "main.hcl:5"); d == nil || !strings.Contains(d.Detail, "larger than 8 MiB") {
+		t.Fatalf("want file() to refuse a file over the limit, got:\n%s", diagText(diags))
+	}
+}
