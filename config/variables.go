@@ -97,6 +97,10 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 	if a, ok := content.Attributes["sensitive"]; ok {
 		if val, ok := l.literal(a, cty.Bool); ok && !val.IsNull() {
 			v.Sensitive = val.True()
+		} else if !ok {
+			// Someone meant to say something here: until it reads, the
+			// value is kept out of every message as a secret would be.
+			v.Sensitive = true
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
