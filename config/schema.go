@@ -98,10 +98,20 @@ var ConnectionSchema = []Attribute{
 	{Name: "federated_token_file", Type: cty.String, Credential: true, Methods: []string{MethodWorkloadIdentity}, Stored: true, Doc: "the federated token (default $AZURE_FEDERATED_TOKEN_FILE)"},
 }
 
+// attributeIndex finds an attribute's schema without a scan: plan asks for
+// every attribute of every connection.
+var attributeIndex = func() map[string]int {
+	m := make(map[string]int, len(ConnectionSchema))
+	for i, a := range ConnectionSchema {
+		m[a.Name] = i
+	}
+	return m
+}()
+
 // LookupAttribute returns the schema of the attribute called name.
 func LookupAttribute(name string) (Attribute, bool) {
-	i := slices.IndexFunc(ConnectionSchema, func(a Attribute) bool { return a.Name == name })
-	if i < 0 {
+	i, ok := attributeIndex[name]
+	if !ok {
 		return Attribute{}, false
 	}
 	return ConnectionSchema[i], true
