@@ -109,7 +109,14 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 			l.sensitiveInClear(a.Expr, l.ctx, "library_parameter_names", storedSetting)
 		} else if ok && !v.IsNull() {
 			s.LibraryParameterNames = map[string]string{}
+			nameable := LibraryNameable()
 			for k, e := range v.AsValueMap() {
+				if !contains(nameable, k) {
+					// A misspelt attribute would otherwise rename nothing,
+					// silently.
+					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "%q is not an attribute a library entry carries; library_parameter_names renames %s.", k, strings.Join(nameable, ", "))
+					continue
+				}
 				if e.IsNull() || e.AsString() == "" {
 					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "The parameter name for %q is empty; give a name or remove the entry.", k)
 					continue

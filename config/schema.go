@@ -161,6 +161,17 @@ func ImportAttributes() []string {
 	return attributeNames(func(a Attribute) bool { return a.Stored && (a.Methods == nil || a.UsedBy(MethodOAuth)) })
 }
 
+// LibraryTokenKey names the token store key among a library entry's
+// attributes: not configured, but written (as TokenCacheKey) so that the
+// data-sync tool can find the connection's tokens.
+const LibraryTokenKey = "token_key"
+
+// LibraryNameable lists what library_parameter_names may rename: the
+// stored attributes (secrets never reach an entry) and the token key.
+func LibraryNameable() []string {
+	return append(attributeNames(func(a Attribute) bool { return a.Stored }), LibraryTokenKey)
+}
+
 // LibraryParameterNames maps attribute names to the parameter names of the
 // data-sync tool's library entries, and LibraryAttributes gives the order
 // they are written in.
