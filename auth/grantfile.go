@@ -313,7 +313,11 @@ func escapeGrant(g *Grant) {
 }
 
 // sameFile reports whether b is the file a was: connform replaces the file
-// by renaming a new one over it, which gives it a new inode (and mtime).
+// by renaming a new one over it, which gives it a new inode and mtime. (An
+// inode number freed by one write and reused by the next, with the same
+// size within one mtime tick, would go unseen; two fsynced writes by
+// another process between two of this one's reads, inside a few
+// milliseconds, do not happen in practice.)
 func sameFile(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
