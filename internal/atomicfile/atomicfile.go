@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 )
 
@@ -103,4 +104,57 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// SyncDir makes a rename, creation or removal in dir durable, as Write does
+// after its rename.
+func SyncDir(dir string) error { return syncDir(dir) }
+
+// TempTarget returns the file a temporary file name of Write stands for
+// (".NAME.tmp-DIGITS" → "NAME"), and false for any other name. Only names
+// of exactly this shape are Write's, so a cleanup that removes them never
+// touches a file connform did not create.
+func TempTarget(name string) (string, bool) {
+	if !strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	i := strings.LastIndex(name, ".tmp-")
+	if i <= 1 {
+		return "", false
+	}
+	digits := name[i+len(".tmp-"):]
+	if digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
+		return "", false
+	}
+	return name[1:i], true
+}
+
+// RemoveTemps removes the temporary files Write left in dir when its
+// process was killed mid-write, for targets that keep says are connform's
+// (a state file's siblings, library entries). Only regular files are
+// removed; it returns their paths. Call it only while no other writer can
+// be at work in dir (under the state lock).
+func RemoveTemps(dir string, keep func(target string) bool) ([]string, error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look for leftover temporary files in %s: %w", dir, err)
+	}
+	var removed []string
+	var errs []error
+	for _, de := range des {
+		target, ok := TempTarget(de.Name())
+		if !ok || !de.Type().IsRegular() || !keep(target) {
+			continue
+		}
+		p := filepath.Join(dir, de.Name())
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove leftover temporary file %s: %w", p, err))
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
 }
