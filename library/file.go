@@ -82,6 +82,19 @@ func (f File) Write() error {
 	return nil
 }
 
+// WriteUnsynced writes f atomically for readers but leaves it to the
+// caller to make it durable (atomicfile.SyncFiles), so that many entries
+// share one sync.
+func (f File) WriteUnsynced() error {
+	if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
+		return fmt.Errorf("create the library folder: %w", err)
+	}
+	if err := atomicfile.WriteUnsynced(f.Path, f.Data, 0o600); err != nil {
+		return fmt.Errorf("write library entry %s: %w; check that the folder is writable", f.Path, err)
+	}
+	return nil
+}
+
 // Write encodes e and writes it to dir/FileName(e.Key, format) atomically.
 // It returns the path and the Hash of the bytes written.
 func Write(dir, format string, e Entry) (path, hash string, err error) {

@@ -134,6 +134,22 @@ type Plan struct {
 	StateSerial  uint64            `json:"state_serial"`
 	Variables    map[string]string `json:"variables,omitempty"`
 	Changes      []*Change         `json:"changes"`
+	// Removals are the library files apply will remove, or leave in place
+	// and why, so that a run never deletes a file the plan did not show.
+	Removals []Removal `json:"library_removals,omitempty"`
+}
+
+// Removal is one library file connform recorded and apply will no longer
+// keep: a deleted connection's entry, a replaced entry's old name, or an
+// orphan (written by a run that died before recording it).
+type Removal struct {
+	Path string `json:"path"`
+	// Addr is the connection the file belongs (or belonged) to.
+	Addr   string `json:"address,omitempty"`
+	Orphan bool   `json:"orphan,omitempty"`
+	// Kept says why apply will leave the file in place ("" when it
+	// removes it): outside the library folder, a link, content changed.
+	Kept string `json:"left_in_place,omitempty"`
 }
 
 // Summary counts a plan the way Terraform's closing line does: a replace is
@@ -182,6 +198,11 @@ func (p *Plan) HasChanges() bool {
 			return true
 		}
 	}
+	for _, r := range p.Removals {
+		if r.Kept == "" {
+			return true
+		}
+	}
 	return false
 }
 
@@ -219,10 +240,14 @@ type Input struct {
 	Library func(path, hash string) LibraryStatus
 	// LibraryFile returns where a connection's library entry goes.
 	LibraryFile func(c *config.Connection) string
-	Now         time.Time
-	Targets     []string
-	Destroy     bool
-	Version     string
+	// Removable says whether apply may remove a recorded library file:
+	// gone when it no longer exists, else kept says why it would be left
+	// in place ("" to remove it). Nil means no file is checked or listed.
+	Removable func(path, hash string) (gone bool, kept string)
+	Now       time.Time
+	Targets   []string
+	Destroy   bool
+	Version   string
 }
 
 // replaceAttrs are the identity of a connection: changing one means new
@@ -296,7 +321,45 @@ func Make(in Input) (*Plan, error) {
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr < p.Changes[j].Addr })
 	shareSignIns(p.Changes)
+	p.Removals = removals(in, p.Changes)
 	return p, nil
+}
+
+// removals lists the recorded library files apply will stop keeping:
+// those of deleted connections, the old names of moved entries, and the
+// orphans of runs that died. A file already gone is not listed.
+func removals(in Input, changes []*Change) []Removal {
+	if in.Removable == nil || in.State == nil {
+		return nil
+	}
+	var out []Removal
+	add := func(addr, path, hash string, orphan bool) {
+		if gone, kept := in.Removable(path, hash); !gone {
+			out = append(out, Removal{Path: path, Addr: addr, Orphan: orphan, Kept: kept})
+		}
+	}
+	byAddr := map[string]*config.Connection{}
+	for _, c := range in.Config.Connections {
+		byAddr[c.Addr] = c
+	}
+	for _, ch := range changes {
+		prior := in.State.Lookup(ch.Addr)
+		if prior == nil || prior.LibraryPath == "" {
+			continue
+		}
+		switch {
+		case ch.Action == Delete:
+			add(ch.Addr, prior.LibraryPath, prior.LibraryHash, false)
+		case ch.Action != NoOp && in.LibraryFile != nil && byAddr[ch.Addr] != nil && in.LibraryFile(byAddr[ch.Addr]) != prior.LibraryPath:
+			add(ch.Addr, prior.LibraryPath, prior.LibraryHash, false)
+		}
+	}
+	for _, o := range in.State.Orphans {
+		if !in.State.Records(o.Path) {
+			add(o.Addr, o.Path, o.Hash, true)
+		}
+	}
+	return out
 }
 
 // shareSignIns makes the plan say what apply will do: within one account,

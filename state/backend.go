@@ -63,7 +63,8 @@ type Journaler interface {
 
 // Journal is one run's durable record of its work.
 //
-// Record returns once e survives a crash. A run records, in this order: an
+// Record returns once its entries survive a crash (a crash during the call
+// may keep a prefix of them). A run records, in this order: an
 // OpWriting before it writes a library file, an OpPut once the connection
 // is done (or OpRemove once it is gone), OpOrphan for a file no connection
 // records any more and OpGone once such a file is removed. Commit turns
@@ -71,7 +72,7 @@ type Journaler interface {
 // Writer.Write) and ends the journal; if st could not be written, the
 // journal stays for the next run's Recover. Close ends it without folding.
 type Journal interface {
-	Record(e Entry) error
+	Record(entries ...Entry) error
 	Commit(st *State) error
 	Close() error
 }

@@ -28,7 +28,9 @@ const (
 	// run started from, so a leftover journal is folded into its own state
 	// only (or becomes that state, when the run created it).
 	OpBegin Op = "begin"
-	// OpPut records a connection as applied (Conn).
+	// OpPut records a connection as applied (Conn). When the connection's
+	// library file moved, Path and Hash name the old one, which becomes an
+	// orphan in the same record.
 	OpPut Op = "put"
 	// OpRemove records a connection as gone (Addr).
 	OpRemove Op = "remove"
@@ -54,6 +56,12 @@ type Entry struct {
 	Lineage string      `json:"lineage,omitempty"`
 	Serial  uint64      `json:"serial,omitempty"`
 	Version string      `json:"connform_version,omitempty"`
+
+	// Durable lists files (written with atomicfile.WriteUnsynced) that
+	// must reach the disk before this entry does: a record must never
+	// name a file a power loss could still take away. The journal syncs
+	// them together with the other entries of the same commit.
+	Durable []string `json:"-"`
 }
 
 // Apply makes the change e records to s. Entries that only a journal
@@ -63,6 +71,9 @@ func (s *State) Apply(e Entry) {
 	case OpPut:
 		if e.Conn != nil {
 			s.Put(e.Conn)
+		}
+		if e.Path != "" {
+			s.addOrphan(Orphan{Path: e.Path, Hash: e.Hash, Addr: e.Addr})
 		}
 	case OpRemove:
 		s.Remove(e.Addr)
@@ -184,15 +195,13 @@ type FileJournal struct {
 	f    *os.File
 	fl   *flock.Flock
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	buf      []byte // framed records not yet written
-	appended uint64 // sequence number of the latest record handed to Record
-	synced   uint64 // every record up to this one is durable
-	syncing  bool   // a goroutine is writing and syncing
-	err      error  // the first failure: the journal takes no more records
-	intents  intents
-	records  int
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*pendingRecord // records waiting for the next commit
+	syncing bool             // a goroutine is committing a batch
+	err     error            // the first failure: the journal takes no more records
+	intents intents
+	records int
 	// syncs counts fsyncs, for tests to see group commit work.
 	syncs int
 }
@@ -246,55 +255,112 @@ func (l *Local) OpenJournal(st *State) (Journal, error) {
 		j.abandon()
 		return nil, fmt.Errorf("open the state journal %s: %w", path, err)
 	}
-	j.records = 0
 	return j, nil
 }
 
 // Path returns the journal's file name.
 func (j *FileJournal) Path() string { return j.path }
 
-// Record appends e and returns once it is durable (fsynced), sharing the
-// sync with concurrent calls. After a failure every later Record fails
-// too: the run must stop recording, and Commit still saves what it holds.
-func (j *FileJournal) Record(e Entry) error {
-	data, err := frame(e)
-	if err != nil {
-		return err
+// Record appends entries and returns once they (and the files they name
+// in Durable) are durable, sharing one sync with concurrent calls (the
+// entries of one call go in one write, of which a crash keeps a prefix:
+// give together only entries that stand on their own). After a failure to
+// write the journal every later Record fails too: the run must stop
+// recording, and Commit still saves what it holds. A failure to sync an
+// entry's files fails that call only; it is not recorded.
+func (j *FileJournal) Record(entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	p := &pendingRecord{}
+	for _, e := range entries {
+		data, err := frame(e)
+		if err != nil {
+			return err
+		}
+		p.data = append(p.data, data...)
+		p.files = append(p.files, e.Durable...)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
 		return j.err
 	}
-	j.buf = append(j.buf, data...)
-	j.appended++
-	j.intents.note(e)
-	j.records++
-	mine := j.appended
-	for j.synced < mine && j.err == nil {
+	j.queue = append(j.queue, p)
+	for !p.done && j.err == nil {
 		if j.syncing {
 			j.cond.Wait()
 			continue
 		}
 		j.syncing = true
-		batch, upto := j.buf, j.appended
-		j.buf = nil
+		batch := j.queue
+		j.queue = nil
 		j.mu.Unlock()
-		_, werr := j.f.Write(batch)
-		if werr == nil {
-			werr = j.f.Sync()
-		}
+		werr := j.commitBatch(batch)
 		j.mu.Lock()
 		j.syncing = false
 		j.syncs++
+		for _, q := range batch {
+			q.done = true
+		}
 		if werr != nil {
 			j.err = fmt.Errorf("record in the state journal %s: %w (is the disk full?)", j.path, werr)
-		} else {
-			j.synced = upto
 		}
 		j.cond.Broadcast()
 	}
-	return j.err
+	if p.err != nil {
+		return p.err
+	}
+	if j.err != nil {
+		return j.err
+	}
+	for _, e := range entries {
+		j.intents.note(e)
+		if e.Op != OpBegin {
+			j.records++
+		}
+	}
+	return nil
+}
+
+// pendingRecord is one call's entries waiting for the next commit.
+type pendingRecord struct {
+	data  []byte
+	files []string
+	err   error // its files could not be synced: not recorded
+	done  bool
+}
+
+// commitBatch makes a batch durable: first the files its entries name,
+// then the entries themselves, with one write and one fsync.
+func (j *FileJournal) commitBatch(batch []*pendingRecord) error {
+	var files []string
+	for _, q := range batch {
+		files = append(files, q.files...)
+	}
+	if len(files) > 0 {
+		if err := atomicfile.SyncFiles(files); err != nil {
+			// Find the entries whose files fail, so the others still go.
+			for _, q := range batch {
+				if len(q.files) > 0 {
+					q.err = atomicfile.SyncFiles(q.files)
+				}
+			}
+		}
+	}
+	var buf []byte
+	for _, q := range batch {
+		if q.err == nil {
+			buf = append(buf, q.data...)
+		}
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	if _, err := j.f.Write(buf); err != nil {
+		return err
+	}
+	return j.f.Sync()
 }
 
 // Records returns how many entries the run recorded.
