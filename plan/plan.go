@@ -240,14 +240,15 @@ type Input struct {
 	Library func(path, hash string) LibraryStatus
 	// LibraryFile returns where a connection's library entry goes.
 	LibraryFile func(c *config.Connection) string
+	Now         time.Time
+	Targets     []string
+	Destroy     bool
+	Version     string
+
 	// Removable says whether apply may remove a recorded library file:
 	// gone when it no longer exists, else kept says why it would be left
 	// in place ("" to remove it). Nil means no file is checked or listed.
 	Removable func(path, hash string) (gone bool, kept string)
-	Now       time.Time
-	Targets   []string
-	Destroy   bool
-	Version   string
 }
 
 // replaceAttrs are the identity of a connection: changing one means new
