@@ -333,7 +333,7 @@ func (r *runner) libraryFile(c *config.Connection) (library.File, error) {
 	libAttrs["url"] = org.OrganizationServiceURL()
 	libAttrs["token_key"] = plan.TokenKey(c)
 	entry := library.Entry{
-		Key:         plan.LibraryKey(c),
+		Key:         c.Address().LibraryKey(),
 		Description: c.Description,
 		DataType:    r.opt.LibraryDataType,
 		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),

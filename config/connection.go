@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"connform/addrs"
 	"connform/dynamics"
 )
 
@@ -24,22 +27,17 @@ var settingsSchema = &hcl.BodySchema{
 	},
 }
 
-// stringAttrs are the connection's string attributes, in the order they
-// are evaluated (url first: the others' defaults derive from it).
-var stringAttrs = []string{
-	"url", "tenant_id", "client_id", "client_secret", "authorization_url",
-	"token_url", "grant_type", "redirect", "prompt", "login_hint", "entity",
-	"description", "authentication_method", "cloud",
-	"certificate_path", "certificate_password", "federated_token_file",
-}
+// stringAttrs are the connection's string attributes, evaluated in schema
+// order; scopes, the one list, is evaluated after them.
+var stringAttrs = attributeNames(func(a Attribute) bool { return a.Type == cty.String })
 
 var connectionSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "scopes"}, {Name: "for_each"}},
+		Attributes: []hcl.AttributeSchema{{Name: "for_each"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
 	}
-	for _, name := range stringAttrs {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url"})
+	for _, a := range ConnectionSchema {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 	}
 	return s
 }()
@@ -212,6 +210,12 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 		return
 	}
 	for _, k := range keys {
+		if k == "" {
+			// An empty key would give the instance the block's own address
+			// and library entry name.
+			l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each has an empty key; every key names an instance (connection.%s[\"KEY\"]) and its library entry, so give it a name.", name)
+			continue
+		}
 		ctx := l.ctx.NewChild()
 		ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
 			"key":   cty.StringVal(k),
@@ -226,13 +230,10 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	c := &Connection{
 		Name:           name,
 		Key:            key,
-		Addr:           "connection." + name,
+		Addr:           addrs.NewConnection(name, key).String(),
 		PreventDestroy: preventDestroy,
 		DeclRange:      b.DefRange,
 		Ranges:         map[string]hcl.Range{},
-	}
-	if hasKey {
-		c.Addr += "[" + strconv.Quote(key) + "]"
 	}
 	in := &instanceEval{l: l, c: c, b: b, vals: map[string]string{}, sens: map[string]bool{}, failedAttr: map[string]bool{}}
 	in.evalAttrs(content, ctx, hasKey)
@@ -526,4 +527,29 @@ func oneOf(list []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return fmt.Sprintf("one of %s", strings.Join(q, ", "))
+}
+
+// checkLibraryFiles refuses two connections whose library entries would be
+// one file: the second would overwrite the first, and every later apply
+// would flip between them. Names that differ only in case collide too, on
+// the file systems of Windows and macOS.
+func (l *loader) checkLibraryFiles() {
+	// In source order, so that the error points at the block written later.
+	conns := slices.Clone(l.cfg.Connections)
+	slices.SortStableFunc(conns, func(a, b *Connection) int {
+		return cmp.Or(cmp.Compare(a.DeclRange.Filename, b.DeclRange.Filename), cmp.Compare(a.DeclRange.Start.Byte, b.DeclRange.Start.Byte))
+	})
+	first := map[string]*Connection{}
+	for _, c := range conns {
+		id := c.Address().FileIdentity()
+		prev, taken := first[id]
+		if !taken {
+			first[id] = c
+			continue
+		}
+		file := addrs.FileStem(prev.Address().LibraryKey()) + "." + l.cfg.Settings.LibraryFormat
+		l.errorf(c.DeclRange, "Library entries would share a file",
+			"%s (%s) and %s (%s) would both write their library entry to %s, so one of them would be lost. Rename one of them (its block name or for_each key) so that the two differ in more than case and punctuation: library file names keep only letters, digits, '.', '-' and '_'.",
+			prev.Addr, at(prev.DeclRange), c.Addr, at(c.DeclRange), file)
+	}
 }

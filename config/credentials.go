@@ -7,23 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
-
-// Authentication methods. MethodOAuth, the default, is the seed's custom
-// OAuth application (the grant types above); the others are Entra-native
-// credentials obtained through azidentity, none of which needs a person.
-const (
-	MethodOAuth             = "oauth"
-	MethodAzureCLI          = "azure_cli"
-	MethodManagedIdentity   = "managed_identity"
-	MethodWorkloadIdentity  = "workload_identity"
-	MethodClientCertificate = "client_certificate"
-)
-
-var validMethods = []string{MethodOAuth, MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
 
 // IsNativeMethod reports whether method is an Entra-native credential.
 func IsNativeMethod(method string) bool {
@@ -43,16 +31,21 @@ func (c *Connection) AppOnly() bool {
 	return c.GrantType == GrantClientCredentials
 }
 
-// methodAttrs are the attributes that belong to one method only.
-var methodAttrs = map[string]string{
-	"certificate_path":     MethodClientCertificate,
-	"certificate_password": MethodClientCertificate,
-	"federated_token_file": MethodWorkloadIdentity,
-}
+// methodAttrs are the attributes that belong to one Entra-native method
+// only, by attribute.
+var methodAttrs = func() map[string]string {
+	out := map[string]string{}
+	for _, a := range ConnectionSchema {
+		if len(a.Methods) == 1 && a.Methods[0] != MethodOAuth {
+			out[a.Name] = a.Methods[0]
+		}
+	}
+	return out
+}()
 
 // oauthOnlyAttrs mean nothing to an Entra-native credential; setting one
 // with such a method is a mistake worth pointing at.
-var oauthOnlyAttrs = []string{"client_secret", "grant_type", "authorization_url", "redirect", "prompt", "login_hint"}
+var oauthOnlyAttrs = attributeNames(func(a Attribute) bool { return slices.Equal(a.Methods, []string{MethodOAuth}) })
 
 // authMethod reads and checks authentication_method and the attributes
 // that depend on it. It reports whether the method is Entra-native; for

@@ -94,6 +94,7 @@ type loader struct {
 	locals      map[string]*hcl.Attribute
 	localValues map[string]cty.Value
 	funcs       map[string]function.Function
+	reads       *inputReads // what env() and file() read, for the hash
 	ctx         *hcl.EvalContext
 }
 
@@ -126,7 +127,7 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		l.varArgs = append(l.varArgs, VarArg{Value: v})
 	}
 	l.varArgs = append(l.varArgs, opts.VarArgs...)
-	l.funcs = functions(dir, opts.Env)
+	l.funcs, l.reads = recordReads(functions(dir, opts.Env))
 	l.load()
 	return l.cfg, dedupe(l.diags)
 }
@@ -174,6 +175,7 @@ func (l *loader) load() {
 	sort.Slice(l.cfg.Connections, func(i, j int) bool {
 		return l.cfg.Connections[i].Addr < l.cfg.Connections[j].Addr
 	})
+	l.checkLibraryFiles()
 	l.cfg.Hash = l.hash()
 }
 
@@ -302,14 +304,9 @@ func (l *loader) parseFile(name string) *hcl.File {
 
 // readFile touches no loader state, so files can be read concurrently.
 func (l *loader) readFile(name string) (*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(l.fullPath(name))
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
-			Subject:  &hcl.Range{Filename: name},
-		}}
+	src, diags := readSource(l.fullPath(name), name)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }

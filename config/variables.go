@@ -29,6 +29,36 @@ var validationSchema = &hcl.BodySchema{
 	},
 }
 
+// constant evaluates an expression that may not refer to anything. An
+// expression the parser could not read evaluates to an unknown value with
+// no error of its own (the parse error was reported with the file), and an
+// unknown value must never reach AsString or True, which panic on it.
+func (l *loader) constant(expr hcl.Expression, what string) (cty.Value, bool) {
+	val, diags := expr.Value(nil)
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if !val.IsWhollyKnown() {
+		l.errorUnlessReported(expr.Range(), "Invalid expression", "%s must be a value written out, such as \"text\", true or [\"a\"]; this expression could not be read. Complete or remove it.", what)
+		return cty.NilVal, false
+	}
+	return val, true
+}
+
+// errorUnlessReported adds an error at rng unless one is already reported
+// on its lines (a syntax error hcl found while parsing, usually), so that one
+// mistake gives one message.
+func (l *loader) errorUnlessReported(rng hcl.Range, summary, detail string, args ...any) {
+	for _, d := range l.diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil && d.Subject.Filename == rng.Filename &&
+			d.Subject.Start.Line <= rng.End.Line && rng.Start.Line <= d.Subject.End.Line {
+			return
+		}
+	}
+	l.errorf(rng, summary, detail, args...)
+}
+
 func convertValue(v cty.Value, want cty.Type) (cty.Value, error) {
 	if want == cty.DynamicPseudoType {
 		return v, nil
@@ -70,10 +100,10 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
-		val, diags := a.Expr.Value(nil)
-		l.diags = append(l.diags, diags...)
-		if !diags.HasErrors() {
+		if val, ok := l.constant(a.Expr, "default"); ok {
 			l.setVariable(v, val, a.Expr.Range(), "its default")
+		} else {
+			v.rejected = true
 		}
 	}
 	for _, vb := range content.Blocks {
@@ -92,9 +122,8 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 
 // literal evaluates an attribute that must be a constant.
 func (l *loader) literal(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
-	val, diags := a.Expr.Value(nil)
-	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	val, ok := l.constant(a.Expr, a.Name)
+	if !ok {
 		return cty.NilVal, false
 	}
 	cv, err := convert.Convert(val, want)
@@ -129,6 +158,11 @@ func (l *loader) setVariableText(v *Variable, text, srcName, from string, litera
 	src := hcl.Range{Filename: srcName, Start: hcl.InitialPos, End: hcl.InitialPos}
 	if literal {
 		l.setVariable(v, cty.StringVal(text), src, from)
+		return
+	}
+	if diags := checkText([]byte(text), srcName); diags.HasErrors() {
+		l.diags = append(l.diags, diags...)
+		v.rejected = true
 		return
 	}
 	expr, diags := hclsyntax.ParseExpression([]byte(text), srcName, hcl.InitialPos)
@@ -269,9 +303,9 @@ func (l *loader) assignFile(name string) {
 			l.errorf(a.NameRange, "Value for undeclared variable", "%s sets %q, but no variable %q block declares it. Declare it, or remove the assignment.", name, a.Name, a.Name)
 			continue
 		}
-		val, diags := a.Expr.Value(nil)
-		if diags.HasErrors() {
-			l.diags = append(l.diags, diags...)
+		val, ok := l.constant(a.Expr, a.Name)
+		if !ok {
+			v.rejected = true
 			continue
 		}
 		l.setVariable(v, val, a.Expr.Range(), name)
@@ -318,7 +352,7 @@ func (l *loader) validateVariable(v *Variable) {
 		if len(rule.errorMessage.Variables()) > 0 {
 			// Only constants: a message built from the value could leak it.
 			l.errorf(rule.errorMessage.Range(), "Invalid error_message", "error_message must be a constant string; it may not refer to variables.")
-		} else if m, diags := rule.errorMessage.Value(msgCtx); !diags.HasErrors() && m.Type() == cty.String && !m.IsNull() {
+		} else if m, diags := rule.errorMessage.Value(msgCtx); !diags.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
 			msg = m.AsString()
 		} else {
 			l.diags = append(l.diags, diags...)

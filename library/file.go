@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"connform/addrs"
 	"connform/internal/atomicfile"
 )
 
@@ -24,26 +25,14 @@ const (
 	StatusModified Status = "modified"
 )
 
-// FileName returns the entry file name for key: characters other than
-// [A-Za-z0-9._-] become '_', and so does a leading dot, which would hide the
-// file (and ReadDir skips hidden files). An empty format means dsconn.
+// FileName returns the entry file name for key, made safe by
+// addrs.FileStem (which also tells config which keys would collide). An
+// empty format means dsconn.
 func FileName(key, format string) string {
 	if format == "" {
 		format = FormatDSConn
 	}
-	b := []byte(key)
-	var out strings.Builder
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-		if !ok || (i == 0 && c == '.') {
-			c = '_'
-		}
-		out.WriteByte(c)
-	}
-	if out.Len() == 0 {
-		out.WriteByte('_')
-	}
-	return out.String() + "." + format
+	return addrs.FileStem(key) + "." + format
 }
 
 // Hash is the digest of an entry file's bytes that the state records.

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"connform/config"
 	"connform/dynamics"
 )
 
@@ -15,28 +16,18 @@ const TokenKeyAttribute = "token_key"
 const DefaultAuthenticationMethod = "CustomOAuthApplication"
 
 // DefaultParameterNames maps connform attribute names to the data-sync
-// tool's parameter names. They are unconfirmed (REFERENCE.md), hence
-// BuildParams' overrides.
-var DefaultParameterNames = map[string]string{
-	"url":                   "ServiceUrl",
-	"authentication_method": "AuthenticationMethod",
-	"tenant_id":             "TenantID",
-	"client_id":             "ClientID",
-	"authorization_url":     "AuthorizationUrl",
-	"token_url":             "TokenUrl",
-	"grant_type":            "GrantType",
-	"redirect":              "RedirectUri",
-	"scopes":                "Scopes",
-	"entity":                "EntityName",
-	TokenKeyAttribute:       "TokenCacheKey",
-}
+// tool's parameter names: config.ConnectionSchema's LibraryParam, and the
+// token store key. They are unconfirmed (REFERENCE.md), hence BuildParams'
+// overrides.
+var DefaultParameterNames = func() map[string]string {
+	names := config.LibraryParameterNames()
+	names[TokenKeyAttribute] = "TokenCacheKey"
+	return names
+}()
 
-// defaultOrder is the order parameters are written in: what the tool needs to
-// reach the org first, then how to sign in.
-var defaultOrder = []string{
-	"url", "authentication_method", "tenant_id", "client_id", "authorization_url",
-	"token_url", "grant_type", "redirect", "scopes", "entity", TokenKeyAttribute,
-}
+// defaultOrder is the order parameters are written in, the schema's: what
+// the tool needs to reach the org first, then how to sign in.
+var defaultOrder = append(config.LibraryAttributes(), TokenKeyAttribute)
 
 // BuildParams turns a connection's attributes (config.Connection.Attributes
 // plus TokenKeyAttribute) into entry parameters, named by

@@ -48,7 +48,7 @@ func benchPlan(b *testing.B, withState bool) {
 		st = &state.State{Version: 1, Serial: 1, Lineage: "bench"}
 		for _, c := range cfg.Connections {
 			st.Connections = append(st.Connections, &state.Connection{Addr: c.Addr, Name: c.Name, Attributes: c.Attributes(),
-				LibraryPath: filepath.Join("library", library.FileName(plan.LibraryKey(c), "dsconn"))})
+				LibraryPath: filepath.Join("library", library.FileName(c.Address().LibraryKey(), "dsconn"))})
 		}
 	}
 	s, _, _, _ := Test()

@@ -36,8 +36,8 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 || (destroy && fs.NArg() > 0) {
 		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)
@@ -85,13 +85,20 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		if err := p.CheckFresh(cfg.Hash, lineage, serialOf(op)); err != nil {
 			return fmt.Errorf("saved plan %s is stale: %v", planFile, err)
 		}
+		if p, err = c.replan(op, planFile, saved); err != nil {
+			return err
+		}
 	} else {
 		p, err = plan.Make(c.planInput(op, targets, destroy))
 		if err != nil {
 			return err
 		}
 		logPlan(op.log, p)
-		renderPlan(c.io, p)
+		out, flush := c.io.Buffered()
+		renderPlan(out, p)
+		if err := flush(); err != nil {
+			return fmt.Errorf("writing the plan: %w", err)
+		}
 		if !p.HasChanges() {
 			return nil
 		}
@@ -164,6 +171,22 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	return c.reportApply(name, res)
 }
 
+// replan makes the plan again from the configuration and state and carries
+// that out, once it says what the saved plan says: a plan file is checked
+// input, never trusted instructions, so an edited one cannot make apply do
+// what the configuration does not say.
+func (c *cli) replan(op *operation, planFile string, saved *plan.Plan) (*plan.Plan, error) {
+	now, err := plan.Make(c.planInput(op, saved.Targets, saved.Destroy))
+	if err != nil {
+		return nil, fmt.Errorf("saved plan %s cannot be checked: %w", planFile, err)
+	}
+	if err := saved.Verify(now); err != nil {
+		return nil, fmt.Errorf("saved plan %s does not match what apply would do now: %v; run connform plan -out again", planFile, err)
+	}
+	logPlan(op.log, now)
+	return now, nil
+}
+
 func serialOf(op *operation) uint64 {
 	if !op.existed {
 		return 0
@@ -194,7 +217,7 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	failed := res.Failed()
 	signIns := ""
 	if res.Interactive > 0 {
-		signIns = fmt.Sprintf(" %d interactive sign-in(s).", res.Interactive)
+		signIns = " " + count(res.Interactive, "interactive sign-in") + "."
 	}
 	if len(failed) == 0 {
 		title := "Apply complete!"
@@ -208,8 +231,8 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	if name == "destroy" {
 		title = "Destroy finished with errors."
 	}
-	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
-		c.io.Paint("red", title), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+	fmt.Fprintf(c.io.Out, "\n%s %d of %s failed. Connections: %d added, %d changed, %d destroyed.%s\n",
+		c.io.Paint("red", title), len(failed), count(len(res.Outcomes), "connection"), added, changed, destroyed, signIns)
 	for _, o := range failed {
 		c.errorf("%v", o.Err)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/apply"
 	"connform/auth"
 	"connform/config"
@@ -32,12 +32,8 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
 	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform login [options] NAME... | -all\n\nSigns in afresh for the accounts behind the named connections (block\nname or address), replacing their stored tokens. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if !*input {
 		return errors.New("connform login asks a person to sign in (in a browser or with a device code), and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" or an Entra-native authentication_method instead)")
@@ -126,12 +122,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	all := fs.Bool("all", false, "forget the tokens of every account the configuration or the state refers to")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform logout [options] NAME... | -all\n\nForgets the stored tokens (the whole account's grant) behind the named\nconnections. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if err := needNames(fs.Args(), *all, "logout"); err != nil {
 		return err
@@ -161,6 +153,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	type target struct {
 		key   string
 		addrs []string
+		// user is who signed in for the key, as the state remembers it.
+		user string
 	}
 	var targets []*target
 	byKey := map[string]*target{}
@@ -185,18 +179,35 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	}
 	matched := map[string]bool{}
 	for _, cc := range cfg.Connections {
-		if *all || matchesAny(cc.Addr, cc.Name, fs.Args(), matched) {
+		if *all || matchesAny(cc.Addr, fs.Args(), matched) {
 			add(plan.TokenKey(cc), cc.Addr)
 		}
 	}
 	for _, sc := range prior {
-		if *all || matchesAny(sc.Addr, sc.Name, fs.Args(), matched) {
+		if *all || matchesAny(sc.Addr, fs.Args(), matched) {
 			add(sc.TokenKey, sc.Addr)
+		}
+	}
+	// Tokens belong to the account, not the connection: every connection
+	// of a key loses them, named or not, and is listed.
+	for _, cc := range cfg.Connections {
+		if t := byKey[plan.TokenKey(cc)]; t != nil && !slices.Contains(t.addrs, cc.Addr) {
+			t.addrs = append(t.addrs, cc.Addr)
+		}
+	}
+	for _, sc := range prior {
+		if t := byKey[sc.TokenKey]; t != nil {
+			if !slices.Contains(t.addrs, sc.Addr) {
+				t.addrs = append(t.addrs, sc.Addr)
+			}
+			if t.user == "" {
+				t.user = sc.Account
+			}
 		}
 	}
 	for _, n := range fs.Args() {
 		if !matched[n] {
-			return fmt.Errorf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n)
+			return notNamed(n, fmt.Sprintf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n))
 		}
 	}
 	if stErr != nil {
@@ -218,17 +229,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	for _, t := range targets {
 		// Get only to say whether there was something; a damaged entry is
 		// deleted all the same.
+		slices.Sort(t.addrs)
 		g, getErr := store.Get(t.key)
+		user := t.user
+		if g != nil && g.Account != "" {
+			user = g.Account
+		}
+		who := signedInPhrase(t.key, user)
 		if err := store.Delete(t.key); err != nil {
 			failed++
-			c.errorf("logging out %s (for %s): %v", accountPhrase(t.key), strings.Join(t.addrs, ", "), err)
+			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.addrs, ", "), err)
 			continue
 		}
 		what := "forgot its tokens"
 		if g == nil && getErr == nil {
 			what = "no tokens were stored"
 		}
-		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", accountPhrase(t.key), strings.Join(t.addrs, ", "), what)
+		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.addrs, ", "), what)
 	}
 	if failed > 0 {
 		return exitError(1)
@@ -237,20 +254,17 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 }
 
 // setTokenFileAside handles a token store that cannot even be opened under
-// logout -all: the encrypted file is moved aside (not deleted: with the
-// right passphrase it may still be readable), which logs every account out.
+// logout -all: a token file connform can identify as its own is moved
+// aside (not deleted: with the right passphrase it may still be readable),
+// which logs every account out. Any other file is left where it is.
 func (c *cli) setTokenFileAside(openErr error) error {
-	if c.store != nil || c.getenv("CONNFORM_TOKEN_STORE") == "keyring" || c.getenv("CONNFORM_TOKEN_STORE") == "memory" {
+	var fe *auth.FileError
+	if c.store != nil || !errors.As(openErr, &fe) {
 		return openErr
 	}
-	// auth.Open's file store lives here.
-	path := filepath.Join(c.connformHome(), "tokens.enc")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return openErr
-	}
-	aside := path + ".unreadable"
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("%v\nand it cannot be moved aside: %v", openErr, err)
+	aside, err := auth.SetAside(fe.Path)
+	if err != nil {
+		return fmt.Errorf("%v\nlogout -all: %v", openErr, err)
 	}
 	fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), openErr)
 	fmt.Fprintf(c.io.Out, "Logged out every account: the unreadable token file was moved to %s (delete it when you no longer need it).\n", aside)
@@ -259,14 +273,10 @@ func (c *cli) setTokenFileAside(openErr error) error {
 
 // cmdAuth dispatches the auth subcommands.
 func (c *cli) cmdAuth(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "status" {
-		fmt.Fprintln(c.io.ErrOut, "Usage: connform auth status [-json]\n\nShows, per account and connection, what the token store holds and whether\napply can get a token silently. It never touches the network.")
-		if len(args) > 0 && (args[0] == "-help" || args[0] == "-h") {
-			return nil
-		}
-		return exitError(1)
+	if len(args) > 0 && args[0] == "status" {
+		return c.cmdAuthStatus(ctx, args[1:])
 	}
-	return c.cmdAuthStatus(ctx, args[1:])
+	return c.subcommandHelp("auth", args)
 }
 
 // Token states shown by auth status.
@@ -310,8 +320,8 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	asJSON := fs.Bool("json", false, "print a JSON document instead of text")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform auth status [-json]", fs.Args())
@@ -441,8 +451,9 @@ func needNames(names []string, all bool, cmd string) error {
 	return nil
 }
 
-// selectConnections picks the connections named (by block name, by address,
-// or by address without "connection."), or all of them.
+// selectConnections picks the connections named (in any spelling
+// addrs.ParseTarget reads; a block name stands for all its instances), or
+// all of them.
 func selectConnections(conns []*config.Connection, names []string, all bool) ([]*config.Connection, error) {
 	if all {
 		return conns, nil
@@ -450,7 +461,7 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 	matched := map[string]bool{}
 	var out []*config.Connection
 	for _, cc := range conns {
-		if matchesAny(cc.Addr, cc.Name, names, matched) {
+		if matchesAny(cc.Addr, names, matched) {
 			out = append(out, cc)
 		}
 	}
@@ -460,19 +471,22 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 			for _, cc := range conns {
 				known = append(known, cc.Addr)
 			}
-			return nil, fmt.Errorf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", "))
+			return nil, notNamed(n, fmt.Sprintf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", ")))
 		}
 	}
 	return out, nil
 }
 
-// matchesAny reports whether a connection (addr, block name) is one of
-// names, recording in matched which names matched something. A block name
-// stands for all its instances.
-func matchesAny(addr, name string, names []string, matched map[string]bool) bool {
+// matchesAny reports whether the connection at addr is one of names,
+// recording in matched which names matched something.
+func matchesAny(addr string, names []string, matched map[string]bool) bool {
+	inst, err := addrs.ParseInstance(addr)
+	if err != nil {
+		return false
+	}
 	hit := false
 	for _, n := range names {
-		if a := normalAddr(n); a == addr || a == "connection."+name {
+		if t, err := addrs.ParseTarget(n); err == nil && t.Matches(inst) {
 			matched[n] = true
 			hit = true
 		}
@@ -480,15 +494,13 @@ func matchesAny(addr, name string, names []string, matched map[string]bool) bool
 	return hit
 }
 
-// normalAddr turns what a user types into an address: crm, connection.crm,
-// crm["sales"], or crm[sales] as a shell leaves it when the quotes were not
-// escaped.
-func normalAddr(name string) string {
-	addr := strings.TrimSpace(name)
-	if !strings.HasPrefix(addr, "connection.") {
-		addr = "connection." + addr
+// notNamed is the error for a name that matched nothing: why it is not an
+// address at all when it is not, else msg.
+func notNamed(name, msg string) error {
+	if _, err := addrs.ParseTarget(name); err != nil {
+		return err
 	}
-	return plan.QuoteKey(addr)
+	return errors.New(msg)
 }
 
 func addrList(conns []*config.Connection) string {

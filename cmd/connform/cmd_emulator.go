@@ -37,8 +37,8 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	var parsed []emulator.Fault
 	for _, s := range faults {
@@ -103,7 +103,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 			return fmt.Errorf("-info-file: %w", err)
 		}
 	}
-	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %s. Press Ctrl-C to stop.\n", e.Info().Authority, count(len(e.Info().Orgs), "Dynamics org"))
 	<-ctx.Done()
 	return nil
 }
@@ -192,8 +192,8 @@ connection "dynamics" {
 func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	fs := c.flags("demo")
 	keep := fs.Bool("keep", false, "keep the demo's directory (configuration, state, library) afterwards")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	e, err := emulator.Start(emulator.Options{})
 	if err != nil {
@@ -280,12 +280,12 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %d entries (%s):\n", len(entries), where)
+	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %s (%s):\n", count(len(entries), "entry", "entries"), where)
 	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
 	for _, f := range libFiles {
 		fmt.Fprintf(c.io.Out, "  %s\n", f)
 	}
-	fmt.Fprintf(c.io.Out, "\nDemo complete: %d interactive sign-in(s) for %d orgs; the second plan had nothing to do.\n", e.Stats().SignIns, len(info.Orgs))
+	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s; the second plan had nothing to do.\n", count(e.Stats().SignIns, "interactive sign-in"), count(len(info.Orgs), "org"))
 	if *keep {
 		fmt.Fprintf(c.io.Out, "Files kept in %s, to read: the emulator stops with the demo, so commands run there cannot reach its orgs.\n", dir)
 	}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 
 	"connform/auth"
 	"connform/config"
 	"connform/library"
-	"connform/plan"
 	"connform/state"
 )
 
@@ -36,8 +36,8 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 	secrets := fs.Bool("include-secrets", false, "include client secrets (stdout only)")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return err
 		}
 		if args = fs.Args(); len(args) == 0 {
 			break
@@ -125,7 +125,9 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 			seen[p] = e.conn.Addr
 		}
 	}
-	if *secrets {
+	// Only a secret actually printed is worth a warning: one that cries
+	// wolf on every export teaches people to ignore it.
+	if *secrets && slices.ContainsFunc(out, func(e exported) bool { return e.in.ClientSecret != "" }) {
 		fmt.Fprintf(c.io.ErrOut, "%s the output holds client secrets: keep it out of files, logs and chat.\n", warn)
 	}
 
@@ -196,7 +198,7 @@ type exportJSONEntry struct {
 // warns and leaves the thumbprint out rather than failing the export.
 func (c *cli) exportInput(conn *config.Connection, withSecret bool) library.ExportInput {
 	in := library.ExportInput{
-		Name:                 plan.LibraryKey(conn),
+		Name:                 conn.Address().LibraryKey(),
 		URL:                  conn.URL,
 		ClientID:             conn.ClientID,
 		TenantID:             conn.TenantID,

@@ -92,8 +92,12 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 		if len(res.unknown) > 0 {
 			// apply rewrites the entry from the configuration, so these
 			// would be lost then: say so now, while the file is intact.
-			fmt.Fprintf(c.io.ErrOut, "%s %s: parameter(s) %s have no connform attribute; connform apply will rewrite the entry without them (if one holds a connform attribute under another name, import again with -param ATTRIBUTE=%s)\n",
-				warn, paths[i], strings.Join(res.unknown, ", "), res.unknown[0])
+			what := "parameter " + res.unknown[0] + " has"
+			if len(res.unknown) > 1 {
+				what = "parameters " + strings.Join(res.unknown, ", ") + " have"
+			}
+			fmt.Fprintf(c.io.ErrOut, "%s %s: %s no connform attribute; connform apply will rewrite the entry without them (if one holds a connform attribute under another name, import again with -param ATTRIBUTE=%s)\n",
+				warn, paths[i], what, res.unknown[0])
 		}
 	}
 	if len(unread) > 0 {
@@ -146,7 +150,7 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	if err := state.NewLocal(statePath).Write(st); err != nil {
 		return fmt.Errorf("%w; %s was written, remove it before trying again", err, *out)
 	}
-	fmt.Fprintf(c.io.ErrOut, "Imported %d connection(s) from %s into %s and %s.\n", len(st.Connections), dir, *out, statePath)
+	fmt.Fprintf(c.io.ErrOut, "Imported %s from %s into %s and %s.\n", count(len(st.Connections), "connection"), dir, *out, statePath)
 	if vars := imp.secretVars(); len(vars) > 0 {
 		fmt.Fprintf(c.io.ErrOut, "The configuration reads client secrets from sensitive variables, never from the library: set %s (-var, a .vars.hcl file or CONNFORM_VAR_name) before plan.\n", strings.Join(vars, ", "))
 	}
@@ -412,12 +416,8 @@ func isDefault(attr, value, url string) bool {
 	return false
 }
 
-// attrOrder is the order attributes are written in a block: the org, the
-// app, its endpoints, then how to sign in.
-var attrOrder = []string{
-	"url", "tenant_id", "client_id", "authorization_url", "token_url", "grant_type",
-	"redirect", "scopes", "prompt", "login_hint", "entity", "description", "authentication_method",
-}
+// attrOrder is the order attributes are written in a block: the schema's.
+var attrOrder = config.ImportAttributes()
 
 // hcl renders the configuration: a connform block naming the imported
 // folder, then one connection block per entry in name order.

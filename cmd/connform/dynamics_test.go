@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"connform/addrs"
 	"connform/config"
 )
 
@@ -60,6 +61,9 @@ func TestFindConnection(t *testing.T) {
 		{arg: `crm["dev"]`, want: `connection.crm["dev"]`},
 		{arg: `crm[prod]`, want: `connection.crm["prod"]`},
 		{arg: `connection.crm["dev"]`, want: `connection.crm["dev"]`},
+		{arg: `connection.crm[dev]`, want: `connection.crm["dev"]`},
+		{arg: `crm[test]`, err: `no connection connection.crm["test"] in the configuration; it has: connection.crm["dev"], connection.crm["prod"], connection.sales`},
+		{arg: `crm[dev`, err: `invalid address "crm[dev" (a [ without its closing ]): write ` + addrs.Spellings},
 		{arg: "crm", err: `connection.crm has 2 instances (for_each); name one of them: connection.crm["dev"], connection.crm["prod"]`},
 		{arg: "nope", err: `no connection connection.nope in the configuration; it has: connection.crm["dev"], connection.crm["prod"], connection.sales`},
 	}

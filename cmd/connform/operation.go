@@ -33,7 +33,7 @@ type varFlags struct {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable (repeatable; of -var and -var-file, the later wins)")
 	fs.Var(varArgFlag{&v.args, true}, "var-file", "read variables from a .vars.hcl file (repeatable)")
 }
 
@@ -183,13 +183,18 @@ func (c *cli) tokenStore() (auth.Store, error) {
 // plaintext store warns on stderr before its first write.
 func (c *cli) openStore() (auth.Store, string, error) {
 	if c.store != nil {
+		c.opened = append(c.opened, c.store)
 		return c.store, "the store given to this process", nil
 	}
 	choice := c.storeChoice
 	choice.Warn = func(msg string) {
 		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
 	}
-	return auth.Open(c.connformHome(), c.env, choice)
+	s, desc, err := auth.Open(c.connformHome(), c.env, choice)
+	if err == nil {
+		c.opened = append(c.opened, s)
+	}
+	return s, desc, err
 }
 
 // connformHome is where per-user files (the encrypted token file) live:
@@ -207,6 +212,18 @@ func (c *cli) connformHome() string {
 // planInput gathers what plan.Make needs from an open operation.
 func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Input {
 	s := op.cfg.Settings
+	// One read of the store per account, not per connection: 10,000
+	// connections of one app would otherwise read and decrypt the token
+	// file 10,000 times.
+	read := map[string]*auth.Grant{}
+	grants := func(key string) *auth.Grant {
+		g, seen := read[key]
+		if !seen {
+			g, _ = op.store.Get(key)
+			read[key] = g
+		}
+		return g
+	}
 	in := plan.Input{
 		Config:      op.cfg,
 		Now:         c.now(),
@@ -233,8 +250,8 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			return plan.LibraryStatus(st)
 		},
 		Tokens: func(key, resource string) plan.TokenStatus {
-			g, err := op.store.Get(key)
-			if err != nil || g == nil {
+			g := grants(key)
+			if g == nil {
 				return plan.TokenStatus{}
 			}
 			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
@@ -347,7 +364,7 @@ func logPlan(log *slog.Logger, p *plan.Plan) {
 	sum := p.Summarize()
 	log.Debug("plan made", "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy, "sign_ins", sum.SignIns, "interactive", sum.Interactive)
 	for _, ch := range p.Changes {
-		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", ch.Reason,
+		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", reasonText(ch.Reasons),
 			"auth", ch.Auth.Kind.String(), "auth_reason", ch.Auth.Reason, "account_key", ch.Auth.Account)
 	}
 }

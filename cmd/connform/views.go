@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -81,7 +82,21 @@ func (v jsonView) State(st *state.State) error {
 	if st == nil {
 		return v.write(map[string]any{"connections": []any{}})
 	}
-	return v.write(st)
+	// Empty attributes are unset ones: left out, as plan -json leaves out
+	// empty values. The state itself is not changed.
+	out := *st
+	out.Connections = make([]*state.Connection, len(st.Connections))
+	for i, c := range st.Connections {
+		cc := *c
+		cc.Attributes = map[string]string{}
+		for k, val := range c.Attributes {
+			if val != "" {
+				cc.Attributes[k] = val
+			}
+		}
+		out.Connections[i] = &cc
+	}
+	return v.write(out)
 }
 
 // symbols belong to the renderer alone; the plan package only has actions.
@@ -102,7 +117,14 @@ var actionPhrase = map[plan.Action]string{
 func renderPlan(s *IOStreams, p *plan.Plan) {
 	w := s.Out
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		switch {
+		case p.Destroy && len(p.Targets) > 0:
+			fmt.Fprintf(w, "%s Nothing to destroy: no connection that -target names is in the state.\n", s.Paint("green", "No changes."))
+		case p.Destroy:
+			fmt.Fprintf(w, "%s Nothing to destroy: the state records no connections.\n", s.Paint("green", "No changes."))
+		default:
+			fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		}
 		renderRemovals(w, s, p.Removals)
 		return
 	}
@@ -113,8 +135,8 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		}
 		sym := actionSymbol[ch.Action]
 		fmt.Fprintf(w, "\n  # %s %s", ch.Addr, actionPhrase[ch.Action])
-		if ch.Reason != "" && ch.Action != plan.Create {
-			fmt.Fprintf(w, " (%s)", ch.Reason)
+		if why := reasonText(ch.Reasons); why != "" && ch.Action != plan.Create {
+			fmt.Fprintf(w, " (%s)", why)
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "%s connection %q {\n", s.Paint(actionColor[ch.Action], fmt.Sprintf("%3s", sym)), blockLabel(ch.Addr))
@@ -198,7 +220,7 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 		if a.Sensitive {
 			return "(sensitive value)"
 		}
-		return fmt.Sprintf("%q", v)
+		return attrValue(a.Name, v)
 	}
 	pad := strings.Repeat(" ", width-len(a.Name))
 	switch {
@@ -235,8 +257,20 @@ func authPhrase(a plan.Auth) string {
 // blockLabel turns connection.NAME["KEY"] into NAME: the block's label, as
 // Terraform shows instances under their resource block.
 func blockLabel(addr string) string {
-	name, _, _ := strings.Cut(strings.TrimPrefix(addr, "connection."), "[")
-	return name
+	if i, err := addrs.ParseInstance(addr); err == nil {
+		return i.Name
+	}
+	return addr
+}
+
+// signedInPhrase is accountPhrase naming the user who signed in, once
+// known, instead of "(whoever signs in)".
+func signedInPhrase(key, user string) string {
+	phrase := accountPhrase(key)
+	if _, _, account := splitKey(key); account == "default" && user != "" {
+		return user + strings.TrimPrefix(phrase, "(whoever signs in)")
+	}
+	return phrase
 }
 
 // accountPhrase makes a token store key readable: which account, of which
@@ -278,40 +312,6 @@ func plural(n int) string {
 	return "s"
 }
 
-// planJSON is the documented -json form of a plan (see README.md).
-type planJSON struct {
-	FormatVersion int            `json:"format_version"`
-	Changes       []*plan.Change `json:"changes"`
-	// LibraryRemovals lists the library files apply removes or leaves in
-	// place (left_in_place says why).
-	LibraryRemovals []plan.Removal `json:"library_removals,omitempty"`
-	Summary         summaryJSON    `json:"summary"`
-}
-
-type summaryJSON struct {
-	Add                 int      `json:"add"`
-	Change              int      `json:"change"`
-	Destroy             int      `json:"destroy"`
-	SignIns             int      `json:"sign_ins"`
-	Interactive         int      `json:"interactive"`
-	InteractiveAccounts []string `json:"interactive_accounts"`
-}
-
-func (v jsonView) Plan(p *plan.Plan) error {
-	sum := p.Summarize()
-	out := planJSON{FormatVersion: plan.FormatVersion, Changes: p.Changes, LibraryRemovals: p.Removals, Summary: summaryJSON{
-		Add: sum.Add, Change: sum.Change, Destroy: sum.Destroy, SignIns: sum.SignIns,
-		Interactive: sum.Interactive, InteractiveAccounts: sum.InteractiveAccounts,
-	}}
-	if out.Changes == nil {
-		out.Changes = []*plan.Change{}
-	}
-	if out.Summary.InteractiveAccounts == nil {
-		out.Summary.InteractiveAccounts = []string{}
-	}
-	return v.write(out)
-}
-
 // renderState prints what the state knows, one block per connection.
 func renderState(s *IOStreams, st *state.State) {
 	w := s.Out
@@ -327,7 +327,7 @@ func renderState(s *IOStreams, st *state.State) {
 		rows := [][2]string{}
 		for _, k := range sortedKeys(c.Attributes) {
 			if c.Attributes[k] != "" {
-				rows = append(rows, [2]string{k, fmt.Sprintf("%q", c.Attributes[k])})
+				rows = append(rows, [2]string{k, attrValue(k, c.Attributes[k])})
 			}
 		}
 		for _, k := range sortedKeys(c.SensitiveFingerprints) {
