@@ -137,12 +137,16 @@ func newCrashDir(t *testing.T, n, variant int) *crashDir {
 }
 
 // writeConfig writes n client-credentials connections to the one org;
-// variant 1 drops every third and changes the description of the next.
+// variant 1 drops every third and changes the description of the next;
+// variant 2 changes every description.
 func (d *crashDir) writeConfig(t *testing.T, n, variant int) {
 	var b strings.Builder
 	b.WriteString("variable \"app_secret\" {\n  type      = string\n  sensitive = true\n}\n\nconnform {\n  library_format = \"dsconn\"\n}\n")
 	for i := range n {
 		desc := "first"
+		if variant == 2 {
+			desc = "third"
+		}
 		if variant == 1 {
 			if i%3 == 0 {
 				continue
@@ -301,4 +305,85 @@ func firstDiff(a, b []string) string {
 		}
 	}
 	return "the end"
+}
+
+// A state file replaced during an apply by something that ignores the lock
+// (a copy put back, another tool) is not overwritten: the run keeps its own
+// state beside it and says what happened and what to do.
+func TestStateReplacedDuringApply(t *testing.T) {
+	e, err := emulator.Start(emulator.Options{Orgs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	bin := connformBinary(t)
+	env := crashEnv(t, e)
+	d := newCrashDir(t, 20, 0)
+	d.run(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
+	statePath := filepath.Join(d.dir, "connform.state.json")
+
+	// The next apply updates every connection, slowly enough to be caught
+	// in the middle.
+	d.writeConfig(t, 20, 2)
+	e.AddFault(emulator.Fault{Endpoint: "webapi", Kind: emulator.FaultLatency, Delay: 100 * time.Millisecond})
+	cmd := d.command(bin, env, "apply", "-auto-approve", "-input=false", "-parallelism=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	journal := statePath + ".journal"
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if data, err := os.ReadFile(journal); err == nil && len(data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the apply never started its journal")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Theirs: the same serial, other content (a connection edited away).
+	orig, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := bytes.Replace(orig, []byte(`"description": "first"`), []byte(`"description": "theirs"`), 1)
+	if bytes.Equal(theirs, orig) {
+		theirs = append(bytes.TrimRight(orig, "\n"), ' ', '\n')
+	}
+	if err := os.WriteFile(statePath+".tmp", theirs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(statePath+".tmp", statePath); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("apply = %v, want exit status 1\n%s", err, stderr.String())
+	}
+	msg := stderr.String()
+	for _, want := range []string{"replaced by something that ignored the lock", "was left as it is", "This run's state was saved to connform.state.json.conflict-", "keep the one that is right"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, msg)
+		}
+	}
+	if got, _ := os.ReadFile(statePath); !bytes.Equal(got, theirs) {
+		t.Error("the replaced state file was overwritten")
+	}
+	kept, _ := filepath.Glob(statePath + ".conflict-*")
+	if len(kept) != 1 {
+		t.Fatalf("conflict copies: %v, want one", kept)
+	}
+	ours, err := state.NewLocal(kept[0]).Read()
+	if err != nil || ours == nil || len(ours.Connections) != 20 {
+		t.Fatalf("the conflict copy does not hold this run's 20 connections: %v %v", ours, err)
+	}
+	if c := ours.Lookup("connection.c0000"); c == nil || c.Attributes["description"] != "third" {
+		t.Errorf("the conflict copy does not hold this run's update: %+v", c)
+	}
+	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the journal was left behind although the conflict copy holds its work (stat: %v)", err)
+	}
 }
