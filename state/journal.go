@@ -449,6 +449,20 @@ func (l *Local) leftover() (entries []Entry, ignored int64, err error) {
 	return entries, ignored, nil
 }
 
+// describeEntries says what a leftover journal holds, in the user's terms.
+func describeEntries(entries []Entry) string {
+	var done, files int
+	for _, e := range entries {
+		switch e.Op {
+		case OpPut, OpRemove:
+			done++
+		case OpWriting:
+			files++
+		}
+	}
+	return fmt.Sprintf("%d connection(s) finished, %d library file(s) announced", done, files)
+}
+
 // fold applies a leftover journal's entries to s (nil when there is no
 // state file yet: the journal's opening record then names the state the
 // run had created). It refuses a journal of another state.
@@ -515,7 +529,7 @@ func (l *Local) Recover() (int, error) {
 		if err := l.Write(folded); err != nil && !errors.Is(err, atomicfile.ErrNotDurable) {
 			return 0, fmt.Errorf("fold the state journal %s into %s: %w; the journal was kept", l.journalPath(), l.path, err)
 		}
-		l.notify(fmt.Sprintf("Folded %d record(s) of an interrupted run from %s into %s.", n, l.journalPath(), l.path))
+		l.notify(fmt.Sprintf("Folded the journal of an interrupted run (%s) from %s into %s.", describeEntries(entries), l.journalPath(), l.path))
 	}
 	if ignored > 0 {
 		l.notify(fmt.Sprintf("The last %d byte(s) of %s were an incomplete record (the run was killed while writing it) and were ignored: that connection was not finished.", ignored, l.journalPath()))

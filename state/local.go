@@ -156,7 +156,7 @@ func (l *Local) Read() (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg := fmt.Sprintf("%s holds %d record(s) of a run that did not finish; they are included here, and the next apply folds them into %s.", l.journalPath(), len(entries)-1, l.path)
+	msg := fmt.Sprintf("%s holds the work of a run that did not finish (%s); it is included here, and the next apply folds it into %s.", l.journalPath(), describeEntries(entries), l.path)
 	if ignored > 0 {
 		msg += fmt.Sprintf(" Its last %d byte(s) are an incomplete record and are ignored.", ignored)
 	}

@@ -173,6 +173,13 @@ func (d *crashDir) command(bin string, env []string, args ...string) *exec.Cmd {
 // code expected.
 func (d *crashDir) run(t *testing.T, bin string, env []string, wantExit int, args ...string) string {
 	t.Helper()
+	out, _ := d.run2(t, bin, env, wantExit, args...)
+	return out
+}
+
+// run2 is run returning stderr too.
+func (d *crashDir) run2(t *testing.T, bin string, env []string, wantExit int, args ...string) (string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := d.command(bin, env, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -187,7 +194,7 @@ func (d *crashDir) run(t *testing.T, bin string, env []string, wantExit int, arg
 	if code != wantExit {
 		t.Fatalf("connform %s exited %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, wantExit, out.String(), errOut.String())
 	}
-	return out.String()
+	return out.String(), errOut.String()
 }
 
 var verifiedLine = regexp.MustCompile(`^(connection\.\S+): (verified as|destroyed after)`)
@@ -248,8 +255,16 @@ func (d *crashDir) check(t *testing.T, bin string, env []string, done map[string
 			problems = append(problems, addr+" was reported destroyed, and is still in the state after the kill")
 		}
 	}
-	d.run(t, bin, env, 0, "plan")
-	d.run(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
+	_, journalErr := os.Stat(statePath + ".journal")
+	_, planErr := d.run2(t, bin, env, 0, "plan")
+	_, applyErr := d.run2(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
+	// A journal with records is announced by plan and folded by apply.
+	if journalErr == nil && strings.Contains(planErr, "of a run that did not finish") != strings.Contains(applyErr, "Folded ") {
+		problems = append(problems, fmt.Sprintf("plan and apply disagree about the journal left behind:\nplan: %s\napply: %s", planErr, applyErr))
+	}
+	if journalErr != nil && (strings.Contains(planErr, "did not finish") || strings.Contains(applyErr, "Folded ")) {
+		problems = append(problems, "a journal was announced or folded although none was left")
+	}
 	if out := d.run(t, bin, env, 0, "plan", "-detailed-exitcode"); !strings.Contains(out, "No changes.") {
 		problems = append(problems, "a plan after the re-run still has changes:\n"+out)
 	}
