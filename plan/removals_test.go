@@ -63,7 +63,7 @@ func TestMakeListsLibraryRemovals(t *testing.T) {
 			}
 			in := Input{
 				Config: &config.Config{Connections: tt.config}, State: st, Now: now, Destroy: tt.destroy,
-				Tokens:      tokens{TokenKey(sales) + " ": {Grant: true, Refreshable: true}}.lookup,
+				Grant:       tokens{TokenKey(sales): {RefreshToken: "rt"}}.lookup,
 				LibraryFile: libFile,
 				Removable: func(path, hash string) (bool, string) {
 					kept, exists := removable[path]
