@@ -137,6 +137,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	}
 	r := &runner{cfg: cfg, st: st, w: w, opt: opt, src: newSource(opt), tokenDone: map[string]*settled{}}
 	r.tokenUse = map[string]int{}
+	r.slots = map[string]func(){}
 	for _, c := range st.Connections {
 		r.tokenUse[c.TokenKey]++
 	}
@@ -194,7 +195,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer release()
+			r.mu.Lock()
+			r.slots[ch.Addr] = release
+			r.mu.Unlock()
 			start := time.Now()
 			o := Outcome{Addr: ch.Addr, Action: ch.Action}
 			if ch.Action == plan.Delete {
@@ -240,6 +246,8 @@ type runner struct {
 	// written says which of them it wrote and kept.
 	files   map[string]library.File
 	written map[string]bool
+	// slots release a change's place among the -parallelism at work.
+	slots map[string]func()
 	// tokenDone says, per change, when its token step has settled; a
 	// change the plan says is covered by another's sign-in waits for it.
 	// Changes start in plan order, so the awaited one is always running.
@@ -282,6 +290,19 @@ func (r *runner) lookup(addr string) *state.Connection {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.st.Lookup(addr)
+}
+
+// releaseSlot lets the next change start while this one waits for its
+// record to reach the disk: waiting is not work, and the changes that
+// finish meanwhile then share the next sync instead of each waiting a
+// sync of its own.
+func (r *runner) releaseSlot(addr string) {
+	r.mu.Lock()
+	release := r.slots[addr]
+	r.mu.Unlock()
+	if release != nil {
+		release()
+	}
 }
 
 // record makes e durable through w, then applies it to the run's state.
@@ -429,6 +450,7 @@ func (r *runner) delete(ch *plan.Change) error {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 	}
+	r.releaseSlot(ch.Addr)
 	if err := r.record(state.Entry{Op: state.OpRemove, Addr: ch.Addr}); err != nil {
 		return fmt.Errorf("%s: %w", ch.Addr, err)
 	}
@@ -556,6 +578,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if movedFrom {
 		put.Addr, put.Path, put.Hash = c.Addr, prior.LibraryPath, prior.LibraryHash
 	}
+	r.releaseSlot(c.Addr)
 	if err := r.record(put); err != nil {
 		if uerr := undo(file.Hash); uerr != nil {
 			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v)", c.Addr, err, uerr)

@@ -264,6 +264,14 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 // which may hold a code or a token).
 func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		// Apply works on -parallelism connections at once, often of one
+		// org: with Go's default of 2 idle connections per host, most
+		// requests would open a new connection (and TLS session).
+		t = t.Clone()
+		t.MaxIdleConnsPerHost = 64
+		base = t
+	}
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
