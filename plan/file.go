@@ -44,6 +44,14 @@ type planFile struct {
 	StateSerial     uint64            `json:"state_serial"`
 	Variables       map[string]string `json:"variables,omitempty"`
 	Changes         []*fileChange     `json:"changes"`
+	Removals        []fileRemoval     `json:"library_removals,omitempty"`
+}
+
+type fileRemoval struct {
+	Path    string `json:"path"`
+	Address string `json:"address,omitempty"`
+	Orphan  bool   `json:"orphan,omitempty"`
+	Kept    string `json:"left_in_place,omitempty"`
 }
 
 type fileChange struct {
@@ -185,6 +193,9 @@ func toFile(p *Plan) *planFile {
 	for i, ch := range p.Changes {
 		f.Changes[i] = toFileChange(ch)
 	}
+	for _, r := range p.Removals {
+		f.Removals = append(f.Removals, fileRemoval{Path: r.Path, Address: r.Addr, Orphan: r.Orphan, Kept: r.Kept})
+	}
 	return f
 }
 
@@ -247,6 +258,14 @@ func fromFile(f *planFile) (*Plan, error) {
 	}
 	if err := checkCovers(p.Changes, seen); err != nil {
 		return nil, err
+	}
+	// Shown by show, never acted on: apply removes what the state and the
+	// library folder say when it runs.
+	for i, r := range f.Removals {
+		if r.Path == "" || !printable(r.Path) || !printable(r.Kept) || (r.Address != "" && checkAddr(r.Address) != nil) {
+			return nil, fmt.Errorf("library_removals[%d] is not a file path with a printable reason and a connection address", i)
+		}
+		p.Removals = append(p.Removals, Removal{Path: r.Path, Addr: r.Address, Orphan: r.Orphan, Kept: r.Kept})
 	}
 	return p, nil
 }

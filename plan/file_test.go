@@ -155,6 +155,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 				Auth:  Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true}},
 		},
 	}
+	p.Removals = []Removal{{Path: "lib/old.dsconn", Addr: `connection.a["k"]`, Orphan: true, Kept: "outside the library folder lib"}}
 	// Every field of every struct a plan is made of must be set somewhere
 	// above, so that the round trip below tests it.
 	set := map[string]bool{}
@@ -181,7 +182,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 		}
 	}
 	walk(reflect.ValueOf(p))
-	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{}), reflect.TypeOf(Removal{})} {
 		for i := range typ.NumField() {
 			if name := typ.Name() + "." + typ.Field(i).Name; !set[name] {
 				t.Errorf("%s is not set in this test: set it, and carry it in file.go's planFile", name)
