@@ -26,9 +26,10 @@ import (
 // model's JSON with reasons as text; it is not read.
 const FileFormatVersion = 2
 
-// MaxFileSize bounds a plan file: a plan of 10,000 connections is about
-// 10 MiB, and a file far larger is not one connform wrote.
-const MaxFileSize = 256 << 20
+// MaxFileSize bounds a plan file, and so the memory its decoding takes: a
+// plan of 10,000 connections is about 18 MiB, and a file far larger is not
+// one connform wrote.
+const MaxFileSize = 128 << 20
 
 // planFile is the saved form of a Plan. It holds no secret: sensitive
 // values appear only as "(sensitive)" and sensitive variables are not

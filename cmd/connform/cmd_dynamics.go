@@ -79,7 +79,6 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if cfg == nil {
 		return nil, exitError(1)
 	}
-	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
@@ -111,7 +110,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if err != nil {
 		return nil, err
 	}
-	c.cacheSession(cfg, conn, f, applied)
+	c.cacheConnection(cfg, conn, f.vars, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
 		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
