@@ -55,9 +55,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupEmulator,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":       cmdEmu,
-			"nosecrets": cmdNoSecrets,
-			"waitfile":  cmdWaitFile,
+			"emu":         cmdEmu,
+			"nosecrets":   cmdNoSecrets,
+			"waitfile":    cmdWaitFile,
+			"snapshot":    cmdSnapshot,
+			"cmpsnapshot": cmdCmpSnapshot,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)
