@@ -42,6 +42,12 @@ const (
 	// EventDeviceCode carries, in Message, what the user must do to sign
 	// in with a device code: the page to open and the code to enter.
 	EventDeviceCode
+	// EventPlanNotKept says, in Message, why the plan's promise of a
+	// silent token could not be kept: a person must sign in after all.
+	EventPlanNotKept
+	// EventWaiting says, in Message, that a sign-in waits for a person:
+	// how long it still will and how to give up.
+	EventWaiting
 )
 
 // Event is one step of progress, for the command layer to show as it
@@ -119,7 +125,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]*settled{}}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, src: newSource(opt), tokenDone: map[string]*settled{}}
 	byAddr := map[string]*config.Connection{}
 	for _, c := range cfg.Connections {
 		byAddr[c.Addr] = c
@@ -188,7 +194,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	}
 	wg.Wait()
 	sort.Slice(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Addr < res.Outcomes[j].Addr })
-	res.Interactive = r.interactive
+	res.Interactive = r.src.InteractiveCount()
 	return res, nil
 }
 
@@ -198,19 +204,15 @@ type runner struct {
 	w   StateWriter
 	opt Options
 
-	mu          sync.Mutex // guards st, groups, interactive and writes through w
-	groups      map[string]*sync.Mutex
-	interactive int
-	// signIn serialises browser sign-ins: a person can answer one at a time.
-	signIn sync.Mutex
+	// src hands out every token of the run.
+	src *auth.Source
+
+	mu sync.Mutex // guards st and writes through w
 	// tokenDone says, per change, when its token step has settled; a
 	// change the plan says is covered by another's sign-in waits for it.
 	// Changes start in plan order, so the awaited one is always running.
 	// The map is written before any change starts, and only read after.
 	tokenDone map[string]*settled
-	// failedSignIns maps an account key to the connection whose
-	// interactive sign-in failed; guarded by mu.
-	failedSignIns map[string]string
 }
 
 // settled is closed once, when a change's token step is over.
@@ -240,17 +242,6 @@ func (r *runner) awaitCover(ctx context.Context, ch *plan.Change) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-func (r *runner) group(key string) *sync.Mutex {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	g := r.groups[key]
-	if g == nil {
-		g = &sync.Mutex{}
-		r.groups[key] = g
-	}
-	return g
 }
 
 // lookup reads a state record under the runner's lock: other goroutines
@@ -324,24 +315,46 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err := r.awaitCover(ctx, ch); err != nil {
 		return "", fmt.Errorf("%s: %w", c.Addr, err)
 	}
-	tok, account, err := r.token(ctx, c, key, ch.Auth.Fresh)
+	t, err := r.token(ctx, c, ch)
 	r.tokenSettled(c.Addr)
 	if err != nil {
 		return "", err
 	}
+	tok, account := t.AccessToken, t.Account
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
-	if err != nil {
-		var apiErr *dynamics.APIError
-		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
-			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, c.AppOnly()))
+	var apiErr *dynamics.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !t.SignedIn {
+		// A cached or refreshed token the org refuses must not be reused
+		// by the next run: drop it, get one new token silently, try once
+		// more, and only then fail.
+		t, terr := r.src.Rejected(ctx, plan.AuthConn(c))
+		if terr != nil {
+			return "", fmt.Errorf("%w (the org had answered: %v)", terr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
 		}
-		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, c.AppOnly()))
+		tok, account = t.AccessToken, t.Account
+		who, err = r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	}
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+		if derr := r.src.DropAccess(plan.AuthConn(c)); derr != nil {
+			return "", derr
+		}
+	}
+	if err != nil {
+		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
+		}
+		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, plan.AuthConn(c).AppOnly()))
+	}
+	// The org accepted the token: one granted fewer scopes than asked for
+	// serves from now on (auth.AccessToken.Accepted).
+	if err := r.src.Accepted(plan.AuthConn(c)); err != nil {
+		return "", fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
 	}
 	r.opt.Log.Debug("verified", "address", c.Addr, "org", org.Root, "organization_id", who.OrganizationID, "user_id", who.UserID)
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.
 	if c.Entity != "" {
-		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.AppOnly()); err != nil {
+		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, plan.AuthConn(c).AppOnly()); err != nil {
 			return "", fmt.Errorf("%s: %w", c.Addr, err)
 		}
 	}
@@ -418,7 +431,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 
 // displayAccount names who a connection acts as, for progress lines.
 func displayAccount(c *config.Connection, account string) string {
-	if c.GrantType == config.GrantClientCredentials {
+	if plan.AuthConn(c).Method().Name() == auth.GrantClientCredentials {
 		return "the app (client credentials)"
 	}
 	return cmp.Or(account, "an unknown user")

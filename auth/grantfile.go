@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/gofrs/flock"
+
+	"connform/internal/safetext"
 )
 
 // grantFile is a token file that several connform processes share. Its
@@ -52,6 +56,9 @@ type grantFile struct {
 	// benchmarks.
 	decodes, writes int
 }
+
+// lockWait bounds the wait for another process's write of the token file.
+var lockWait = 30 * time.Second // tests shorten it
 
 // grantCodec turns a token file's bytes into grants and back.
 type grantCodec interface {
@@ -207,7 +214,15 @@ func (s *grantFile) update(change func(map[string]*Grant)) error {
 	if fi, err := os.Stat(dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("the token folder %s can be written by other users (mode %v), who could replace the token file; set CONNFORM_HOME to a folder of your own (connform creates it private)", dir, fi.Mode().Perm())
 	}
-	if err := s.lock.Lock(); err != nil {
+	// Every holder of the lock only reads, merges and writes one file: a
+	// lock held for long belongs to a process that hangs, and waiting on
+	// it for ever would hang this one too.
+	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	if ok, err := s.lock.TryLockContext(ctx, 20*time.Millisecond); !ok || err != nil {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("the token file %s is locked by another process (%s.lock) and was not released within %v: is a connform hanging?", s.path, s.path, lockWait)
+		}
 		return fmt.Errorf("cannot lock the token file %s: %w", s.path, err)
 	}
 	defer s.lock.Unlock()
@@ -280,8 +295,21 @@ func (s *grantFile) load() (map[string]*Grant, error) {
 		return nil, err
 	}
 	s.decodes++
+	for _, g := range m {
+		escapeGrant(g)
+	}
 	s.disk, s.seen, s.loaded = m, fi, true
 	return m, nil
+}
+
+// escapeGrant escapes what auth status and login print of a stored grant
+// (the account, why a refresh token was dropped): a plaintext file or a
+// keyring item is easily edited.
+func escapeGrant(g *Grant) {
+	if g != nil {
+		g.Account = safetext.Line(g.Account, safetext.FieldMax)
+		g.RefreshDropped = safetext.Line(g.RefreshDropped, safetext.MessageMax)
+	}
 }
 
 // sameFile reports whether b is the file a was: connform replaces the file

@@ -307,7 +307,11 @@ func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext
 			continue
 		}
 		in.vals[attr] = v.AsString()
-		in.sens[attr] = sensitive
+		if sensitive {
+			// Only the rare sensitive one is recorded: a write per
+			// attribute would give every connection a map to fill.
+			in.sens[attr] = true
+		}
 		if sensitive && !contains(secretAttrs, attr) {
 			in.l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
 		}

@@ -72,17 +72,30 @@ func (l *loader) hash() string {
 // inputReads records what env() and file() returned, each as the function,
 // its argument and a digest of the value.
 type inputReads struct {
-	mu   sync.Mutex
-	seen map[string]bool
+	mu    sync.Mutex
+	seen  map[string]bool
+	calls map[inputCall]bool
+}
+
+// inputCall is one function and its argument: env and a variable's name,
+// or file and a path.
+type inputCall struct {
+	Fn  string `json:"fn"`
+	Arg string `json:"arg"`
 }
 
 func (r *inputReads) add(fn, arg, value string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
-		r.seen = map[string]bool{}
+		r.seen, r.calls = map[string]bool{}, map[inputCall]bool{}
 	}
-	r.seen[fn+"("+strconv.Quote(arg)+")="+secretDigest(value)] = true
+	r.seen[readText(fn, arg, value)] = true
+	r.calls[inputCall{fn, arg}] = true
+}
+
+func readText(fn, arg, value string) string {
+	return fn + "(" + strconv.Quote(arg) + ")=" + secretDigest(value)
 }
 
 func (r *inputReads) sorted() []string {

@@ -179,6 +179,7 @@ func (l *loader) load() {
 	})
 	l.checkLibraryFiles()
 	l.cfg.Hash = l.hash()
+	l.cfg.reads = l.reads
 }
 
 // readDir parses the configuration files and returns their bodies. Variable
@@ -340,7 +341,7 @@ func at(r hcl.Range) string {
 // attribute". It returns false when the expression should not be evaluated.
 func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
 	ok := true
-	for _, tr := range expr.Variables() {
+	for _, tr := range exprVariables(expr) {
 		root := tr.RootName()
 		var attr string
 		if len(tr) > 1 {
@@ -383,6 +384,31 @@ func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
 	return ok
 }
 
+// exprVariables is expr.Variables() without its walk for the expressions
+// most attributes are: a literal, a quoted string without interpolation, a
+// reference, or a reference in "${...}". hcl's walk allocates for every
+// node it visits, and a large configuration has 100,000 such attributes.
+func exprVariables(expr hcl.Expression) []hcl.Traversal {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return nil
+	case *hclsyntax.ScopeTraversalExpr:
+		return []hcl.Traversal{e.Traversal}
+	case *hclsyntax.TemplateWrapExpr:
+		return exprVariables(e.Wrapped)
+	case *hclsyntax.TemplateExpr:
+		literal := true
+		for _, p := range e.Parts {
+			_, ok := p.(*hclsyntax.LiteralValueExpr)
+			literal = literal && ok
+		}
+		if literal {
+			return nil
+		}
+	}
+	return expr.Variables()
+}
+
 // eval checks and evaluates expr and converts it to want. ok is false when
 // it failed (already reported) or depends on something that failed.
 // sensitive says whether the value came from a sensitive variable; the value
@@ -399,8 +425,10 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool,
 	if diags.HasErrors() {
 		return cty.NilVal, false, false
 	}
-	sensitive = val.ContainsMarked()
-	val, _ = val.UnmarkDeep()
+	// Unmarking walks and copies the value: only a marked one needs it.
+	if sensitive = val.ContainsMarked(); sensitive {
+		val, _ = val.UnmarkDeep()
+	}
 	if !val.IsWhollyKnown() {
 		return cty.NilVal, sensitive, false
 	}

@@ -42,6 +42,9 @@ type Config struct {
 	// resolved variable values, sensitive ones salted and hashed) used to
 	// detect that a saved plan no longer matches its configuration.
 	Hash string
+	// reads is what env() and file() returned while evaluating, which the
+	// evaluation cache (evalcache.go) checks again before it is trusted.
+	reads *inputReads
 }
 
 // Settings is the connform block.

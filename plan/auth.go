@@ -1,11 +1,8 @@
 package plan
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"connform/auth"
 	"connform/config"
@@ -48,6 +45,10 @@ func (k *AuthKind) UnmarshalText(b []byte) error {
 type Auth struct {
 	Kind   AuthKind `json:"kind"`
 	Reason string   `json:"reason,omitempty"`
+	// ReasonCode is Reason's stable code (auth.ReasonCode): no_token,
+	// expired, scopes_not_granted, ...; programs read it, people Reason,
+	// which auth words from it.
+	ReasonCode auth.ReasonCode `json:"reason_code,omitempty"`
 	// Account is the token store key the connection's tokens live under;
 	// connections sharing it share one interactive sign-in.
 	Account string `json:"account,omitempty"`
@@ -63,159 +64,117 @@ type Auth struct {
 	Via string `json:"via,omitempty"`
 }
 
-// TokenStatus is what the token store knows for one connection, read by
-// the caller without touching the network.
-type TokenStatus struct {
-	// Grant is true when the store has an entry for the connection's key.
-	Grant bool
-	// Refreshable is true when that entry holds a refresh token.
-	Refreshable bool
-	// Access is the access token for this connection's org, if any: its
-	// expiry and granted scopes.
-	AccessExpiry time.Time
-	AccessScopes []string
-}
-
 // shareSignIns makes the plan say what apply will do: within one account,
-// the first connection that needs a browser sign-in gets it, and every
+// the first connection that needs an interactive sign-in gets it, and every
 // other connection of that account is then served silently by the refresh
-// token that sign-in brings (Entra refresh tokens are not bound to an org).
-func shareSignIns(changes []*Change) {
+// token that sign-in brings, unless the token store learnt that the
+// account's provider binds refresh tokens to one org.
+func shareSignIns(in Input, changes []*Change) {
 	first := map[string]string{}
 	for _, ch := range changes {
-		if ch.Auth.Kind != AuthInteractive {
+		if ch.Auth.Kind != AuthInteractive || !auth.SignInSpans(grantOf(in, ch.Auth.Account)) {
 			continue
 		}
 		if addr, ok := first[ch.Auth.Account]; ok {
-			ch.Auth.Kind = AuthRefresh
-			ch.Auth.Via = ""
+			ch.Auth = authOf(auth.Need{Kind: auth.NeedRefresh, Code: auth.ReasonCovered, By: addr}, ch.Auth.Account)
 			ch.Auth.CoveredBy = addr
-			ch.Auth.Reason = "covered by the sign-in for " + addr
 			continue
 		}
 		first[ch.Auth.Account] = ch.Addr
 	}
 }
 
-// authFor predicts how apply will get a token for c. why is the reason to
-// give when no usable token exists ("" lets the store's status speak).
-func authFor(in Input, c *config.Connection, why string) Auth {
-	key := TokenKey(c)
-	ts := tokenStatus(in, key, c.URL)
-	a := Auth{Account: key}
-	switch {
-	case accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes):
-		a.Kind = AuthNone
-		a.Reason = "token valid until " + ts.AccessExpiry.UTC().Format("2006-01-02 15:04 MST")
-	case config.IsNativeMethod(c.AuthenticationMethod):
-		a.Kind = AuthCredential
-		a.Reason = cmp.Or(why, "no valid token") + "; " + CredentialSource[c.AuthenticationMethod]
-	case c.GrantType == config.GrantClientCredentials:
-		a.Kind = AuthClientCredentials
-		a.Reason = cmp.Or(why, "no valid token; the app signs in with its secret")
-	case ts.Refreshable && (ts.AccessExpiry.IsZero() || auth.ScopesCover(ts.AccessScopes, c.Scopes)):
-		a.Kind = AuthRefresh
-		if ts.AccessExpiry.IsZero() {
-			a.Reason = "no token for this org yet; the account's refresh token covers it"
-		} else {
-			a.Reason = "token expired; refreshing silently"
-		}
-	default:
-		a.Kind = AuthInteractive
-		a.Via = "browser"
-		if c.GrantType == config.GrantDeviceCode {
-			a.Via = "device_code"
-		}
-		switch {
-		case ts.Refreshable:
-			a.Reason = "scopes changed"
-		case ts.Grant:
-			a.Reason = "token expired and there is no refresh token"
-		default:
-			a.Reason = cmp.Or(why, "no token")
+// decide asks auth what getting c's token takes: the one decision plan,
+// apply and auth status share.
+func decide(in Input, c *config.Connection, sit auth.Situation) auth.Need {
+	ac := AuthConn(c)
+	return auth.Decide(ac, grantOf(in, ac.Key()), in.Now, sit)
+}
+
+func grantOf(in Input, key string) *auth.Grant {
+	if in.Grant == nil {
+		return nil
+	}
+	return in.Grant(key)
+}
+
+// authKinds maps auth's needs onto the plan's kinds.
+var authKinds = map[auth.NeedKind]AuthKind{
+	auth.NeedNothing:      AuthNone,
+	auth.NeedRefresh:      AuthRefresh,
+	auth.NeedClientSecret: AuthClientCredentials,
+	auth.NeedInteractive:  AuthInteractive,
+	auth.NeedCredential:   AuthCredential,
+}
+
+// authOf records a need in the plan.
+func authOf(n auth.Need, key string) Auth {
+	return Auth{Kind: authKinds[n.Kind], Reason: n.Text(), ReasonCode: n.Code, Account: key, Fresh: n.Fresh, Via: string(n.Way)}
+}
+
+// Need is the plan's promise for a change, as the token source takes it.
+func (a Auth) Need() auth.Need {
+	n := auth.Need{Code: a.ReasonCode, Fresh: a.Fresh, Way: auth.Way(a.Via), By: a.CoveredBy}
+	for k, v := range authKinds {
+		if v == a.Kind {
+			n.Kind = k
 		}
 	}
-	return a
+	return n
 }
 
-func tokenStatus(in Input, key, resource string) TokenStatus {
-	if in.Tokens == nil {
-		return TokenStatus{}
+// AuthConn is c as auth sees it.
+func AuthConn(c *config.Connection) auth.Conn {
+	return auth.Conn{
+		Addr: c.Addr, Resource: c.URL,
+		GrantType: c.GrantType, AuthenticationMethod: c.AuthenticationMethod,
+		AuthorizationURL: c.AuthorizationURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		ClientSecret: c.ClientSecret, Redirect: c.Redirect, Scopes: c.Scopes,
+		Prompt: c.Prompt, LoginHint: c.LoginHint, TenantID: c.TenantID,
+		CertificatePath: c.CertificatePath, CertificatePassword: c.CertificatePassword,
+		FederatedTokenFile: c.FederatedTokenFile,
 	}
-	return in.Tokens(key, resource)
-}
-
-func accessValid(ts TokenStatus, now time.Time) bool {
-	return !ts.AccessExpiry.IsZero() && now.Add(auth.ExpiryMargin).Before(ts.AccessExpiry)
-}
-
-// CredentialSource says where an Entra-native credential's token comes
-// from, in words for a reason shown to the user.
-var CredentialSource = map[string]string{
-	config.MethodAzureCLI:          "from the Azure CLI's sign-in (az login)",
-	config.MethodManagedIdentity:   "from the managed identity endpoint",
-	config.MethodWorkloadIdentity:  "the app signs in with the federated token",
-	config.MethodClientCertificate: "the app signs in with its certificate",
 }
 
 // TokenKey is the token store key for a connection: one per authority,
 // client and account, so every org reached by the same app and user shares
 // one refresh token and one sign-in.
-func TokenKey(c *config.Connection) string {
-	account := c.LoginHint
-	if c.GrantType == config.GrantClientCredentials {
-		account = "app"
-	}
-	if config.IsNativeMethod(c.AuthenticationMethod) {
-		// Each credential is its own account: a CLI sign-in, an identity,
-		// an app with a certificate or a federated token.
-		account = c.AuthenticationMethod
-	}
-	return auth.Key(c.TokenURL, c.ClientID, account)
-}
+func TokenKey(c *config.Connection) string { return AuthConn(c).Key() }
 
 // signIn sets the sign-in an existing connection's change needs, and turns
 // a no-op into an update when no token can be had without a person.
 // changed lists the attributes diff found changed.
 func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change, changed []string) {
-	// An unchanged connection is in sync while a token can still be had
-	// without a person; otherwise it needs an update that signs in again.
-	key := TokenKey(c)
-	ts := tokenStatus(in, key, c.URL)
-	usable := c.GrantType == config.GrantClientCredentials || config.IsNativeMethod(c.AuthenticationMethod) || ts.Refreshable ||
-		(accessValid(ts, in.Now) && auth.ScopesCover(ts.AccessScopes, c.Scopes))
-	if !usable {
+	sit := auth.Situation{Changed: changed}
+	if c.LoginHint != prior.Attributes["login_hint"] {
+		sit.Unstored = auth.ReasonAccountChanged
+	}
+	need := decide(in, c, sit)
+	if need.Kind == auth.NeedInteractive {
+		// An unchanged connection is in sync while a token can still be
+		// had without a person; otherwise it needs an update that signs
+		// in again.
 		if ch.Action == NoOp {
 			ch.Action = Update
 		}
-		why := ReasonNoToken
-		if ts.Grant {
-			why = ReasonTokenExpired
-		}
-		ch.Reasons = append(ch.Reasons, Reason{Code: why})
+		ch.Reasons = append(ch.Reasons, Reason{Code: signInReason(need.Code)})
 	}
-	if attrs := strings.Join(c.CredentialChanged(changed), ", "); attrs != "" {
-		// The cached token proves the old credential only; apply gets a
-		// new one so a bad secret or certificate shows now, not at the
-		// next expiry.
-		kind := AuthClientCredentials
-		if config.IsNativeMethod(c.AuthenticationMethod) {
-			kind = AuthCredential
-		}
-		ch.Auth = Auth{Kind: kind, Reason: attrs + " changed; a new token proves it", Account: key, Fresh: true}
-		return
+	if ch.Action != NoOp || need.Fresh {
+		// A changed credential's cached token proves the old one only:
+		// apply gets a new token so a bad secret or certificate shows
+		// now, not at the next expiry.
+		ch.Auth = authOf(need, AuthConn(c).Key())
 	}
-	if slices.Contains(changed, "client_secret") && ts.Refreshable {
-		// A confidential app's user sign-in: a refresh presents the new
-		// secret, so a wrong one shows now.
-		ch.Auth = Auth{Kind: AuthRefresh, Reason: "client_secret changed; a refresh with it proves it", Account: key, Fresh: true}
-		return
+}
+
+// signInReason names, as a change's reason, why a connection with nothing
+// else to change needs an update: its sign-in (Auth says which and why).
+func signInReason(code auth.ReasonCode) ReasonCode {
+	switch code {
+	case auth.ReasonNoToken:
+		return ReasonNoToken
+	case auth.ReasonNoRefreshToken:
+		return ReasonTokenExpired
 	}
-	if c.LoginHint != prior.Attributes["login_hint"] {
-		ch.Auth = authFor(in, c, "account changed")
-		return
-	}
-	if ch.Action != NoOp {
-		ch.Auth = authFor(in, c, "")
-	}
+	return ReasonSignInNeeded
 }

@@ -13,10 +13,10 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
+	"connform/addrs"
+	"connform/auth"
 	"connform/internal/atomicfile"
 )
 
@@ -70,12 +70,13 @@ type fileAttr struct {
 }
 
 type fileAuth struct {
-	Kind      string `json:"kind"`
-	Reason    string `json:"reason,omitempty"`
-	Account   string `json:"account,omitempty"`
-	Fresh     bool   `json:"fresh,omitempty"`
-	CoveredBy string `json:"covered_by,omitempty"`
-	Via       string `json:"via,omitempty"`
+	Kind       string `json:"kind"`
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reason_code,omitempty"`
+	Account    string `json:"account,omitempty"`
+	Fresh      bool   `json:"fresh,omitempty"`
+	CoveredBy  string `json:"covered_by,omitempty"`
+	Via        string `json:"via,omitempty"`
 }
 
 // sensitiveShown is the only value a sensitive attribute has in a plan.
@@ -196,7 +197,7 @@ func toFile(p *Plan) *planFile {
 func toFileChange(ch *Change) *fileChange {
 	fc := &fileChange{
 		Address: ch.Addr, Action: ch.Action.String(), Note: ch.Note,
-		Auth: fileAuth{Kind: ch.Auth.Kind.String(), Reason: ch.Auth.Reason, Account: ch.Auth.Account,
+		Auth: fileAuth{Kind: ch.Auth.Kind.String(), Reason: ch.Auth.Reason, ReasonCode: string(ch.Auth.ReasonCode), Account: ch.Auth.Account,
 			Fresh: ch.Auth.Fresh, CoveredBy: ch.Auth.CoveredBy, Via: ch.Auth.Via},
 	}
 	for _, r := range ch.Reasons {
@@ -225,7 +226,7 @@ func fromFile(f *planFile) (*Plan, error) {
 		return nil, errors.New("its header holds control characters")
 	}
 	for i, t := range f.Targets {
-		if err := checkAddr(t, true); err != nil {
+		if err := checkAddr(t); err != nil {
 			return nil, fmt.Errorf("targets[%d]: %v", i, err)
 		}
 		p.Targets = append(p.Targets, t)
@@ -257,14 +258,14 @@ func fromFile(f *planFile) (*Plan, error) {
 }
 
 func addrSuffix(fc *fileChange) string {
-	if checkAddr(fc.Address, false) != nil {
+	if checkAddr(fc.Address) != nil {
 		return ""
 	}
 	return " (" + fc.Address + ")"
 }
 
 func fromFileChange(fc *fileChange) (*Change, error) {
-	if err := checkAddr(fc.Address, false); err != nil {
+	if err := checkAddr(fc.Address); err != nil {
 		return nil, err
 	}
 	action, ok := ParseAction(fc.Action)
@@ -309,8 +310,10 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 	if i < 0 {
 		return Auth{}, fmt.Errorf("unknown sign-in kind %s; kinds are %s", quote(fa.Kind), strings.Join(authNames[:], ", "))
 	}
-	a := Auth{Kind: AuthKind(i), Reason: fa.Reason, Account: fa.Account, Fresh: fa.Fresh, CoveredBy: fa.CoveredBy, Via: fa.Via}
+	a := Auth{Kind: AuthKind(i), Reason: fa.Reason, ReasonCode: auth.ReasonCode(fa.ReasonCode), Account: fa.Account, Fresh: fa.Fresh, CoveredBy: fa.CoveredBy, Via: fa.Via}
 	switch {
+	case fa.ReasonCode != "" && !auth.KnownReason(a.ReasonCode):
+		return Auth{}, fmt.Errorf("unknown sign-in reason code %s", quote(fa.ReasonCode))
 	case fa.Via != "" && (a.Kind != AuthInteractive || fa.Via != "browser" && fa.Via != "device_code"):
 		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, browser or device_code", quote(fa.Via), fa.Kind)
 	case !printable(fa.Reason) || !printable(fa.Account):
@@ -352,31 +355,17 @@ func checkCovers(changes []*Change, index map[string]int) error {
 	return nil
 }
 
-// checkAddr accepts the one spelling state and plans write:
-// connection.NAME or connection.NAME["KEY"]; block, for a target, also
-// accepts a bare block address with no key.
-func checkAddr(addr string, block bool) error {
+// checkAddr accepts only the one spelling state and plans write
+// (addrs.Instance.String): connection.NAME or connection.NAME["KEY"]; for a
+// target the first is a whole block. Anything else was not written by
+// connform.
+func checkAddr(addr string) error {
 	bad := fmt.Errorf("address %s is not a connection address such as connection.NAME or connection.NAME[\"KEY\"]", quote(addr))
 	if len(addr) > 1024 || !printable(addr) {
 		return bad
 	}
-	tr, diags := hclsyntax.ParseTraversalAbs([]byte(addr), "", hcl.InitialPos)
-	if diags.HasErrors() || len(tr) < 2 || len(tr) > 3 || tr.RootName() != "connection" {
-		return bad
-	}
-	name, ok := tr[1].(hcl.TraverseAttr)
-	if !ok {
-		return bad
-	}
-	canonical := "connection." + name.Name
-	if len(tr) == 3 {
-		idx, ok := tr[2].(hcl.TraverseIndex)
-		if !ok || !idx.Key.Type().Equals(cty.String) || idx.Key.IsNull() {
-			return bad
-		}
-		canonical += "[" + strconv.Quote(idx.Key.AsString()) + "]"
-	}
-	if canonical != addr {
+	t, err := addrs.ParseTarget(addr)
+	if err != nil || t.Type != addrs.Connection || t.String() != addr {
 		return bad
 	}
 	return nil

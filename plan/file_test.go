@@ -150,7 +150,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 			{Addr: `connection.a["k"]`, Action: Update, Note: "n",
 				Reasons: []Reason{{Code: ReasonLibraryMissing, Attrs: []string{"x"}, Path: "lib/a.dsconn"}},
 				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}},
-				Auth:    Auth{Kind: AuthInteractive, Reason: "r", Account: "acct", Via: "browser"}},
+				Auth:    Auth{Kind: AuthInteractive, Reason: "r", ReasonCode: "no_token", Account: "acct", Via: "browser"}},
 			{Addr: "connection.b", Action: Update, Reasons: []Reason{{Code: ReasonNoToken}},
 				Attrs: []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
 				Auth:  Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true}},

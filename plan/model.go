@@ -55,6 +55,9 @@ const (
 	// token can be had without a person, so apply signs in again.
 	ReasonNoToken      ReasonCode = "no_token"
 	ReasonTokenExpired ReasonCode = "token_expired"
+	// ReasonSignInNeeded: nothing else changed, but the token needs a
+	// person for another reason (Auth.ReasonCode says which).
+	ReasonSignInNeeded ReasonCode = "sign_in_needed"
 )
 
 // ReasonCodes lists every code, for plan-file validation and documentation.
@@ -62,7 +65,7 @@ var ReasonCodes = []ReasonCode{
 	ReasonNotCreated, ReasonRemovedFromConfig, ReasonDestroyRequested,
 	ReasonAttributesChanged, ReasonForcesReplacement,
 	ReasonLibraryMissing, ReasonLibraryModified,
-	ReasonNoToken, ReasonTokenExpired,
+	ReasonNoToken, ReasonTokenExpired, ReasonSignInNeeded,
 }
 
 // Reason is one reason for a change's action: a code and what it is about.
@@ -125,7 +128,8 @@ type Plan struct {
 type Summary struct {
 	Add, Change, Destroy int
 	// SignIns counts token acquisitions; Interactive counts the browser
-	// sign-ins among them, at most one per account.
+	// sign-ins among them: one per account, or one per org where the
+	// provider's refresh tokens do not span orgs.
 	SignIns, Interactive int
 	// InteractiveAccounts lists the accounts that need a browser sign-in.
 	InteractiveAccounts []string
@@ -150,9 +154,14 @@ func (p *Plan) Summarize() Summary {
 		if c.Auth.Kind != AuthNone {
 			s.SignIns++
 		}
-		if c.Auth.Kind == AuthInteractive && !seen[c.Auth.Account] {
+		if c.Auth.Kind != AuthInteractive {
+			continue
+		}
+		// shareSignIns left one interactive change per account, unless
+		// the account's provider gives each org its own sign-in.
+		s.Interactive++
+		if !seen[c.Auth.Account] {
 			seen[c.Auth.Account] = true
-			s.Interactive++
 			s.InteractiveAccounts = append(s.InteractiveAccounts, c.Auth.Account)
 		}
 	}

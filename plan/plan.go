@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connform/addrs"
+	"connform/auth"
 	"connform/config"
 	"connform/state"
 )
@@ -16,9 +17,9 @@ import (
 type Input struct {
 	Config *config.Config
 	State  *state.State // nil when there is none yet
-	// Tokens reports the store's status for a key and resource. Nil means
-	// the store is empty.
-	Tokens func(key, resource string) TokenStatus
+	// Grant returns what the token store holds for a key, read without
+	// touching the network; nil (or a nil Grant) means nothing.
+	Grant func(key string) *auth.Grant
 	// Library reports a recorded entry's status. Nil means not checked.
 	Library func(path, hash string) LibraryStatus
 	// LibraryFile returns where a connection's library entry goes.
@@ -76,14 +77,14 @@ func Make(in Input) (*Plan, error) {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr < p.Changes[j].Addr })
-	shareSignIns(p.Changes)
+	shareSignIns(in, p.Changes)
 	return p, nil
 }
 
 // appUserNote reminds that an app acting as itself is let into an org only
 // as an application user with a security role, which no sign-in creates.
 func appUserNote(c *config.Connection) string {
-	if !c.AppOnly() {
+	if !AuthConn(c).AppOnly() {
 		return ""
 	}
 	who := "the app " + c.ClientID

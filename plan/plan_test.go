@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"connform/auth"
 	"connform/config"
 	"connform/state"
 )
@@ -38,14 +39,9 @@ func record(lineage string, c *config.Connection) *state.Connection {
 	return r
 }
 
-type tokens map[string]TokenStatus // by key + " " + resource; "" resource = whole grant
+type tokens map[string]*auth.Grant // by key
 
-func (t tokens) lookup(key, resource string) TokenStatus {
-	if ts, ok := t[key+" "+resource]; ok {
-		return ts
-	}
-	return t[key+" "]
-}
+func (t tokens) lookup(key string) *auth.Grant { return t[key] }
 
 func TestMake(t *testing.T) {
 	sales := conn("sales", "https://sales.crm4.dynamics.com")
@@ -61,14 +57,17 @@ func TestMake(t *testing.T) {
 		c.Scopes = []string{c.URL + "/.default"}
 	})
 	confidential := conn("conf", "https://sales.crm4.dynamics.com", func(c *config.Connection) { c.ClientSecret = "s3cret-value" })
-	refreshable := tokens{TokenKey(sales) + " ": {Grant: true, Refreshable: true}}
+	refreshable := tokens{TokenKey(sales): {RefreshToken: "rt"}}
 	// Every connection below holds a valid token: only a changed credential
 	// makes apply get a new one.
 	valid := func(cs ...*config.Connection) tokens {
 		t := tokens{}
 		for _, c := range cs {
-			t[TokenKey(c)+" "] = TokenStatus{Grant: true, Refreshable: c.GrantType == config.GrantAuthorizationCode,
-				AccessExpiry: now.Add(time.Hour), AccessScopes: c.Scopes}
+			g := &auth.Grant{Access: map[string]*auth.AccessToken{c.URL: {Token: "at", Expiry: now.Add(time.Hour), Scopes: c.Scopes}}}
+			if c.GrantType == config.GrantAuthorizationCode {
+				g.RefreshToken = "rt"
+			}
+			t[TokenKey(c)] = g
 		}
 		return t
 	}
@@ -121,8 +120,8 @@ func TestMake(t *testing.T) {
 			name:  "description changes in place; a valid token needs no sign-in",
 			conns: []*config.Connection{conn("sales", sales.URL, func(c *config.Connection) { c.Description = "new" })},
 			prior: []*config.Connection{sales},
-			tokens: tokens{TokenKey(sales) + " " + sales.URL: {Grant: true, Refreshable: true,
-				AccessExpiry: now.Add(time.Hour), AccessScopes: []string{sales.URL + "/user_impersonation"}}},
+			tokens: tokens{TokenKey(sales): {RefreshToken: "rt", Access: map[string]*auth.AccessToken{
+				sales.URL: {Token: "at", Expiry: now.Add(time.Hour), Scopes: []string{sales.URL + "/user_impersonation"}}}}},
 			want: map[string]want{"connection.sales": {Update, "[attributes_changed (description)]", AuthNone, "token valid until"}},
 			sum:  Summary{Change: 1},
 		},
@@ -157,7 +156,7 @@ func TestMake(t *testing.T) {
 			name:  "new app-only connection: client credentials, and a note on the application user",
 			conns: []*config.Connection{app, cert},
 			want: map[string]want{
-				"connection.app":  {Create, "[not_created]", AuthClientCredentials, "no token yet"},
+				"connection.app":  {Create, "[not_created]", AuthClientCredentials, "no token; the app signs in with its secret"},
 				"connection.cert": {Create, "[not_created]", AuthCredential, "the app signs in with its certificate"},
 			},
 			sum: Summary{Add: 2, SignIns: 2},
@@ -267,7 +266,7 @@ func TestMake(t *testing.T) {
 					st.Connections = append(st.Connections, r)
 				}
 			}
-			in := Input{Config: cfg, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy, Tokens: tt.tokens.lookup,
+			in := Input{Config: cfg, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy, Grant: tt.tokens.lookup,
 				LibraryFile: func(c *config.Connection) string { return "lib/" + c.Name + ".dsconn" },
 				Library: func(path, hash string) LibraryStatus {
 					if s, ok := tt.library[path]; ok {

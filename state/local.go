@@ -164,12 +164,15 @@ func decode(raw []byte) (s *State, problem string, tooNew bool) {
 	if s.Lineage == "" {
 		return nil, "it has no \"lineage\"", false
 	}
-	sortConnections(s.Connections)
-	seen := make(map[string]bool, len(s.Connections))
 	for i, c := range s.Connections {
 		if c == nil {
 			return nil, fmt.Sprintf("connection %d is null", i), false
 		}
+	}
+	sanitize(s)
+	sortConnections(s.Connections)
+	seen := make(map[string]bool, len(s.Connections))
+	for _, c := range s.Connections {
 		if seen[c.Addr] {
 			return nil, fmt.Sprintf("connection %q appears more than once", c.Addr), false
 		}

@@ -1,10 +1,15 @@
 // Command gen writes the configuration the benchmarks measure (see
-// internal/benchgen) to DIR/main.hcl.
+// internal/benchgen) to DIR/main.hcl. With -emu-info, connection org00000
+// points at the emulator that wrote that file (connform emulator
+// -info-file), as its confidential app, whose secret goes to
+// DIR/connform.vars.hcl: a bench script can then get it a real token.
 //
-// Usage: gen [-emu-org URL -emu-token-url URL -emu-tenant ID -emu-client ID] N DIR
+// Usage: gen [-emu-info FILE] N DIR
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,23 +20,53 @@ import (
 )
 
 func main() {
-	var emu benchgen.Emulator
-	flag.StringVar(&emu.Org, "emu-org", "", "point org00000 at this emulator org")
-	flag.StringVar(&emu.TokenURL, "emu-token-url", "", "the emulator's token endpoint")
-	flag.StringVar(&emu.TenantID, "emu-tenant", "", "the emulator's tenant")
-	flag.StringVar(&emu.ClientID, "emu-client", "", "the emulator app's client id")
+	info := flag.String("emu-info", "", "the emulator's -info-file, to point org00000 at it")
 	flag.Parse()
 	n, err := strconv.Atoi(flag.Arg(0))
 	if flag.NArg() != 2 || err != nil || n < 1 {
-		fmt.Fprintln(os.Stderr, "usage: gen [-emu-org URL -emu-token-url URL -emu-tenant ID -emu-client ID] N DIR")
+		fmt.Fprintln(os.Stderr, "usage: gen [-emu-info FILE] N DIR")
 		os.Exit(2)
 	}
-	var e *benchgen.Emulator
-	if emu.Org != "" {
-		e = &emu
-	}
-	if err := os.WriteFile(filepath.Join(flag.Arg(1), "main.hcl"), benchgen.Config(n, e), 0o644); err != nil {
+	if err := write(n, flag.Arg(1), *info); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
+}
+
+func write(n int, dir, infoFile string) error {
+	var emu *benchgen.Emulator
+	if infoFile != "" {
+		data, err := os.ReadFile(infoFile)
+		if err != nil {
+			return err
+		}
+		var info struct {
+			TenantID string `json:"tenant_id"`
+			TokenURL string `json:"token_url"`
+			Apps     []struct {
+				Name         string `json:"name"`
+				ClientID     string `json:"client_id"`
+				ClientSecret string `json:"client_secret"`
+			} `json:"apps"`
+			Orgs []struct {
+				URL string `json:"url"`
+			} `json:"orgs"`
+		}
+		if err := json.Unmarshal(data, &info); err != nil {
+			return fmt.Errorf("%s: %w", infoFile, err)
+		}
+		for _, a := range info.Apps {
+			if a.Name == "connform-confidential" && len(info.Orgs) > 0 {
+				emu = &benchgen.Emulator{Org: info.Orgs[0].URL, TokenURL: info.TokenURL, TenantID: info.TenantID, ClientID: a.ClientID}
+				vars := fmt.Sprintf("client_secret = %q\n", a.ClientSecret)
+				if err := os.WriteFile(filepath.Join(dir, "connform.vars.hcl"), []byte(vars), 0o600); err != nil {
+					return err
+				}
+			}
+		}
+		if emu == nil {
+			return errors.New(infoFile + " names no connform-confidential app and org")
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "main.hcl"), benchgen.Config(n, emu), 0o644)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"connform/auth"
 	"fmt"
 	"io"
 	"os"
@@ -62,8 +63,8 @@ func benchPlan(b *testing.B, withState bool) {
 		p, err := plan.Make(plan.Input{
 			Config: cfg, State: st, Now: time.Now(),
 			LibraryFile: plan.DefaultLibraryFile("library", "dsconn", library.FileName),
-			Tokens: func(key, resource string) plan.TokenStatus {
-				return plan.TokenStatus{Grant: true, Refreshable: true}
+			Grant: func(key string) *auth.Grant {
+				return &auth.Grant{RefreshToken: "rt"}
 			},
 		})
 		if err != nil {

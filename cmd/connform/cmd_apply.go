@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation prompt")
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
-	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -123,15 +124,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	fmt.Fprintln(c.io.ErrOut)
 
 	httpClient := c.httpClientFor(op.log)
-	flow := &auth.Flow{
-		HTTPClient: httpClient,
-		Timeout:    *authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-	}
-	if *input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(httpClient, *authTimeout, *input)
 	s := cfg.Settings
 	res, err := apply.Run(ctx, p, cfg, op.st, op.backend, apply.Options{
 		Store:           op.store,
@@ -231,7 +224,7 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 		case apply.EventStart:
 			fmt.Fprintf(w, "%s: %s...\n", addr, verbs[e.Action])
 			op.log.Info("change started", "address", e.Addr, "action", e.Action.String())
-		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode:
+		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode, apply.EventPlanNotKept, apply.EventWaiting:
 			c.signInProgress(e)
 		case apply.EventVerified:
 			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
@@ -262,7 +255,26 @@ func (c *cli) signInProgress(e apply.Event) {
 		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, msg)
 	case apply.EventDeviceCode:
 		fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", addr, e.Message)
+	case apply.EventWaiting:
+		fmt.Fprintf(c.io.ErrOut, "%s: %s\n", addr, e.Message)
+	case apply.EventPlanNotKept:
+		fmt.Fprintf(c.io.ErrOut, "%s: %s the plan could not be kept: %s\n", addr, c.io.Paint("yellow", "Warning:"), e.Message)
 	}
+}
+
+// signInFlow is the one way commands build the OAuth flows: the browser
+// only with input, -auth-timeout for every wait for a person, and a
+// reminder that it still waits every 30 s on a terminal (once a minute in
+// a log, where more would be noise).
+func (c *cli) signInFlow(hc *http.Client, timeout time.Duration, input bool) *auth.Flow {
+	f := &auth.Flow{HTTPClient: hc, Timeout: timeout, Now: c.now, Notify: c.notifySignIn, WaitEvery: time.Minute}
+	if c.io.errTTY {
+		f.WaitEvery = 30 * time.Second
+	}
+	if input {
+		f.Opener = c.browser()
+	}
+	return f
 }
 
 func roundDuration(d time.Duration) time.Duration {

@@ -31,7 +31,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	v.register(fs)
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
-	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -54,13 +54,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
-	flow := &auth.Flow{
-		HTTPClient: c.httpClientFor(log),
-		Timeout:    *authTimeout,
-		Now:        c.now,
-		Opener:     c.browser(),
-		Notify:     c.notifySignIn,
-	}
+	flow := c.signInFlow(c.httpClientFor(log), *authTimeout, true)
 	var failed int
 	for _, g := range groupByKey(conns) {
 		first := g.conns[0]
@@ -313,6 +307,8 @@ type statusConnection struct {
 	State   string    `json:"state"` // valid | refreshable | client-credentials | credential | needs-sign-in
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Reason  string    `json:"reason"`
+	// ReasonCode is Reason's stable code (auth.ReasonCode).
+	ReasonCode auth.ReasonCode `json:"reason_code"`
 }
 
 func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
@@ -358,53 +354,24 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	return newAuthStatusView(*asJSON, c.io).AuthStatus(rep, now)
 }
 
-// connectionStatus tells what apply would do for cc's token with grant, the
-// way apply decides it (apply/token.go), without asking anyone.
+// statusStates names auth's needs in auth status.
+var statusStates = map[auth.NeedKind]string{
+	auth.NeedNothing:      tokenValid,
+	auth.NeedRefresh:      tokenRefreshable,
+	auth.NeedClientSecret: tokenAppSecret,
+	auth.NeedCredential:   tokenCredential,
+	auth.NeedInteractive:  tokenSignIn,
+}
+
+// connectionStatus tells what apply would do for cc's token with grant:
+// auth decides (auth.Decide), exactly as for plan and apply, without
+// asking anyone.
 func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) statusConnection {
-	s := statusConnection{Address: cc.Addr, Org: cc.URL}
-	var at *auth.AccessToken
-	if grant != nil {
-		at = grant.Access[cc.URL]
-	}
-	if at != nil {
-		s.Expiry = at.Expiry
-	}
-	scopesOK := at != nil && auth.ScopesCover(at.Scopes, cc.Scopes)
-	switch {
-	case at.Valid(now) && scopesOK:
-		s.State, s.Reason = tokenValid, "access token valid"
-	case config.IsNativeMethod(cc.AuthenticationMethod):
-		s.State, s.Reason = tokenCredential, "silent when needed, "+plan.CredentialSource[cc.AuthenticationMethod]
-		if at != nil {
-			s.Reason = "access token expired; " + s.Reason
-		}
-	case cc.GrantType == config.GrantClientCredentials:
-		s.State, s.Reason = tokenAppSecret, "the app gets a token with its client secret when needed"
-		if at != nil {
-			s.Reason = "access token expired; " + s.Reason
-		}
-	case grant != nil && grant.RefreshToken != "" && (at == nil || scopesOK):
-		s.State = tokenRefreshable
-		if at == nil {
-			s.Reason = "no token for this org yet; the account's refresh token gets one silently"
-		} else {
-			s.Reason = "access token expired; the account's refresh token renews it silently"
-		}
-	default:
-		s.State = tokenSignIn
-		switch {
-		case grant == nil:
-			s.Reason = "no token (never signed in, or logged out)"
-		case at != nil && !scopesOK:
-			s.Reason = "the scopes changed since the last sign-in"
-		case grant.RefreshDropped != "":
-			when, _, _ := strings.Cut(grant.RefreshDropped, ": ")
-			s.Reason = "the account's refresh token was refused at " + when
-		case at == nil:
-			s.Reason = "no token for this org and no refresh token (is offline_access among the scopes?)"
-		default:
-			s.Reason = "access token expired and there is no refresh token (is offline_access among the scopes?)"
-		}
+	ac := plan.AuthConn(cc)
+	n := auth.Decide(ac, grant, now, auth.Situation{})
+	s := statusConnection{Address: cc.Addr, Org: cc.URL, State: statusStates[n.Kind], Reason: n.Text(), ReasonCode: n.Code}
+	if grant != nil && grant.Access[cc.URL] != nil {
+		s.Expiry = grant.Access[cc.URL].Expiry
 	}
 	return s
 }

@@ -11,9 +11,9 @@ import (
 
 	"connform/addrs"
 	"connform/apply"
-	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/plan"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -32,7 +32,7 @@ type connFlags struct {
 func (f *connFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
-	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 }
 
 // session is a configuration, one connection of it, and a token for it.
@@ -72,10 +72,14 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 // configuration would replace what apply made (another org, app or
 // scopes): its token would not be the applied connection's.
 func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
+	if s := c.cachedSession(name, f, applied); s != nil {
+		return s, nil
+	}
 	cfg := c.loadConfig(f.vars, nil)
 	if cfg == nil {
 		return nil, exitError(1)
 	}
+	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
@@ -95,15 +99,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	}
 	log := c.logger()
 	hc := c.httpClientFor(log)
-	flow := &auth.Flow{
-		HTTPClient: hc,
-		Timeout:    f.authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-	}
-	if f.input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(hc, f.authTimeout, f.input)
 	tok, account, err := apply.Token(ctx, conn, apply.Options{
 		Store:       store,
 		Flow:        flow,
@@ -115,6 +111,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if err != nil {
 		return nil, err
 	}
+	c.cacheSession(cfg, conn, f, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
 		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
@@ -177,7 +174,7 @@ func (s *session) apiError(doing string, err error) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.Problem()
-		if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+		if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 			msg += "; " + h
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)

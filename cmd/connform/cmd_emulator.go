@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,6 +31,8 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
 	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
+	fewer := fs.Bool("grant-fewer-scopes", false, "drop permissions an org does not expose from the grant instead of refusing them, and refuse a refresh asking for more than was granted (as many OpenID providers do)")
+	perResource := fs.Bool("refresh-per-resource", false, "bind each refresh token to the org it was issued for (as standard OpenID providers do; Entra's serve every org)")
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
@@ -48,7 +49,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 		}
 		parsed = append(parsed, f)
 	}
-	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS})
+	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS, GrantFewerScopes: *fewer, RefreshPerResource: *perResource})
 	if err != nil {
 		return fmt.Errorf("starting the emulator: %w", err)
 	}
@@ -233,9 +234,9 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 
 	// The demo keeps its tokens in an encrypted file of its own, so it never
 	// touches the user's real token store.
-	pass := make([]byte, 32)
-	_, _ = rand.Read(pass)
-	store, err := auth.NewFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), []byte(hex.EncodeToString(pass)))
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	store, err := auth.NewKeyFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), key)
 	if err != nil {
 		return err
 	}

@@ -205,6 +205,7 @@ var helps = map[string]commandHelp{
 		groups: []flagGroup{
 			{"Emulator options", []string{"addr=HOST:PORT", "orgs=N", "auto-approve", "tls", "info-file=FILE"}},
 			{"Fault options", []string{"fault=ENDPOINT:KIND"}},
+			{"Provider behaviour (standard OpenID rather than Entra)", []string{"grant-fewer-scopes", "refresh-per-resource"}},
 		},
 		example: "connform emulator -auto-approve -info-file=emu.json",
 	},

@@ -15,6 +15,7 @@ import (
 
 	"connform/auth"
 	"connform/config"
+	"connform/internal/redact"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -200,17 +201,8 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			}
 			return plan.LibraryStatus(st)
 		},
-		Tokens: func(key, resource string) plan.TokenStatus {
-			g := grants(key)
-			if g == nil {
-				return plan.TokenStatus{}
-			}
-			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
-			if at := g.Access[resource]; at != nil {
-				ts.AccessExpiry, ts.AccessScopes = at.Expiry, at.Scopes
-			}
-			return ts
-		},
+		// An unreadable entry plans as none: apply signs in afresh.
+		Grant: grants,
 	}
 	if op.existed {
 		in.State = op.st
@@ -226,7 +218,9 @@ func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
-	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
+	// Outermost, so that neither the log nor any caller sees an answer
+	// that echoes a secret of its request.
+	return &http.Client{Transport: redact.Transport(loggingTransport{base: base, log: log}), Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
 }
 
 // refuseRedirect stops every redirect. Token requests carry the client
@@ -314,6 +308,10 @@ func (c *cli) logger() *slog.Logger {
 func logPlan(log *slog.Logger, p *plan.Plan) {
 	sum := p.Summarize()
 	log.Debug("plan made", "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy, "sign_ins", sum.SignIns, "interactive", sum.Interactive)
+	if !log.Enabled(context.Background(), levelTrace) {
+		// The words of 10,000 reasons would be made for nothing.
+		return
+	}
 	for _, ch := range p.Changes {
 		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", reasonText(ch.Reasons),
 			"auth", ch.Auth.Kind.String(), "auth_reason", ch.Auth.Reason, "account_key", ch.Auth.Account)

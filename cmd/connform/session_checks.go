@@ -58,7 +58,7 @@ func (s *session) entity(ctx context.Context, name string) (*dynamics.Entity, er
 		msg := err.Error()
 		if apiErr != nil {
 			msg = apiErr.Problem()
-			if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+			if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 				msg += "; " + h
 			}
 		}
@@ -73,5 +73,5 @@ func (s *session) entity(ctx context.Context, name string) (*dynamics.Entity, er
 		}
 	}
 	// Not an entity set either: CheckEntity says so with the nearest name.
-	return apply.CheckEntity(ctx, s.client, s.org, s.token, name, s.conn.AppOnly())
+	return apply.CheckEntity(ctx, s.client, s.org, s.token, name, plan.AuthConn(s.conn).AppOnly())
 }

@@ -48,12 +48,13 @@ type attributeJSON struct {
 }
 
 type authJSON struct {
-	Kind      string `json:"kind"`
-	Reason    string `json:"reason,omitempty"`
-	Account   string `json:"account,omitempty"`
-	Fresh     bool   `json:"fresh,omitempty"`
-	CoveredBy string `json:"covered_by,omitempty"`
-	Via       string `json:"via,omitempty"`
+	Kind       string `json:"kind"`
+	Reason     string `json:"reason,omitempty"`
+	ReasonCode string `json:"reason_code,omitempty"`
+	Account    string `json:"account,omitempty"`
+	Fresh      bool   `json:"fresh,omitempty"`
+	CoveredBy  string `json:"covered_by,omitempty"`
+	Via        string `json:"via,omitempty"`
 }
 
 type summaryJSON struct {
@@ -84,7 +85,7 @@ func changeToJSON(ch *plan.Change) changeJSON {
 	a := ch.Auth
 	out := changeJSON{
 		Address: ch.Addr, Action: ch.Action.String(), Reason: reasonText(ch.Reasons), Reasons: make([]reasonJSON, len(ch.Reasons)),
-		Auth: authJSON{Kind: a.Kind.String(), Reason: a.Reason, Account: a.Account, Fresh: a.Fresh, CoveredBy: a.CoveredBy, Via: a.Via},
+		Auth: authJSON{Kind: a.Kind.String(), Reason: a.Reason, ReasonCode: string(a.ReasonCode), Account: a.Account, Fresh: a.Fresh, CoveredBy: a.CoveredBy, Via: a.Via},
 		Note: ch.Note,
 	}
 	for i, r := range ch.Reasons {
@@ -123,6 +124,8 @@ func reasonPhrase(r plan.Reason) string {
 		return "no token in the token store"
 	case plan.ReasonTokenExpired:
 		return "token expired and there is no refresh token"
+	case plan.ReasonSignInNeeded:
+		return "the token needs a sign-in"
 	}
 	// A code added to plan without words here still says something.
 	return string(r.Code)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connform/addrs"
+	"connform/auth"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -172,7 +173,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		how := "Browser"
 		if i := slices.IndexFunc(p.Changes, func(c *plan.Change) bool {
 			return c.Auth.Account == acct && c.Auth.Kind == plan.AuthInteractive
-		}); i >= 0 && p.Changes[i].Auth.Via == "device_code" {
+		}); i >= 0 && p.Changes[i].Auth.Via == string(auth.WayDeviceCode) {
 			how = "Device code"
 		}
 		fmt.Fprintf(w, "  %s sign-in: %s\n", how, accountPhrase(acct))
@@ -186,19 +187,32 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 		}
 		return attrValue(a.Name, v)
 	}
-	pad := strings.Repeat(" ", width-len(a.Name))
+	// One write of pieces per line: fmt would parse a format for each of
+	// the 100,000 lines of a large plan.
+	var sym, rest string
 	switch {
 	case action == plan.Create || (a.Before == "" && a.After != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("green", "+"), a.Name, pad, val(a.After))
+		sym, rest = s.Paint("green", "+"), val(a.After)
 	case action == plan.Delete || (a.After == "" && a.Before != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("red", "-"), a.Name, pad, val(a.Before))
+		sym, rest = s.Paint("red", "-"), val(a.Before)
 	default:
-		line := fmt.Sprintf("      %s %s%s = %s -> %s", s.Paint("yellow", "~"), a.Name, pad, val(a.Before), val(a.After))
+		sym, rest = s.Paint("yellow", "~"), val(a.Before)+" -> "+val(a.After)
 		if a.ForcesReplacement {
-			line += s.Paint("red", " # forces replacement")
+			rest += s.Paint("red", " # forces replacement")
 		}
-		fmt.Fprintln(w, line)
 	}
+	line := make([]byte, 0, 16+width+len(sym)+len(rest))
+	line = append(line, "      "...)
+	line = append(line, sym...)
+	line = append(line, ' ')
+	line = append(line, a.Name...)
+	for range width - len(a.Name) {
+		line = append(line, ' ')
+	}
+	line = append(line, " = "...)
+	line = append(line, rest...)
+	line = append(line, '\n')
+	_, _ = w.Write(line)
 }
 
 func authPhrase(a plan.Auth) string {
@@ -212,7 +226,7 @@ func authPhrase(a plan.Auth) string {
 	case plan.AuthCredential:
 		return "Entra credential, silent"
 	}
-	if a.Via == "device_code" {
+	if a.Via == string(auth.WayDeviceCode) {
 		return "interactive, with a device code"
 	}
 	return "interactive, in a browser"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,12 +23,14 @@ func count(n int, one string, many ...string) string {
 // that it can be pasted back: scopes (kept space-separated, as OAuth has
 // them) as a list, everything else as a quoted string.
 func attrValue(name, v string) string {
+	// strconv.Quote is what %q does for a string, without fmt's cost: a
+	// plan of 10,000 connections quotes 100,000 values.
 	if name != "scopes" {
-		return fmt.Sprintf("%q", v)
+		return strconv.Quote(v)
 	}
 	quoted := []string{}
 	for _, s := range strings.Fields(v) {
-		quoted = append(quoted, fmt.Sprintf("%q", s))
+		quoted = append(quoted, strconv.Quote(s))
 	}
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
