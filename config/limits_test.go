@@ -152,16 +152,16 @@ func TestFileFunctionLimit(t *testing.T) {
 }
 
 // A variable whose sensitive attribute does not read is treated as
-// sensitive: the messages about its value are the ones a secret gets,
-// which quote nothing of it (hcl's own messages may).
+// sensitive: no message quotes its value (hcl's own messages may). Since a
+// syntax error stops loading before values are checked, the one error is
+// the syntax error itself.
 func TestUnreadableSensitiveFailsClosed(t *testing.T) {
 	src := "variable \"x\" {\n  type = number\n  sensitive = }\n}\n" + body(okAttrs)
 	_, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{Vars: []string{"x=hunter2"}})
-	d := findDiag(diags, "Invalid value for variable", "<value for var.x>:1")
-	if d == nil {
-		t.Fatalf("want the value refused, got:\n%s", diagText(diags))
+	if findDiag(diags, "Invalid expression", "main.hcl:3") == nil {
+		t.Fatalf("want the syntax error at main.hcl:3, got:\n%s", diagText(diags))
 	}
-	if want := "The value for var.x from -var is not a valid HCL value of type number. Write it as HCL, e.g. 42."; d.Detail != want {
-		t.Fatalf("detail %q, want the sensitive form %q", d.Detail, want)
+	if text := diagText(diags); strings.Contains(text, "hunter2") {
+		t.Fatalf("a message quotes the value of a variable that may be sensitive:\n%s", text)
 	}
 }

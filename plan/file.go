@@ -146,6 +146,12 @@ func Decode(data []byte) (*Plan, error) {
 		FormatVersion *int `json:"format_version"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil || head.FormatVersion == nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// A plan file cut short (a full disk, a partial copy) is still
+			// one: saying it has no format_version would send the user
+			// looking for the wrong problem.
+			return nil, fmt.Errorf("not a valid plan file: %s; %s", jsonProblem(err), errRemake)
+		}
 		return nil, errors.New("not a connform plan file (no format_version)")
 	}
 	if *head.FormatVersion != FileFormatVersion {

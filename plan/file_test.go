@@ -69,6 +69,7 @@ func TestDecodeRefuses(t *testing.T) {
 		want string
 	}{
 		{"not JSON", []byte("{not json"), "not a connform plan file (no format_version)"},
+		{"truncated", good[:len(good)/2], "not a valid plan file: the file ends early; make the plan again with connform plan -out"},
 		{"no version", edit(t, good, func(m map[string]any) { delete(m, "format_version") }), "not a connform plan file (no format_version)"},
 		{"format 1", edit(t, good, func(m map[string]any) { m["format_version"] = 1 }), "written in plan format 1; this connform reads format 2: make the plan again with this version"},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), "not a valid plan file: data after the plan"},
