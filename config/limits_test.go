@@ -139,3 +139,29 @@ func BenchmarkLoadDeepNesting(b *testing.B) {
 		}
 	}
 }
+
+func TestFileFunctionLimit(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": body(okAttrs, `  description = file("big.txt")`),
+		"big.txt":  strings.Repeat("x", MaxFileSize+1),
+	})
+	_, diags := Load(dir, LoadOptions{})
+	if d := findDiag(diags, "Invalid function argument", "main.hcl:5"); d == nil || !strings.Contains(d.Detail, "larger than 8 MiB") {
+		t.Fatalf("want file() to refuse a file over the limit, got:\n%s", diagText(diags))
+	}
+}
+
+// A variable whose sensitive attribute does not read is treated as
+// sensitive: the messages about its value are the ones a secret gets,
+// which quote nothing of it (hcl's own messages may).
+func TestUnreadableSensitiveFailsClosed(t *testing.T) {
+	src := "variable \"x\" {\n  type = number\n  sensitive = }\n}\n" + body(okAttrs)
+	_, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{Vars: []string{"x=hunter2"}})
+	d := findDiag(diags, "Invalid value for variable", "<value for var.x>:1")
+	if d == nil {
+		t.Fatalf("want the value refused, got:\n%s", diagText(diags))
+	}
+	if want := "The value for var.x from -var is not a valid HCL value of type number. Write it as HCL, e.g. 42."; d.Detail != want {
+		t.Fatalf("detail %q, want the sensitive form %q", d.Detail, want)
+	}
+}
