@@ -45,6 +45,14 @@ type planFile struct {
 	StateSerial     uint64            `json:"state_serial"`
 	Variables       map[string]string `json:"variables,omitempty"`
 	Changes         []*fileChange     `json:"changes"`
+	Removals        []fileRemoval     `json:"library_removals,omitempty"`
+}
+
+type fileRemoval struct {
+	Path    string `json:"path"`
+	Address string `json:"address,omitempty"`
+	Orphan  bool   `json:"orphan,omitempty"`
+	Kept    string `json:"left_in_place,omitempty"`
 }
 
 type fileChange struct {
@@ -138,6 +146,12 @@ func Decode(data []byte) (*Plan, error) {
 		FormatVersion *int `json:"format_version"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil || head.FormatVersion == nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// A plan file cut short (a full disk, a partial copy) is still
+			// one: saying it has no format_version would send the user
+			// looking for the wrong problem.
+			return nil, fmt.Errorf("not a valid plan file: %s; %s", jsonProblem(err), errRemake)
+		}
 		return nil, errors.New("not a connform plan file (no format_version)")
 	}
 	if *head.FormatVersion != FileFormatVersion {
@@ -185,6 +199,9 @@ func toFile(p *Plan) *planFile {
 	}
 	for i, ch := range p.Changes {
 		f.Changes[i] = toFileChange(ch)
+	}
+	for _, r := range p.Removals {
+		f.Removals = append(f.Removals, fileRemoval{Path: r.Path, Address: r.Addr, Orphan: r.Orphan, Kept: r.Kept})
 	}
 	return f
 }
@@ -248,6 +265,14 @@ func fromFile(f *planFile) (*Plan, error) {
 	}
 	if err := checkCovers(p.Changes, seen); err != nil {
 		return nil, err
+	}
+	// Shown by show, never acted on: apply removes what the state and the
+	// library folder say when it runs.
+	for i, r := range f.Removals {
+		if r.Path == "" || !printable(r.Path) || !printable(r.Kept) || (r.Address != "" && checkAddr(r.Address) != nil) {
+			return nil, fmt.Errorf("library_removals[%d] is not a file path with a printable reason and a connection address", i)
+		}
+		p.Removals = append(p.Removals, Removal{Path: r.Path, Addr: r.Address, Orphan: r.Orphan, Kept: r.Kept})
 	}
 	return p, nil
 }

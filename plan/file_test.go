@@ -69,6 +69,7 @@ func TestDecodeRefuses(t *testing.T) {
 		want string
 	}{
 		{"not JSON", []byte("{not json"), "not a connform plan file (no format_version)"},
+		{"truncated", good[:len(good)/2], "not a valid plan file: the file ends early; make the plan again with connform plan -out"},
 		{"no version", edit(t, good, func(m map[string]any) { delete(m, "format_version") }), "not a connform plan file (no format_version)"},
 		{"format 1", edit(t, good, func(m map[string]any) { m["format_version"] = 1 }), "written in plan format 1; this connform reads format 2: make the plan again with this version"},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), "not a valid plan file: data after the plan"},
@@ -155,6 +156,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 				Auth:  Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true}},
 		},
 	}
+	p.Removals = []Removal{{Path: "lib/old.dsconn", Addr: `connection.a["k"]`, Orphan: true, Kept: "outside the library folder lib"}}
 	// Every field of every struct a plan is made of must be set somewhere
 	// above, so that the round trip below tests it.
 	set := map[string]bool{}
@@ -181,7 +183,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 		}
 	}
 	walk(reflect.ValueOf(p))
-	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{}), reflect.TypeOf(Removal{})} {
 		for i := range typ.NumField() {
 			if name := typ.Name() + "." + typ.Field(i).Name; !set[name] {
 				t.Errorf("%s is not set in this test: set it, and carry it in file.go's planFile", name)

@@ -99,16 +99,19 @@ func (c *cli) cachedSession(name string, f connFlags, applied bool) *session {
 	if err != nil || g == nil {
 		return nil
 	}
-	// The same test apply's token step makes before it uses a stored token.
-	at := g.Access[conn.URL]
-	if !at.Valid(c.now()) || !auth.ScopesCover(at.Scopes, conn.Scopes) {
+	// auth decides, as for apply's token step: only a stored token that
+	// serves as it is lets the cache skip the full way.
+	ac := plan.AuthConn(conn)
+	if need := auth.Decide(ac, g, c.now(), auth.Situation{}); need.Kind != auth.NeedNothing {
 		return nil
 	}
+	at := g.Access[conn.URL]
 	log := c.logger()
 	log.Debug("token from the store", "address", conn.Addr, "expires", at.Expiry)
 	return &session{
 		conn: conn, org: org, token: at.Token, account: g.Account,
-		client: &dynamics.Client{HTTP: c.httpClientFor(log), UserAgent: "connform/" + version},
+		client:  &dynamics.Client{HTTP: c.httpClientFor(log), UserAgent: "connform/" + version},
+		refused: func() error { return (&auth.Source{Store: store}).DropAccess(ac) },
 	}
 }
 
