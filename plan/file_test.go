@@ -253,6 +253,9 @@ func TestVerify(t *testing.T) {
 			p.Changes[iSales].Auth.Via = "device_code"
 		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
+		{"a library file removal added", func(p *Plan) {
+			p.Removals = append(p.Removals, Removal{Path: "main.hcl", Addr: "connection.old"})
+		}, "the plan handles the library file main.hcl, which a plan made now does not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
