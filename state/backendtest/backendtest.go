@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,8 +39,10 @@ func Run(t *testing.T, open Open) {
 	t.Run("concurrent records all survive", func(t *testing.T) { journalConcurrent(t, open(t)) })
 }
 
+// conn is a record as apply writes it: the name is the address's, since
+// backends may refuse records whose name and address disagree.
 func conn(addr string) *state.Connection {
-	return &state.Connection{Addr: addr, Name: addr, Attributes: map[string]string{"url": "https://" + addr + ".example"},
+	return &state.Connection{Addr: addr, Name: strings.TrimPrefix(addr, "connection."), Attributes: map[string]string{"url": "https://" + addr + ".example"},
 		LibraryPath: "library/" + addr + ".json", LibraryHash: "sha256:" + addr}
 }
 
