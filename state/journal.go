@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -421,9 +422,14 @@ func (j *FileJournal) close() error {
 
 func (j *FileJournal) remove() error {
 	// Removed while still locked, so a -lock=false run cannot take over a
-	// journal that is about to disappear.
+	// journal that is about to disappear. Windows cannot remove a file
+	// that is open, so there it goes once the lock is released.
+	j.f.Close()
 	err := os.Remove(j.path)
-	j.close()
+	j.fl.Unlock()
+	if err != nil && runtime.GOOS == "windows" {
+		err = os.Remove(j.path)
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the state journal %s: %w; the state was saved, so delete it by hand", j.path, err)
 	}
