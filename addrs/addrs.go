@@ -150,3 +150,22 @@ func typeList() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Selects reports whether the resource at addr is chosen by targets: no
+// targets choose everything. An address that does not parse (a state file
+// edited by hand) is chosen only when nothing is targeted.
+func Selects(targets []Target, addr string) bool {
+	if len(targets) == 0 {
+		return true
+	}
+	inst, err := ParseInstance(addr)
+	if err != nil {
+		return false
+	}
+	for _, t := range targets {
+		if t.Matches(inst) {
+			return true
+		}
+	}
+	return false
+}

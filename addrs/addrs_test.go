@@ -116,3 +116,25 @@ func TestFileIdentity(t *testing.T) {
 		t.Errorf("LibraryKey = %q", got)
 	}
 }
+
+func TestSelects(t *testing.T) {
+	crm, _ := ParseTarget("crm")
+	dev, _ := ParseTarget("crm[dev]")
+	tests := []struct {
+		targets []Target
+		addr    string
+		want    bool
+	}{
+		{nil, `connection.crm["dev"]`, true},
+		{nil, `not an address[`, true},
+		{[]Target{crm}, `connection.crm["dev"]`, true},
+		{[]Target{dev}, `connection.crm["test"]`, false},
+		{[]Target{dev, crm}, `connection.crm["test"]`, true},
+		{[]Target{crm}, `not an address[`, false},
+	}
+	for _, tt := range tests {
+		if got := Selects(tt.targets, tt.addr); got != tt.want {
+			t.Errorf("Selects(%v, %s) = %v, want %v", tt.targets, tt.addr, got, tt.want)
+		}
+	}
+}

@@ -109,7 +109,14 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 			l.sensitiveInClear(a.Expr, l.ctx, "library_parameter_names", storedSetting)
 		} else if ok && !v.IsNull() {
 			s.LibraryParameterNames = map[string]string{}
+			nameable := LibraryNameable()
 			for k, e := range v.AsValueMap() {
+				if !contains(nameable, k) {
+					// A misspelt attribute would otherwise rename nothing,
+					// silently.
+					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "%q is not an attribute a library entry carries; library_parameter_names renames %s.", k, strings.Join(nameable, ", "))
+					continue
+				}
 				if e.IsNull() || e.AsString() == "" {
 					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "The parameter name for %q is empty; give a name or remove the entry.", k)
 					continue
@@ -312,6 +319,11 @@ func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext
 			// attribute would give every connection a map to fill.
 			in.sens[attr] = true
 		}
+		if schema, _ := LookupAttribute(attr); schema.EntraID && isPlaceholderID(in.vals[attr]) {
+			in.l.placeholder(a.Expr, in.c.Name, attr, in.vals[attr])
+			in.failed = true
+			in.failedAttr[attr] = true
+		}
 		if sensitive && !contains(secretAttrs, attr) {
 			in.l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
 		}
@@ -438,11 +450,14 @@ func (in *instanceEval) deriveEndpoints(org dynamics.Org) {
 	case host == "" && appOnly && c.TokenURL != "":
 		// Nobody is sent to an authorize page: the token endpoint is enough.
 	case host == "":
-		need := "authorization_url and token_url"
+		need, ends := "authorization_url and token_url", "AUTHORITY/TENANT/oauth2/v2.0/authorize and …/token"
 		if appOnly {
-			need = "token_url"
+			need, ends = "token_url", "AUTHORITY/TENANT/oauth2/v2.0/token"
 		}
-		in.l.errorf(in.rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set %s, or set cloud.", c.Addr, need)
+		// Said once for the block: every for_each instance would repeat it.
+		in.l.errorOnce(in.rng("url"), "No sign-in endpoints for a loopback org", fmt.Sprintf("connection.%s's url is a loopback address, which has no well-known Entra ID authority to derive the sign-in endpoints from. "+
+			"For connform emulator, set %s to %s, with the authority and tenant the emulator prints on its first line (or writes to the file given by -info-file). "+
+			"For a real org, use its https://ORG.crm.dynamics.com url, or set cloud.", c.Name, need, ends))
 	case c.TenantID == "":
 		in.l.errorf(in.b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 	default:
@@ -556,4 +571,34 @@ func (l *loader) checkLibraryFiles() {
 			"%s (%s) and %s (%s) would both write their library entry to %s, so one of them would be lost. Rename one of them (its block name or for_each key) so that the two differ in more than case and punctuation: library file names keep only letters, digits, '.', '-' and '_'.",
 			prev.Addr, at(prev.DeclRange), c.Addr, at(c.DeclRange), file)
 	}
+}
+
+// isPlaceholderID reports a GUID of one hex digit throughout, such as
+// 00000000-0000-0000-0000-000000000000: what examples and templates put
+// where a real id goes, and what no directory or app registration has.
+func isPlaceholderID(v string) bool {
+	hex := strings.ReplaceAll(v, "-", "")
+	if len(hex) != 32 || len(v) != 36 {
+		return false
+	}
+	return strings.Count(strings.ToLower(hex), strings.ToLower(hex[:1])) == 32
+}
+
+// placeholder reports an id left at a placeholder, naming the variables it
+// came from, since those are what to set.
+func (l *loader) placeholder(expr hcl.Expression, block, attr, value string) {
+	what := map[string]string{"tenant_id": "your directory (tenant) id", "client_id": "the application (client) id of your app registration"}[attr]
+	var vars []string
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "var" && len(tr) > 1 {
+			if a, ok := tr[1].(hcl.TraverseAttr); ok && !slices.Contains(vars, a.Name) {
+				vars = append(vars, a.Name)
+			}
+		}
+	}
+	fix := fmt.Sprintf("replace it with %s", what)
+	if len(vars) > 0 {
+		fix = fmt.Sprintf("set var.%s to %s (-var '%s=...', a .vars.hcl file or the environment variable %s%s)", vars[0], what, vars[0], EnvVarPrefix, vars[0])
+	}
+	l.errorOnce(expr.Range(), "Placeholder "+attr, fmt.Sprintf("connection.%s's %s is %s, a placeholder rather than a real id: %s.", block, attr, value, fix))
 }

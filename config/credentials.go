@@ -13,6 +13,18 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// NativeMethods lists the Entra-native authentication methods.
+func NativeMethods() []string {
+	return slices.DeleteFunc(slices.Clone(validMethods), func(m string) bool { return m == MethodOAuth })
+}
+
+// ClientIDRequired reports whether method ("" is the OAuth app) needs
+// client_id: the Azure CLI signs in with its own app, and a managed
+// identity without one is the resource's system-assigned identity.
+func ClientIDRequired(method string) bool {
+	return method != MethodAzureCLI && method != MethodManagedIdentity
+}
+
 // IsNativeMethod reports whether method is an Entra-native credential.
 func IsNativeMethod(method string) bool {
 	return method != "" && method != MethodOAuth && contains(validMethods, method)
@@ -86,8 +98,7 @@ func (l *loader) authMethod(c *Connection, b *hcl.Block, vals map[string]string,
 		if method == MethodAzureCLI && hasClient {
 			l.errorf(rng("client_id"), "Unexpected client_id", "The Azure CLI signs in with its own app, so client_id is not used with authentication_method = %q. Remove it.", MethodAzureCLI)
 		}
-	case method == MethodAzureCLI || method == MethodManagedIdentity:
-		// The CLI's own app, or the resource's system-assigned identity.
+	case !ClientIDRequired(method):
 	default:
 		l.errorOnce(b.Body.MissingItemRange(), "Missing required argument", `The argument "client_id" is required, but no definition was found.`)
 	}

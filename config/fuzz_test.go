@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,14 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
+// fixedSecretMessages are the messages about the sensitive variable of
+// FuzzVarValue that hold no part of its value (cty's conversion errors name
+// types only).
+var fixedSecretMessages = []string{
+	`The value for var.secret from -var is not a valid HCL value of type list(string). Write it as HCL, e.g. ["a", "b"] for a list.`,
+	"The value for var.secret from -var does not match its type list(string): ",
+}
+
 // FuzzVarValue gives one -var value to variables of each kind of type.
 func FuzzVarValue(f *testing.F) {
 	for _, s := range []string{"a", `["a", "b"]`, "{ k = }", strings.Repeat("[", 300), "}", "\x1b[2J", "null", "tobool(\"x\")"} {
@@ -58,8 +67,12 @@ func FuzzVarValue(f *testing.F) {
 		}
 		_, diags := Load(dir, LoadOptions{Vars: vars})
 		for _, d := range diags {
-			// A sensitive variable's value never appears in a message.
-			if len(value) >= 4 && strings.Contains(d.Detail, value) && strings.Contains(d.Detail, "secret") {
+			// A sensitive variable's value never appears in a message: its
+			// messages are fixed texts, or describe types and positions.
+			if !strings.Contains(d.Detail, "var.secret") || slices.ContainsFunc(fixedSecretMessages, func(m string) bool { return strings.HasPrefix(d.Detail, m) }) {
+				continue
+			}
+			if len(value) >= 4 && strings.Contains(d.Detail, value) {
 				t.Fatalf("a message quotes the sensitive value: %s", d.Detail)
 			}
 		}

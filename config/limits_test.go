@@ -139,3 +139,29 @@ func BenchmarkLoadDeepNesting(b *testing.B) {
 		}
 	}
 }
+
+func TestFileFunctionLimit(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": body(okAttrs, `  description = file("big.txt")`),
+		"big.txt":  strings.Repeat("x", MaxFileSize+1),
+	})
+	_, diags := Load(dir, LoadOptions{})
+	if d := findDiag(diags, "Invalid function argument", "main.hcl:5"); d == nil || !strings.Contains(d.Detail, "larger than 8 MiB") {
+		t.Fatalf("want file() to refuse a file over the limit, got:\n%s", diagText(diags))
+	}
+}
+
+// A variable whose sensitive attribute does not read is treated as
+// sensitive: no message quotes its value (hcl's own messages may). Since a
+// syntax error stops loading before values are checked, the one error is
+// the syntax error itself.
+func TestUnreadableSensitiveFailsClosed(t *testing.T) {
+	src := "variable \"x\" {\n  type = number\n  sensitive = }\n}\n" + body(okAttrs)
+	_, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{Vars: []string{"x=hunter2"}})
+	if findDiag(diags, "Invalid expression", "main.hcl:3") == nil {
+		t.Fatalf("want the syntax error at main.hcl:3, got:\n%s", diagText(diags))
+	}
+	if text := diagText(diags); strings.Contains(text, "hunter2") {
+		t.Fatalf("a message quotes the value of a variable that may be sensitive:\n%s", text)
+	}
+}

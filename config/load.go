@@ -134,9 +134,11 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 
 func (l *loader) load() {
 	bodies := l.readDir()
-	if l.noConfig {
+	if l.noConfig || l.diags.HasErrors() {
 		// Variables and settings would only add errors about a
-		// configuration that is not there.
+		// configuration that is not there, or that the parser had to
+		// guess at: after a syntax error its recovery can swallow the
+		// next block, which would then be reported as misplaced.
 		return
 	}
 

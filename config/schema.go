@@ -61,6 +61,9 @@ type Attribute struct {
 	// library_parameter_names); "" when entries do not carry it. The
 	// schema's order is the order parameters are written in.
 	LibraryParam string
+	// EntraID marks an Entra directory or application id, which a
+	// placeholder GUID (one hex digit throughout) cannot be.
+	EntraID bool
 	// Doc is the attribute's one-line description for the README table.
 	Doc string
 }
@@ -77,8 +80,8 @@ var (
 var ConnectionSchema = []Attribute{
 	{Name: "url", Type: cty.String, Required: true, ForcesReplacement: true, Stored: true, LibraryParam: "ServiceUrl", Doc: "the org's URL (any page of it); the library gets its Organization Service endpoint"},
 	{Name: "authentication_method", Type: cty.String, ForcesReplacement: true, Stored: true, LibraryParam: "AuthenticationMethod", Doc: "oauth (default), azure_cli, managed_identity, workload_identity or client_certificate"},
-	{Name: "tenant_id", Type: cty.String, ForcesReplacement: true, Stored: true, LibraryParam: "TenantID", Doc: "the directory (tenant) id; derives the endpoints"},
-	{Name: "client_id", Type: cty.String, ForcesReplacement: true, Methods: nativeAppMethods, Stored: true, LibraryParam: "ClientID", Doc: "the app registration's id"},
+	{Name: "tenant_id", Type: cty.String, ForcesReplacement: true, Stored: true, EntraID: true, LibraryParam: "TenantID", Doc: "the directory (tenant) id; derives the endpoints"},
+	{Name: "client_id", Type: cty.String, ForcesReplacement: true, Methods: nativeAppMethods, Stored: true, EntraID: true, LibraryParam: "ClientID", Doc: "the app registration's id"},
 	{Name: "client_secret", Type: cty.String, Sensitive: true, Credential: true, Methods: oauthOnly, Doc: "the app's secret, from a sensitive variable"},
 	{Name: "authorization_url", Type: cty.String, ForcesReplacement: true, Methods: oauthOnly, Stored: true, LibraryParam: "AuthorizationUrl", Doc: "the authorize endpoint (derived from tenant and cloud when absent)"},
 	{Name: "token_url", Type: cty.String, ForcesReplacement: true, Stored: true, LibraryParam: "TokenUrl", Doc: "the token endpoint (derived from tenant and cloud when absent)"},
@@ -95,10 +98,20 @@ var ConnectionSchema = []Attribute{
 	{Name: "federated_token_file", Type: cty.String, Credential: true, Methods: []string{MethodWorkloadIdentity}, Stored: true, Doc: "the federated token (default $AZURE_FEDERATED_TOKEN_FILE)"},
 }
 
+// attributeIndex finds an attribute's schema without a scan: plan asks for
+// every attribute of every connection.
+var attributeIndex = func() map[string]int {
+	m := make(map[string]int, len(ConnectionSchema))
+	for i, a := range ConnectionSchema {
+		m[a.Name] = i
+	}
+	return m
+}()
+
 // LookupAttribute returns the schema of the attribute called name.
 func LookupAttribute(name string) (Attribute, bool) {
-	i := slices.IndexFunc(ConnectionSchema, func(a Attribute) bool { return a.Name == name })
-	if i < 0 {
+	i, ok := attributeIndex[name]
+	if !ok {
 		return Attribute{}, false
 	}
 	return ConnectionSchema[i], true
@@ -146,6 +159,17 @@ func SecretAttributes() []string {
 // credentials' files).
 func ImportAttributes() []string {
 	return attributeNames(func(a Attribute) bool { return a.Stored && (a.Methods == nil || a.UsedBy(MethodOAuth)) })
+}
+
+// LibraryTokenKey names the token store key among a library entry's
+// attributes: not configured, but written (as TokenCacheKey) so that the
+// data-sync tool can find the connection's tokens.
+const LibraryTokenKey = "token_key"
+
+// LibraryNameable lists what library_parameter_names may rename: the
+// stored attributes (secrets never reach an entry) and the token key.
+func LibraryNameable() []string {
+	return append(attributeNames(func(a Attribute) bool { return a.Stored }), LibraryTokenKey)
 }
 
 // LibraryParameterNames maps attribute names to the parameter names of the

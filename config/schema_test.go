@@ -114,3 +114,26 @@ func TestCredentialChanged(t *testing.T) {
 		}
 	}
 }
+
+func TestLibraryParameterNamesKeys(t *testing.T) {
+	tests := []struct {
+		name, names, want string
+	}{
+		{"stored attributes and the token key", `{ url = "Url", token_key = "Cache", prompt = "Prompt" }`, ""},
+		{"a misspelt attribute", `{ tenantid = "Tenant" }`, `"tenantid" is not an attribute a library entry carries; library_parameter_names renames url, authentication_method,`},
+		{"a secret", `{ client_secret = "Secret" }`, `"client_secret" is not an attribute a library entry carries`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "connform {\n  library_parameter_names = " + tt.names + "\n}\n" + body(okAttrs)
+			_, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{})
+			d := findDiag(diags, "Invalid library_parameter_names", "main.hcl:2")
+			switch {
+			case tt.want == "" && diags.HasErrors():
+				t.Fatalf("unexpected errors:\n%s", diagText(diags))
+			case tt.want != "" && (d == nil || !strings.HasPrefix(d.Detail, tt.want)):
+				t.Fatalf("want an error at main.hcl:2 starting %q, got:\n%s", tt.want, diagText(diags))
+			}
+		})
+	}
+}

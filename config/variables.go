@@ -97,6 +97,10 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 	if a, ok := content.Attributes["sensitive"]; ok {
 		if val, ok := l.literal(a, cty.Bool); ok && !val.IsNull() {
 			v.Sensitive = val.True()
+		} else if !ok {
+			// Someone meant to say something here: until it reads, the
+			// value is kept out of every message as a secret would be.
+			v.Sensitive = true
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
@@ -138,6 +142,13 @@ func (l *loader) literal(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
 // when it fits, makes it the variable's value: sources are applied lowest
 // precedence first.
 func (l *loader) setVariable(v *Variable, val cty.Value, src hcl.Range, from string) {
+	if !val.IsWhollyKnown() {
+		// Every reader of a variable's value assumes it known; a value
+		// that is not must stop here.
+		l.errorUnlessReported(src, "Invalid value for variable", "The value for var.%s from %s could not be read; write it out in full.", v.Name, from)
+		v.rejected = true
+		return
+	}
 	if v.defaults != nil {
 		val = v.defaults.Apply(val)
 	}
@@ -176,12 +187,38 @@ func (l *loader) setVariableText(v *Variable, text, srcName, from string, litera
 			return
 		}
 	}
-	if v.Sensitive {
-		// hcl's parse errors may quote the text, which is the secret.
-		l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid expression for type %s. Write it as HCL, e.g. [\"a\", \"b\"] for a list.", v.Name, from, typeexpr.TypeString(v.typ))
-		return
+	// One error that names the variable and where its value came from:
+	// hcl's own would point at "<value for var.NAME>", a file that is not
+	// there.
+	v.rejected = true
+	why, hint := "", ""
+	if !v.Sensitive {
+		// hcl's messages may quote the text, which for a sensitive
+		// variable is the secret.
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				why = " (" + d.Summary + ": " + strings.TrimSuffix(d.Detail, ".") + ")"
+				break
+			}
+		}
+		if hclsyntax.ValidIdentifier(strings.TrimSpace(text)) {
+			hint = " A bare word reads as a reference in HCL; quote a string that is part of the value."
+		}
 	}
-	l.diags = append(l.diags, diags...)
+	l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid HCL value of type %s%s. Write it as HCL, e.g. %s.%s", v.Name, from, typeexpr.TypeString(v.typ), why, example(v.typ), hint)
+}
+
+// example is a value of type t as a person would write it for -var.
+func example(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "42"
+	case t == cty.Bool:
+		return "true"
+	case t.IsMapType() || t.IsObjectType():
+		return `{ key = "value" }`
+	}
+	return `["a", "b"] for a list`
 }
 
 func (v *Variable) literalText() bool {

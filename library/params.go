@@ -10,7 +10,7 @@ import (
 
 // TokenKeyAttribute is the attribute under which the caller passes the token
 // store key to BuildParams; it is not a configuration attribute.
-const TokenKeyAttribute = "token_key"
+const TokenKeyAttribute = config.LibraryTokenKey
 
 // DefaultAuthenticationMethod is written when the connection names none.
 const DefaultAuthenticationMethod = "CustomOAuthApplication"

@@ -26,9 +26,10 @@ import (
 // model's JSON with reasons as text; it is not read.
 const FileFormatVersion = 2
 
-// MaxFileSize bounds a plan file: a plan of 10,000 connections is about
-// 10 MiB, and a file far larger is not one connform wrote.
-const MaxFileSize = 256 << 20
+// MaxFileSize bounds a plan file, and so the memory its decoding takes: a
+// plan of 10,000 connections is about 18 MiB, and a file far larger is not
+// one connform wrote.
+const MaxFileSize = 128 << 20
 
 // planFile is the saved form of a Plan. It holds no secret: sensitive
 // values appear only as "(sensitive)" and sensitive variables are not
@@ -145,6 +146,12 @@ func Decode(data []byte) (*Plan, error) {
 		FormatVersion *int `json:"format_version"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil || head.FormatVersion == nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// A plan file cut short (a full disk, a partial copy) is still
+			// one: saying it has no format_version would send the user
+			// looking for the wrong problem.
+			return nil, fmt.Errorf("not a valid plan file: %s; %s", jsonProblem(err), errRemake)
+		}
 		return nil, errors.New("not a connform plan file (no format_version)")
 	}
 	if *head.FormatVersion != FileFormatVersion {

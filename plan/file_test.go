@@ -69,6 +69,7 @@ func TestDecodeRefuses(t *testing.T) {
 		want string
 	}{
 		{"not JSON", []byte("{not json"), "not a connform plan file (no format_version)"},
+		{"truncated", good[:len(good)/2], "not a valid plan file: the file ends early; make the plan again with connform plan -out"},
 		{"no version", edit(t, good, func(m map[string]any) { delete(m, "format_version") }), "not a connform plan file (no format_version)"},
 		{"format 1", edit(t, good, func(m map[string]any) { m["format_version"] = 1 }), "written in plan format 1; this connform reads format 2: make the plan again with this version"},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), "not a valid plan file: data after the plan"},
@@ -212,7 +213,7 @@ func TestReadFileRefusesLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 256 MiB") {
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 128 MiB") {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -242,9 +243,15 @@ func TestVerify(t *testing.T) {
 		{"a reason edited", func(p *Plan) {
 			p.Changes[iOld].Reasons = []Reason{{Code: ReasonDestroyRequested}}
 		}, "connection.old: the plan gives the reasons [destroy_requested], a plan made now [removed_from_config]"},
+		{"a token that has expired since: still silent", func(p *Plan) {
+			p.Changes[iApp].Auth.Kind = AuthNone
+		}, ""},
+		{"a browser sign-in the plan did not announce", func(p *Plan) {
+			p.Changes[iFinance].Auth.Kind, p.Changes[iFinance].Auth.Via = AuthNone, ""
+		}, "connection.finance: the plan's sign-in (none, no_token) differs from a plan made now (interactive via browser, no_token)"},
 		{"a sign-in edited", func(p *Plan) {
 			p.Changes[iSales].Auth.Via = "device_code"
-		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance) differs from a plan made now (refresh, covered by connection.finance)"},
+		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
 	}
 	for _, tt := range tests {

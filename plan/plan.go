@@ -60,7 +60,7 @@ func Make(in Input) (*Plan, error) {
 	var errs []string
 	p.Changes = make([]*Change, 0, len(in.Config.Connections))
 	for _, c := range in.Config.Connections {
-		if !selected(targets, c.Addr) {
+		if !addrs.Selects(targets, c.Addr) {
 			continue
 		}
 		prior := recorded[c.Addr]
@@ -74,7 +74,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	// What is left was recorded but is no longer configured.
 	for addr, r := range recorded {
-		if selected(targets, addr) {
+		if addrs.Selects(targets, addr) {
 			p.Changes = append(p.Changes, deleteChange(r, ReasonRemovedFromConfig))
 		}
 	}
@@ -154,7 +154,7 @@ func parseTargets(in Input) ([]addrs.Target, error) {
 		}
 		if in.State != nil {
 			for _, r := range in.State.Connections {
-				found = found || selected([]addrs.Target{t}, r.Addr)
+				found = found || addrs.Selects([]addrs.Target{t}, r.Addr)
 			}
 		}
 		if !found {
@@ -163,25 +163,6 @@ func parseTargets(in Input) ([]addrs.Target, error) {
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// selected reports whether the connection at addr is chosen: no targets
-// choose everything. A state record whose address does not parse (edited
-// by hand) is chosen only when nothing is targeted.
-func selected(targets []addrs.Target, addr string) bool {
-	if len(targets) == 0 {
-		return true
-	}
-	inst, err := addrs.ParseInstance(addr)
-	if err != nil {
-		return false
-	}
-	for _, t := range targets {
-		if t.Matches(inst) {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultLibraryFile places an entry in the configured library folder.

@@ -191,6 +191,10 @@ func decode(raw []byte) (s *State, problem string, tooNew bool) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, "the file is empty (a write was probably interrupted)", false
 	}
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		// encoding/json would call it an invalid character 'ï'.
+		return nil, "it starts with a byte order mark (an editor saved it as \"UTF-8 with BOM\"); save it as UTF-8 without one", false
+	}
 	// Look at the version alone first: a newer format may not fit State.
 	var head struct {
 		Version *int `json:"version"`
@@ -226,6 +230,9 @@ func decode(raw []byte) (s *State, problem string, tooNew bool) {
 			return nil, fmt.Sprintf("connection %q appears more than once", c.Addr), false
 		}
 		seen[c.Addr] = true
+	}
+	if problem := checkAddresses(s.Connections); problem != "" {
+		return nil, problem, false
 	}
 	return s, "", false
 }

@@ -32,7 +32,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	var targets stringList
 	v.register(fs)
 	lf.register(fs)
-	fs.Var(&targets, "target", "limit the run to connection.NAME (repeatable)")
+	fs.Var(&targets, "target", "limit the run to an address: crm (every instance), crm[dev] or connection.crm[\"dev\"] (repeatable)")
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation prompt")
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")

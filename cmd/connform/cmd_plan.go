@@ -14,7 +14,7 @@ func (c *cli) cmdPlan(ctx context.Context, args []string) error {
 	var targets stringList
 	v.register(fs)
 	lf.register(fs)
-	fs.Var(&targets, "target", "limit the plan to connection.NAME (repeatable)")
+	fs.Var(&targets, "target", "limit the plan to an address: crm (every instance), crm[dev] or connection.crm[\"dev\"] (repeatable)")
 	out := fs.String("out", "", "save the plan to a file that connform apply FILE carries out")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema in README.md)")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")

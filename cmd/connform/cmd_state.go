@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/plan"
 	"connform/state"
@@ -59,8 +60,14 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 	if err := c.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q; usage: connform state list", fs.Args())
+	// Addresses narrow the list as -target narrows a plan.
+	var targets []addrs.Target
+	for _, a := range fs.Args() {
+		t, err := addrs.ParseTarget(a)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
 	}
 	st, err := state.NewLocal(c.statePath()).Read()
 	if err != nil {
@@ -72,7 +79,9 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 		return nil
 	}
 	for _, conn := range st.Connections {
-		fmt.Fprintln(c.io.Out, conn.Addr)
+		if addrs.Selects(targets, conn.Addr) {
+			fmt.Fprintln(c.io.Out, conn.Addr)
+		}
 	}
 	return nil
 }

@@ -82,18 +82,3 @@ func TestFindConnection(t *testing.T) {
 		})
 	}
 }
-
-func TestImportIdentifier(t *testing.T) {
-	for key, want := range map[string]string{
-		"sales":        "sales",
-		"Marketing EU": "Marketing_EU",
-		"sales-dev":    "sales-dev",
-		"2024 budget":  "c_2024_budget",
-		"":             "c_",
-		"Ventes été":   "Ventes__t_",
-	} {
-		if got := identifier(key); got != want {
-			t.Errorf("identifier(%q) = %q, want %q", key, got, want)
-		}
-	}
-}

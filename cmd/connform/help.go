@@ -108,9 +108,9 @@ var helps = map[string]commandHelp{
 		example:     "connform state list",
 	},
 	"state list": {
-		usage:   "state list [options]",
-		about:   "Prints the address of every connection in the state, one a line. An empty or missing state prints nothing on stdout and says so on stderr.",
-		example: "connform state list",
+		usage:   "state list [options] [ADDRESS...]",
+		about:   "Prints the address of every connection in the state, one a line, or of those the addresses select (crm for every instance of the block, crm[dev] or connection.crm[\"dev\"] for one). An empty or missing state prints nothing on stdout and says so on stderr.",
+		example: "connform state list crm",
 	},
 	"login": {
 		usage: "login [options] NAME... | -all",

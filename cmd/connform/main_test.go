@@ -65,10 +65,12 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupEmulator,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":       cmdEmu,
-			"nosecrets": cmdNoSecrets,
-			"waitfile":  cmdWaitFile,
-			"signal":    cmdSignal,
+			"emu":         cmdEmu,
+			"nosecrets":   cmdNoSecrets,
+			"waitfile":    cmdWaitFile,
+			"signal":      cmdSignal,
+			"snapshot":    cmdSnapshot,
+			"cmpsnapshot": cmdCmpSnapshot,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)

@@ -65,6 +65,7 @@ func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config 
 	if diags.HasErrors() {
 		return nil
 	}
+	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	c.storeChoice = auth.Choice{Store: cfg.Settings.TokenStore}
 	if r := cfg.Settings.TokenStoreRange; r.Filename != "" {
 		c.storeChoice.Where = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
