@@ -488,7 +488,18 @@ func (l *Local) fold(s *State, entries []Entry) (*State, error) {
 			l.journalPath(), begin.Lineage, l.path, s.Lineage)
 	}
 	in := intents{}
-	for _, e := range entries[1:] {
+	for i, e := range entries[1:] {
+		// A journal is a file anyone could have edited, like the state:
+		// what it records must pass what a state file passes.
+		if e.Op == OpPut {
+			problem := "its connection is null"
+			if e.Conn != nil {
+				problem = checkAddresses([]*Connection{e.Conn})
+			}
+			if problem != "" {
+				return nil, fmt.Errorf("the state journal %s holds a record connform could not have written (record %d: %s); it was left untouched: move it away", l.journalPath(), i+1, problem)
+			}
+		}
 		s.Apply(e)
 		in.note(e)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func Run(t *testing.T, open Open) {
 }
 
 func conn(addr string) *state.Connection {
-	return &state.Connection{Addr: addr, Name: addr, Attributes: map[string]string{"url": "https://" + addr + ".example"},
+	return &state.Connection{Addr: addr, Name: strings.TrimPrefix(addr, "connection."), Attributes: map[string]string{"url": "https://" + addr + ".example"},
 		LibraryPath: "library/" + addr + ".json", LibraryHash: "sha256:" + addr}
 }
 
