@@ -411,7 +411,6 @@ func encode(s *State) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-
 func sortConnections(cs []*Connection) {
 	slices.SortStableFunc(cs, func(a, b *Connection) int {
 		if a == nil || b == nil {
