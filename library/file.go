@@ -138,8 +138,13 @@ func Owned(dir, path, hash string) error {
 	switch {
 	case path == "":
 		return kept("no path recorded")
-	case slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".."):
+	// connform records clean paths; a library folder may itself lie
+	// above the working directory ("../shared"), so ".." is refused only
+	// where it does not belong.
+	case path != filepath.Clean(path) && slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".."):
 		return kept(`the path contains ".."`)
+	case path != filepath.Clean(path):
+		return kept("not a path as connform writes it (" + filepath.Clean(path) + ")")
 	case filepath.IsAbs(path) && !filepath.IsAbs(dir):
 		return kept("an absolute path, outside the library folder " + dir)
 	case filepath.Dir(filepath.Clean(path)) != filepath.Clean(dir):
