@@ -118,10 +118,12 @@ func newFileStore(path string, secret []byte, random bool) (*FileStore, error) {
 // decode checks every parameter of the file against the bounds above, then
 // decrypts it. Nothing the file says is used before it is checked.
 func (s *FileStore) decode(b []byte) (map[string]*Grant, error) {
-	if !identify(b) {
-		return nil, &FileError{Path: s.path, Reason: "it is not JSON with the fields of an encrypted token file"}
-	}
+	// Whether the file is connform's at all is asked only when it fails:
+	// the answer costs a second parse of what may be megabytes.
 	damaged := func(format string, args ...any) error {
+		if !identify(b) {
+			return &FileError{Path: s.path, Reason: "it is not JSON with the fields of an encrypted token file"}
+		}
 		return &FileError{Path: s.path, Reason: fmt.Sprintf(format, args...), Identified: true}
 	}
 	var f fileFormat
@@ -129,14 +131,14 @@ func (s *FileStore) decode(b []byte) (map[string]*Grant, error) {
 		return nil, damaged("a field has a value of the wrong type or size")
 	}
 	if err := checkFormat(&f); err != nil {
-		if f.Version > fileVersion {
+		if f.Version > fileVersion && identify(b) {
 			return nil, &FileError{Path: s.path, Reason: err.Error(), Newer: true, Identified: true}
 		}
 		return nil, damaged("%v", err)
 	}
 	if f.KDF == kdfHKDF && !s.random {
 		// Written with the kernel keyring's key; a passphrase cannot open it.
-		return nil, s.wrongKey()
+		return nil, s.wrongKey(b)
 	}
 	key, err := s.deriveKey(f.KDF, f.Salt, f.N, f.R, f.P)
 	if err != nil {
@@ -144,7 +146,7 @@ func (s *FileStore) decode(b []byte) (map[string]*Grant, error) {
 	}
 	plain, err := open(key, f.Nonce, f.Ciphertext)
 	if err != nil {
-		return nil, s.wrongKey()
+		return nil, s.wrongKey(b)
 	}
 	m := map[string]*Grant{}
 	if err := json.Unmarshal(plain, &m); err != nil {
@@ -153,12 +155,12 @@ func (s *FileStore) decode(b []byte) (map[string]*Grant, error) {
 	return m, nil
 }
 
-func (s *FileStore) wrongKey() error {
+func (s *FileStore) wrongKey(b []byte) error {
 	hint := "is CONNFORM_TOKEN_PASSPHRASE the one it was written with?"
 	if s.random {
 		hint = "the key in the kernel keyring is not the one it was written with"
 	}
-	return &FileError{Path: s.path, WrongKey: true, Hint: hint, Identified: true}
+	return &FileError{Path: s.path, WrongKey: true, Hint: hint, Identified: identify(b)}
 }
 
 // checkFormat bounds every parameter of f, so that opening a file costs at

@@ -156,11 +156,24 @@ func durableChange(cur, g *Grant) bool {
 	if cur == nil {
 		return g.RefreshToken != "" || g.RefreshDropped != ""
 	}
-	if cur.RefreshToken != g.RefreshToken || cur.RefreshDropped != g.RefreshDropped {
+	if cur.RefreshToken != g.RefreshToken || cur.RefreshDropped != g.RefreshDropped ||
+		cur.RefreshResource != g.RefreshResource || cur.RefreshPerResource != g.RefreshPerResource {
 		return true
 	}
 	for res, t := range cur.Access {
-		if t != nil && g.Access[res] == nil {
+		if t == nil {
+			continue
+		}
+		// Dropped (an org refused it), an org's own refresh token rotated,
+		// or a narrower grant accepted: none of these may wait for Flush,
+		// whose merge keeps the longer-lived token.
+		n := g.Access[res]
+		if n == nil || (t.Token != "" && n.Token == "") || t.RefreshToken != n.RefreshToken || t.Accepted != n.Accepted {
+			return true
+		}
+	}
+	for res, n := range g.Access {
+		if n != nil && n.RefreshToken != "" && cur.Access[res] == nil {
 			return true
 		}
 	}
@@ -313,7 +326,11 @@ func escapeGrant(g *Grant) {
 }
 
 // sameFile reports whether b is the file a was: connform replaces the file
-// by renaming a new one over it, which gives it a new inode (and mtime).
+// by renaming a new one over it, which gives it a new inode and mtime. (An
+// inode number freed by one write and reused by the next, with the same
+// size within one mtime tick, would go unseen; two fsynced writes by
+// another process between two of this one's reads, inside a few
+// milliseconds, do not happen in practice.)
 func sameFile(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }

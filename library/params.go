@@ -93,10 +93,14 @@ func serviceURL(raw string) string {
 // import must never copy.
 func LooksSecret(name string) bool { return looksSecret(name) }
 
+// nameSeparators is built once: a Replacer builds its tables on first use,
+// and every parameter of every entry is checked.
+var nameSeparators = strings.NewReplacer("_", "", "-", "", " ", "", ".", "")
+
 // looksSecret reports whether an attribute or parameter name stands for a
 // secret, so that no override can route one into a file.
 func looksSecret(name string) bool {
-	n := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(name))
+	n := nameSeparators.Replace(strings.ToLower(name))
 	for _, s := range []string{"secret", "password", "passwd", "accesstoken", "refreshtoken", "idtoken", "verifier", "authcode", "authorizationcode", "privatekey"} {
 		if strings.Contains(n, s) {
 			return true

@@ -26,9 +26,10 @@ import (
 // model's JSON with reasons as text; it is not read.
 const FileFormatVersion = 2
 
-// MaxFileSize bounds a plan file: a plan of 10,000 connections is about
-// 10 MiB, and a file far larger is not one connform wrote.
-const MaxFileSize = 256 << 20
+// MaxFileSize bounds a plan file, and so the memory its decoding takes: a
+// plan of 10,000 connections is about 18 MiB, and a file far larger is not
+// one connform wrote.
+const MaxFileSize = 128 << 20
 
 // planFile is the saved form of a Plan. It holds no secret: sensitive
 // values appear only as "(sensitive)" and sensitive variables are not
@@ -44,6 +45,14 @@ type planFile struct {
 	StateSerial     uint64            `json:"state_serial"`
 	Variables       map[string]string `json:"variables,omitempty"`
 	Changes         []*fileChange     `json:"changes"`
+	Removals        []fileRemoval     `json:"library_removals,omitempty"`
+}
+
+type fileRemoval struct {
+	Path    string `json:"path"`
+	Address string `json:"address,omitempty"`
+	Orphan  bool   `json:"orphan,omitempty"`
+	Kept    string `json:"left_in_place,omitempty"`
 }
 
 type fileChange struct {
@@ -191,6 +200,9 @@ func toFile(p *Plan) *planFile {
 	for i, ch := range p.Changes {
 		f.Changes[i] = toFileChange(ch)
 	}
+	for _, r := range p.Removals {
+		f.Removals = append(f.Removals, fileRemoval{Path: r.Path, Address: r.Addr, Orphan: r.Orphan, Kept: r.Kept})
+	}
 	return f
 }
 
@@ -253,6 +265,14 @@ func fromFile(f *planFile) (*Plan, error) {
 	}
 	if err := checkCovers(p.Changes, seen); err != nil {
 		return nil, err
+	}
+	// Shown by show, never acted on: apply removes what the state and the
+	// library folder say when it runs.
+	for i, r := range f.Removals {
+		if r.Path == "" || !printable(r.Path) || !printable(r.Kept) || (r.Address != "" && checkAddr(r.Address) != nil) {
+			return nil, fmt.Errorf("library_removals[%d] is not a file path with a printable reason and a connection address", i)
+		}
+		p.Removals = append(p.Removals, Removal{Path: r.Path, Addr: r.Address, Orphan: r.Orphan, Kept: r.Kept})
 	}
 	return p, nil
 }

@@ -156,6 +156,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 				Auth:  Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true}},
 		},
 	}
+	p.Removals = []Removal{{Path: "lib/old.dsconn", Addr: `connection.a["k"]`, Orphan: true, Kept: "outside the library folder lib"}}
 	// Every field of every struct a plan is made of must be set somewhere
 	// above, so that the round trip below tests it.
 	set := map[string]bool{}
@@ -182,7 +183,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 		}
 	}
 	walk(reflect.ValueOf(p))
-	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Plan{}), reflect.TypeOf(Change{}), reflect.TypeOf(Reason{}), reflect.TypeOf(AttrChange{}), reflect.TypeOf(Auth{}), reflect.TypeOf(Removal{})} {
 		for i := range typ.NumField() {
 			if name := typ.Name() + "." + typ.Field(i).Name; !set[name] {
 				t.Errorf("%s is not set in this test: set it, and carry it in file.go's planFile", name)
@@ -212,7 +213,7 @@ func TestReadFileRefusesLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 256 MiB") {
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is larger than 128 MiB") {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -242,9 +243,15 @@ func TestVerify(t *testing.T) {
 		{"a reason edited", func(p *Plan) {
 			p.Changes[iOld].Reasons = []Reason{{Code: ReasonDestroyRequested}}
 		}, "connection.old: the plan gives the reasons [destroy_requested], a plan made now [removed_from_config]"},
+		{"a token that has expired since: still silent", func(p *Plan) {
+			p.Changes[iApp].Auth.Kind = AuthNone
+		}, ""},
+		{"a browser sign-in the plan did not announce", func(p *Plan) {
+			p.Changes[iFinance].Auth.Kind, p.Changes[iFinance].Auth.Via = AuthNone, ""
+		}, "connection.finance: the plan's sign-in (none, no_token) differs from a plan made now (interactive via browser, no_token)"},
 		{"a sign-in edited", func(p *Plan) {
 			p.Changes[iSales].Auth.Via = "device_code"
-		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance) differs from a plan made now (refresh, covered by connection.finance)"},
+		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
 	}
 	for _, tt := range tests {

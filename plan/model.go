@@ -121,6 +121,22 @@ type Plan struct {
 	// them back to the configuration when it is applied.
 	Variables map[string]string
 	Changes   []*Change
+	// Removals are the library files apply will remove, or leave in place
+	// and why, so that a run never deletes a file the plan did not show.
+	Removals []Removal
+}
+
+// Removal is one library file connform recorded and apply will no longer
+// keep: a deleted connection's entry, a replaced entry's old name, or an
+// orphan (written by a run that died before recording it).
+type Removal struct {
+	Path string
+	// Addr is the connection the file belongs (or belonged) to.
+	Addr   string
+	Orphan bool
+	// Kept says why apply will leave the file in place ("" when it
+	// removes it): outside the library folder, a link, content changed.
+	Kept string
 }
 
 // Summary counts a plan the way Terraform's closing line does: a replace is
@@ -172,6 +188,11 @@ func (p *Plan) Summarize() Summary {
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
 		if c.Action != NoOp {
+			return true
+		}
+	}
+	for _, r := range p.Removals {
+		if r.Kept == "" {
 			return true
 		}
 	}

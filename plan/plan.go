@@ -28,6 +28,11 @@ type Input struct {
 	Targets     []string
 	Destroy     bool
 	Version     string
+
+	// Removable says whether apply may remove a recorded library file:
+	// gone when it no longer exists, else kept says why it would be left
+	// in place ("" to remove it). Nil means no file is checked or listed.
+	Removable func(path, hash string) (gone bool, kept string)
 }
 
 // Make builds a plan. Its errors are about the inputs as a whole (a target
@@ -78,7 +83,46 @@ func Make(in Input) (*Plan, error) {
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr < p.Changes[j].Addr })
 	shareSignIns(in, p.Changes)
+	p.Removals = removals(in, p.Changes)
 	return p, nil
+}
+
+// removals lists the recorded library files apply will stop keeping:
+// those of deleted connections, the old names of moved entries, and the
+// orphans of runs that died. A file already gone is not listed.
+func removals(in Input, changes []*Change) []Removal {
+	if in.Removable == nil || in.State == nil {
+		return nil
+	}
+	var out []Removal
+	add := func(addr, path, hash string, orphan bool) {
+		if gone, kept := in.Removable(path, hash); !gone {
+			out = append(out, Removal{Path: path, Addr: addr, Orphan: orphan, Kept: kept})
+		}
+	}
+	byAddr := make(map[string]*config.Connection, len(in.Config.Connections))
+	for _, c := range in.Config.Connections {
+		byAddr[c.Addr] = c
+	}
+	for _, ch := range changes {
+		prior := in.State.Lookup(ch.Addr)
+		if prior == nil || prior.LibraryPath == "" {
+			continue
+		}
+		c := byAddr[ch.Addr]
+		switch {
+		case ch.Action == Delete:
+			add(ch.Addr, prior.LibraryPath, prior.LibraryHash, false)
+		case ch.Action != NoOp && c != nil && in.LibraryFile != nil && in.LibraryFile(c) != prior.LibraryPath:
+			add(ch.Addr, prior.LibraryPath, prior.LibraryHash, false)
+		}
+	}
+	for _, o := range in.State.Orphans {
+		if !in.State.Records(o.Path) {
+			add(o.Addr, o.Path, o.Hash, true)
+		}
+	}
+	return out
 }
 
 // appUserNote reminds that an app acting as itself is let into an org only

@@ -50,10 +50,23 @@ func changeDiff(saved, now *Change) string {
 	}
 	sa, na := saved.Auth, now.Auth
 	sa.Reason, na.Reason = "", ""
+	if expiredSince(sa, na) {
+		// A token valid when the plan was made has expired since: apply
+		// gets another silently, as a plan made now says. Time passing is
+		// not a change to refuse; a sign-in the plan did not announce is.
+		sa.Kind, sa.ReasonCode = na.Kind, na.ReasonCode
+	}
 	if sa != na {
 		return fmt.Sprintf("the plan's sign-in (%s) differs from a plan made now (%s)", authSummary(saved.Auth), authSummary(now.Auth))
 	}
 	return ""
+}
+
+// expiredSince reports whether the only difference is that the plan used a
+// stored token and a plan made now gets one without a person.
+func expiredSince(saved, now Auth) bool {
+	silent := now.Kind == AuthRefresh && now.CoveredBy == "" || now.Kind == AuthClientCredentials || now.Kind == AuthCredential
+	return saved.Kind == AuthNone && silent && now.Via == ""
 }
 
 func sameReason(a, b Reason) bool {
@@ -95,6 +108,9 @@ func authSummary(a Auth) string {
 	}
 	if a.Fresh {
 		s += ", fresh"
+	}
+	if a.ReasonCode != "" {
+		s += ", " + string(a.ReasonCode)
 	}
 	return s
 }

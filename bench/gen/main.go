@@ -4,7 +4,10 @@
 // -info-file), as its confidential app, whose secret goes to
 // DIR/connform.vars.hcl: a bench script can then get it a real token.
 //
-// Usage: gen [-emu-info FILE] N DIR
+// With -all, every connection points at the emulator's org, for apply,
+// which contacts each.
+//
+// Usage: gen [-emu-info FILE [-all]] N DIR
 package main
 
 import (
@@ -21,19 +24,20 @@ import (
 
 func main() {
 	info := flag.String("emu-info", "", "the emulator's -info-file, to point org00000 at it")
+	all := flag.Bool("all", false, "with -emu-info, point every connection at the emulator's org")
 	flag.Parse()
 	n, err := strconv.Atoi(flag.Arg(0))
 	if flag.NArg() != 2 || err != nil || n < 1 {
-		fmt.Fprintln(os.Stderr, "usage: gen [-emu-info FILE] N DIR")
+		fmt.Fprintln(os.Stderr, "usage: gen [-emu-info FILE [-all]] N DIR")
 		os.Exit(2)
 	}
-	if err := write(n, flag.Arg(1), *info); err != nil {
+	if err := write(n, flag.Arg(1), *info, *all); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func write(n int, dir, infoFile string) error {
+func write(n int, dir, infoFile string, all bool) error {
 	var emu *benchgen.Emulator
 	if infoFile != "" {
 		data, err := os.ReadFile(infoFile)
@@ -57,7 +61,7 @@ func write(n int, dir, infoFile string) error {
 		}
 		for _, a := range info.Apps {
 			if a.Name == "connform-confidential" && len(info.Orgs) > 0 {
-				emu = &benchgen.Emulator{Org: info.Orgs[0].URL, TokenURL: info.TokenURL, TenantID: info.TenantID, ClientID: a.ClientID}
+				emu = &benchgen.Emulator{Org: info.Orgs[0].URL, TokenURL: info.TokenURL, TenantID: info.TenantID, ClientID: a.ClientID, All: all}
 				vars := fmt.Sprintf("client_secret = %q\n", a.ClientSecret)
 				if err := os.WriteFile(filepath.Join(dir, "connform.vars.hcl"), []byte(vars), 0o600); err != nil {
 					return err

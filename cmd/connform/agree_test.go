@@ -248,7 +248,7 @@ func grants(store auth.Store) func(string) *auth.Grant {
 
 type memWriter struct{}
 
-func (memWriter) Write(*state.State) error { return nil }
+func (memWriter) Record(...state.Entry) error { return nil }
 
 // recorder keeps apply's events and the token source's log messages.
 type recorder struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"connform/apply"
 	"connform/auth"
 	"connform/dynamics"
+	"connform/internal/atomicfile"
 	"connform/plan"
 )
 
@@ -126,7 +128,11 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	httpClient := c.httpClientFor(op.log)
 	flow := c.signInFlow(httpClient, *authTimeout, *input)
 	s := cfg.Settings
-	res, err := apply.Run(ctx, p, cfg, op.st, op.backend, apply.Options{
+	journal, err := op.backend.OpenJournal(op.st)
+	if err != nil {
+		return err
+	}
+	res, err := apply.Run(ctx, p, cfg, op.st, journal, apply.Options{
 		Store:           op.store,
 		Flow:            flow,
 		Log:             op.log,
@@ -139,9 +145,21 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		LibraryDataType: s.LibraryDataType,
 		LibraryParams:   s.LibraryParameterNames,
 		LibraryFile:     plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, libraryFileName),
+		LibraryDir:      s.LibraryPath,
 	})
+	// Whatever happened, what the run finished is folded into the state
+	// now, once.
+	cerr := journal.Commit(op.st)
+	op.log.Debug("state saved", "serial", op.st.Serial, "connections", len(op.st.Connections), "error", cerr)
 	if err != nil {
-		return err
+		return errors.Join(err, cerr)
+	}
+	if errors.Is(cerr, atomicfile.ErrNotDurable) {
+		fmt.Fprintf(c.io.ErrOut, "%s saving the state: %v\n", c.io.Paint("yellow", "Warning:"), cerr)
+		cerr = nil
+	}
+	if cerr != nil {
+		return fmt.Errorf("saving the state: %w", cerr)
 	}
 	return c.reportApply(name, res)
 }
@@ -231,6 +249,11 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 			op.log.Info("change done", "address", e.Addr, "account", e.Account, "elapsed", e.Elapsed)
 		case apply.EventDeleted:
 			fmt.Fprintf(w, "%s: %s after %s\n", addr, c.io.Paint("green", "destroyed"), roundDuration(e.Elapsed))
+		case apply.EventFileRemoved:
+			fmt.Fprintf(w, "%s: removed %s\n", addr, escapeControl(e.Message))
+		case apply.EventFileKept:
+			fmt.Fprintf(w, "%s: %s %s\n", addr, c.io.Paint("yellow", "Warning:"), escapeControl(e.Message))
+			op.log.Warn("library file left in place", "address", e.Addr, "message", e.Message)
 		case apply.EventFailed:
 			fmt.Fprintf(w, "%s: %s\n", addr, c.io.Paint("red", "failed"))
 			op.log.Warn("change failed", "address", e.Addr, "error", e.Message)

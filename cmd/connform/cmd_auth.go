@@ -294,11 +294,14 @@ type statusAccount struct {
 	ClientID  string `json:"client_id"`
 	// Account is the configured account: a login hint, "default" (whoever
 	// signs in) or "app" (client credentials).
-	Account        string             `json:"account"`
-	SignedInAs     string             `json:"signed_in_as,omitempty"`
-	RefreshToken   bool               `json:"refresh_token"`
-	RefreshDropped string             `json:"refresh_dropped,omitempty"`
-	Connections    []statusConnection `json:"connections"`
+	Account        string `json:"account"`
+	SignedInAs     string `json:"signed_in_as,omitempty"`
+	RefreshToken   bool   `json:"refresh_token"`
+	RefreshDropped string `json:"refresh_dropped,omitempty"`
+	// RefreshPerOrg says when connform learnt that this account's provider
+	// gives each org its own refresh token (auth.Grant.RefreshPerResource).
+	RefreshPerOrg string             `json:"refresh_per_org,omitempty"`
+	Connections   []statusConnection `json:"connections"`
 }
 
 type statusConnection struct {
@@ -345,6 +348,7 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 			a.SignedInAs = grant.Account
 			a.RefreshToken = grant.RefreshToken != ""
 			a.RefreshDropped = grant.RefreshDropped
+			a.RefreshPerOrg, _, _ = strings.Cut(grant.RefreshPerResource, ": ")
 		}
 		for _, cc := range g.conns {
 			a.Connections = append(a.Connections, connectionStatus(cc, grant, now))

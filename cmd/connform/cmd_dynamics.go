@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"connform/addrs"
 	"connform/apply"
+	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
 	"connform/plan"
@@ -42,6 +44,9 @@ type session struct {
 	token   string
 	account string
 	client  *dynamics.Client
+	// refused forgets the token when the org refuses it (HTTP 401), so
+	// that the next command gets a new one instead of reusing it.
+	refused func() error
 }
 
 // parseConnArgs parses args for a command that takes one connection name,
@@ -79,7 +84,6 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if cfg == nil {
 		return nil, exitError(1)
 	}
-	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
@@ -111,10 +115,11 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	if err != nil {
 		return nil, err
 	}
-	c.cacheSession(cfg, conn, f, applied)
+	c.cacheConnection(cfg, conn, f.vars, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
-		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
+		client:  &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
+		refused: func() error { return (&auth.Source{Store: store}).DropAccess(plan.AuthConn(conn)) },
 	}, nil
 }
 
@@ -176,6 +181,9 @@ func (s *session) apiError(doing string, err error) error {
 		msg := apiErr.Problem()
 		if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 			msg += "; " + h
+		}
+		if apiErr.StatusCode == http.StatusUnauthorized && s.refused != nil && s.refused() == nil {
+			msg += "; connform dropped the refused token, so the next command gets a new one"
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
 	}

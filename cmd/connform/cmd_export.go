@@ -55,26 +55,12 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 		return fmt.Errorf("unexpected arguments %q; usage: %s", pos[1:], usage)
 	}
 
-	cfg := c.loadConfig(v, nil)
-	if cfg == nil {
-		return exitError(1)
-	}
-	conns := cfg.Connections
-	if !*all {
-		conn, err := findConnection(cfg, pos[0])
-		if err != nil {
-			return err
-		}
-		conns = []*config.Connection{conn}
-	}
-	// The state only tells which connections apply has verified; reading it
-	// needs no lock, and a missing state just means none has been.
-	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	conns, recorded, err := c.exportConnections(v, *all, *secrets, pos)
 	if err != nil {
 		return err
 	}
 	for _, conn := range conns {
-		if st.Lookup(conn.Addr) == nil {
+		if !recorded(conn.Addr) {
 			fmt.Fprintf(c.io.ErrOut, "%s %s has not been applied: no sign-in has been verified for it yet (run connform apply).\n", c.io.Paint("yellow", "Warning:"), conn.Addr)
 		}
 	}
@@ -148,4 +134,37 @@ type exportJSONEntry struct {
 	Thumbprint           string `json:"thumbprint,omitempty"`
 	ConnectionString     string `json:"connection_string"`
 	ClientSecret         string `json:"client_secret,omitempty"`
+}
+
+// exportConnections evaluates what export prints, and says which of them
+// the state records (apply has verified them). One connection without its
+// secret comes from the evaluation cache when it can (see
+// session_cache.go); a certificate's connection string needs its password
+// for the thumbprint, so it is never served from there.
+func (c *cli) exportConnections(v varFlags, all, secrets bool, pos []string) ([]*config.Connection, func(addr string) bool, error) {
+	if !all && !secrets {
+		if e, facts, ok := c.cachedConnection(pos[0], v); ok && e.Conn.AuthenticationMethod != config.MethodClientCertificate {
+			return []*config.Connection{e.Conn}, func(string) bool { return facts.recorded }, nil
+		}
+	}
+	cfg := c.loadConfig(v, nil)
+	if cfg == nil {
+		return nil, nil, exitError(1)
+	}
+	conns := cfg.Connections
+	if !all {
+		conn, err := findConnection(cfg, pos[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		conns = []*config.Connection{conn}
+		c.cacheConnection(cfg, conn, v, false)
+	}
+	// The state only tells which connections apply has verified; reading it
+	// needs no lock, and a missing state just means none has been.
+	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	if err != nil {
+		return nil, nil, err
+	}
+	return conns, func(addr string) bool { return st.Lookup(addr) != nil }, nil
 }

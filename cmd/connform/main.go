@@ -40,6 +40,10 @@ func Main() int {
 	// nothing new, finish what is in flight, save, unlock, exit non-zero.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal stops at once, as the default action does: the
+	// first one is being honoured, and whoever sends another means it.
+	// Every file connform writes is replaced atomically, so that is safe.
+	go func() { <-ctx.Done(); stop() }()
 	c := &cli{io: System(), env: os.Environ(), now: clock(os.Getenv("CONNFORM_TEST_CLOCK_OFFSET"))}
 	return c.run(ctx, os.Args[1:])
 }
@@ -187,9 +191,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			continue
 		}
 		err := cmd.run(c, ctx, args[1:])
-		if ferr := c.flushStores(); ferr != nil && err == nil {
-			err = ferr
-		}
+		c.flushStores()
 		var code exitError
 		switch {
 		case err == nil:
@@ -210,16 +212,15 @@ func (c *cli) run(ctx context.Context, args []string) int {
 
 // flushStores writes what the token stores the command opened deferred
 // (access tokens: refresh tokens are written at once), so a run writes the
-// token file once, not once per connection.
-func (c *cli) flushStores() error {
-	var errs []error
+// token file once, not once per connection. A failure is a warning: what
+// was deferred can be fetched again, and the command's own work is done.
+func (c *cli) flushStores() {
 	for _, s := range c.opened {
 		if err := auth.Flush(s); err != nil {
-			errs = append(errs, fmt.Errorf("saving the access tokens: %w", err))
+			fmt.Fprintf(c.io.ErrOut, "%s the new access tokens could not be saved (%v); the next run asks for them again\n", c.io.Paint("yellow", "Warning:"), err)
 		}
 	}
 	c.opened = nil
-	return errors.Join(errs...)
 }
 
 // errorf prints an error the way every command reports one.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -63,6 +65,7 @@ func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config 
 	if diags.HasErrors() {
 		return nil
 	}
+	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	c.storeChoice = auth.Choice{Store: cfg.Settings.TokenStore}
 	if r := cfg.Settings.TokenStoreRange; r.Filename != "" {
 		c.storeChoice.Where = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
@@ -99,8 +102,14 @@ func (o *operation) close() {
 	}
 }
 
+// open locks (unless -lock=false) and reads the state for a command. A
+// command that writes (apply, destroy) first folds in the journal of a run
+// that died and removes the temporary files killed writes left; the others
+// read such a journal without writing anything.
 func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lockFlags) (*operation, error) {
 	op := &operation{cfg: cfg, backend: state.NewLocal(cfg.Settings.StatePath), log: c.logger()}
+	op.backend.Notify = func(msg string) { fmt.Fprintln(c.io.ErrOut, msg) }
+	writes := name == "apply" || name == "destroy"
 	op.log.Debug("configuration loaded", "dir", c.dir, "files", len(cfg.Files), "connections", len(cfg.Connections), "hash", cfg.Hash)
 	if lf.lock {
 		info := state.NewLockInfo(name, version)
@@ -110,6 +119,12 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 		}
 		op.unlock = unlock
 		op.log.Debug("state locked", "path", cfg.Settings.StatePath, "lock_id", info.ID, "operation", name)
+	}
+	if writes {
+		if err := c.recoverState(op, lf.lock); err != nil {
+			op.close()
+			return nil, err
+		}
 	}
 	st, err := op.backend.Read()
 	if err != nil {
@@ -130,6 +145,30 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 	op.store = store
 	op.log.Debug("token store opened", "store", desc)
 	return op, nil
+}
+
+// recoverState folds a journal left by a run that died, and (holding the
+// lock, so no other run can be mid-write) removes the temporary files that
+// killed writes left beside the state and in the library folder.
+func (c *cli) recoverState(op *operation, locked bool) error {
+	n, err := op.backend.Recover()
+	if err != nil {
+		return err
+	}
+	op.log.Debug("state journal recovered", "records", n)
+	if !locked {
+		return nil
+	}
+	removed, err := op.backend.RemoveTemps()
+	more, lerr := library.RemoveTemps(op.cfg.Settings.LibraryPath)
+	removed = append(removed, more...)
+	for _, p := range removed {
+		op.log.Debug("leftover temporary file removed", "path", p)
+	}
+	if err := errors.Join(err, lerr); err != nil {
+		fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), err)
+	}
+	return nil
 }
 
 // tokenStore opens the machine's token store, or the injected one.
@@ -194,6 +233,17 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 		Destroy:     destroy,
 		Version:     version,
 		LibraryFile: plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, library.FileName),
+		Removable: func(path, hash string) (bool, string) {
+			err := library.Owned(s.LibraryPath, path, hash)
+			var kept *library.KeptError
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return true, ""
+			case errors.As(err, &kept):
+				return false, kept.Reason
+			}
+			return false, ""
+		},
 		Library: func(path, hash string) plan.LibraryStatus {
 			st, err := library.Check(path, hash)
 			if err != nil {
@@ -215,6 +265,14 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 // which may hold a code or a token).
 func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		// Apply works on -parallelism connections at once, often of one
+		// org: with Go's default of 2 idle connections per host, most
+		// requests would open a new connection (and TLS session).
+		t = t.Clone()
+		t.MaxIdleConnsPerHost = 64
+		base = t
+	}
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}

@@ -43,6 +43,8 @@ func (v humanView) AuthStatus(rep statusReport, now time.Time) error {
 			}
 			fmt.Fprintf(w, "  signed in as:  %s\n", who)
 			switch {
+			case a.RefreshPerOrg != "":
+				fmt.Fprintf(w, "  refresh token: one per org (this provider's do not span orgs; learnt %s)\n", a.RefreshPerOrg)
 			case a.RefreshToken:
 				fmt.Fprintln(w, "  refresh token: held (serves every org of this account)")
 			case a.RefreshDropped != "":

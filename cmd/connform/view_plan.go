@@ -19,7 +19,17 @@ const planJSONVersion = 1
 type planJSON struct {
 	FormatVersion int          `json:"format_version"`
 	Changes       []changeJSON `json:"changes"`
-	Summary       summaryJSON  `json:"summary"`
+	// LibraryRemovals lists the library files apply removes, or leaves in
+	// place (left_in_place says why).
+	LibraryRemovals []removalJSON `json:"library_removals,omitempty"`
+	Summary         summaryJSON   `json:"summary"`
+}
+
+type removalJSON struct {
+	Path        string `json:"path"`
+	Address     string `json:"address,omitempty"`
+	Orphan      bool   `json:"orphan,omitempty"`
+	LeftInPlace string `json:"left_in_place,omitempty"`
 }
 
 type changeJSON struct {
@@ -74,6 +84,9 @@ func (v jsonView) Plan(p *plan.Plan) error {
 	}}
 	for i, ch := range p.Changes {
 		out.Changes[i] = changeToJSON(ch)
+	}
+	for _, r := range p.Removals {
+		out.LibraryRemovals = append(out.LibraryRemovals, removalJSON{Path: r.Path, Address: r.Addr, Orphan: r.Orphan, LeftInPlace: r.Kept})
 	}
 	if out.Summary.InteractiveAccounts == nil {
 		out.Summary.InteractiveAccounts = []string{}

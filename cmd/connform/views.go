@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"connform/addrs"
 	"connform/auth"
@@ -123,6 +126,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		default:
 			fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
 		}
+		renderRemovals(w, s, p.Removals)
 		return
 	}
 	fmt.Fprintln(w, "connform will perform the following actions:")
@@ -161,6 +165,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 			fmt.Fprintf(w, "    note: %s\n", ch.Note)
 		}
 	}
+	renderRemovals(w, s, p.Removals)
 	sum := p.Summarize()
 	fmt.Fprintf(w, "\n%s %d to add, %d to change, %d to destroy.", s.Paint("bold", "Plan:"), sum.Add, sum.Change, sum.Destroy)
 	switch {
@@ -178,6 +183,37 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		}
 		fmt.Fprintf(w, "  %s sign-in: %s\n", how, accountPhrase(acct))
 	}
+}
+
+// renderRemovals says, a line per file, which library files apply removes
+// and which it leaves in place, so that no file goes unannounced.
+func renderRemovals(w io.Writer, s *IOStreams, rs []plan.Removal) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nLibrary files:")
+	for _, r := range rs {
+		whose := r.Addr
+		if r.Orphan {
+			whose = "written for " + cmp.Or(r.Addr, "a connection") + " by a run that did not record it"
+		}
+		if r.Kept != "" {
+			fmt.Fprintf(w, "  %s %s will be left in place (%s): %s\n", s.Paint("yellow", "!"), escapeControl(r.Path), escapeControl(whose), escapeControl(r.Kept))
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s will be removed (%s)\n", s.Paint("red", "-"), escapeControl(r.Path), escapeControl(whose))
+	}
+}
+
+// escapeControl shows control characters of a string that came from a
+// file (the state can be edited by anyone) as Go escapes, so it cannot
+// move the cursor or fake output.
+func escapeControl(v string) string {
+	if !strings.ContainsFunc(v, unicode.IsControl) {
+		return v
+	}
+	q := strconv.QuoteToGraphic(v)
+	return q[1 : len(q)-1]
 }
 
 func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange, width int) {

@@ -18,9 +18,11 @@ import (
 
 // Emulator points the first connection (org00000) at a running emulator,
 // so that a bench script can get it a real token; the others keep their
-// Dynamics URLs, which plan and token never contact.
+// Dynamics URLs, which plan and token never contact. All points every
+// connection at it, for apply, which contacts each.
 type Emulator struct {
 	Org, TokenURL, TenantID, ClientID string
+	All                               bool
 }
 
 // Config returns one configuration file of n app-only (client credentials)
@@ -39,7 +41,7 @@ func Config(n int, emu *Emulator) []byte {
 	for i := range n {
 		url := fmt.Sprintf("https://org%05d.crm%d.dynamics.com", i, []int{4, 11, 12, 16}[i%4])
 		tokenURL := ""
-		if i == 0 && emu != nil {
+		if emu != nil && (i == 0 || emu.All) {
 			url = emu.Org
 			tokenURL = fmt.Sprintf("  token_url     = %q\n", emu.TokenURL)
 		}
