@@ -504,6 +504,12 @@ func (l *Local) fold(s *State, entries []Entry) (*State, error) {
 		in.note(e)
 	}
 	in.settle(s)
+	// A journal is a file on disk like the state, so what it adds passes
+	// the checks a state file's content does.
+	sanitize(s)
+	if problem := checkAddresses(s.Connections); problem != "" {
+		return nil, fmt.Errorf("the state journal %s is not valid: %s; it was left untouched: move it away", l.journalPath(), problem)
+	}
 	return s, nil
 }
 

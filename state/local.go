@@ -172,7 +172,14 @@ func (l *Local) load() ([]byte, *State, error) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read state file %s: %w", l.path, err)
+		// The path is said once: os wraps the cause in a *PathError that
+		// would repeat it.
+		cause := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			cause = pe.Err
+		}
+		return nil, nil, fmt.Errorf("cannot read state file %s: %w. The file was left untouched: make it a readable file, or run connform where the right state file is", l.path, cause)
 	}
 	s, problem, tooNew := decode(raw)
 	if problem != "" {
