@@ -275,7 +275,11 @@ func (d *crashDir) check(t *testing.T, bin string, env []string, done map[string
 		}
 	}
 	_, journalErr := os.Stat(statePath + ".journal")
+	_, listErr := d.run2(t, bin, env, 0, "state", "list")
 	_, planErr := d.run2(t, bin, env, 0, "plan")
+	if strings.Contains(listErr, "did not finish") != strings.Contains(planErr, "did not finish") {
+		problems = append(problems, fmt.Sprintf("state list and plan disagree about the journal left behind:\nstate list: %s\nplan: %s", listErr, planErr))
+	}
 	_, applyErr := d.run2(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
 	// A journal with records is announced by plan and folded by apply.
 	if journalErr == nil && strings.Contains(planErr, "of a run that did not finish") != strings.Contains(applyErr, "Folded ") {
