@@ -16,8 +16,14 @@ type ResourceType string
 // secret and the application user come next (see the package doc).
 const Connection ResourceType = "connection"
 
-// Types lists the resource types an address may start with.
+// Types is the registry of resource types: the only ones an address may
+// start with, so the only ones a state file, a plan file or a -target may
+// name. Adding a resource type starts here; see the package doc for the
+// rest.
 var Types = []ResourceType{Connection}
+
+// Known reports whether t is a registered resource type.
+func Known(t ResourceType) bool { return slices.Contains(Types, t) }
 
 // Resource names a resource block: connection.crm.
 type Resource struct {
@@ -105,7 +111,7 @@ func ParseTarget(s string) (Target, error) {
 		return Target{}, invalid(raw, "no name")
 	}
 	if !hclsyntax.ValidIdentifier(name) {
-		if dot := strings.IndexByte(name, '.'); dot >= 0 && !slices.Contains(Types, ResourceType(name[:dot])) {
+		if dot := strings.IndexByte(name, '.'); dot >= 0 && !Known(ResourceType(name[:dot])) {
 			return Target{}, invalid(raw, fmt.Sprintf("%q is not a resource type (%s)", name[:dot], typeList()))
 		}
 		return Target{}, invalid(raw, fmt.Sprintf("%q is not a block name", name))

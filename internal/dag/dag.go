@@ -220,7 +220,7 @@ type event struct {
 // start in the order they were added. A graph with a cycle is refused.
 func (g *Graph) Walk(ctx context.Context, parallelism int, fn func(ctx context.Context, id string, s *Step) error) (map[string]error, error) {
 	if c := g.Cycle(); c != nil {
-		return nil, fmt.Errorf("the work has a cycle: %s", cycleText(c))
+		return nil, fmt.Errorf("the work has a cycle: %s", FormatCycle(c))
 	}
 	parallelism = max(parallelism, 1)
 	n := len(g.ids)
@@ -350,7 +350,8 @@ func (w *walk) interrupt() {
 	}
 }
 
-func cycleText(c []string) string {
+// FormatCycle writes a cycle as Cycle returns it: a → b → a.
+func FormatCycle(c []string) string {
 	s := ""
 	for _, id := range c {
 		s += id + " → "
