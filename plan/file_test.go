@@ -162,7 +162,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}},
 				Auth:    Auth{Kind: AuthInteractive, Reason: "r", ReasonCode: "no_token", Account: "acct", Via: "browser"}},
 			{Addr: "connection.b", Action: Update, Reasons: []Reason{{Code: ReasonNoToken}},
-				Attrs: []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
+				Attrs:     []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
 				Auth:      Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true},
 				DependsOn: []string{`connection.a["k"]`}},
 		},
