@@ -348,8 +348,8 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 	switch {
 	case fa.ReasonCode != "" && !auth.KnownReason(a.ReasonCode):
 		return Auth{}, fmt.Errorf("unknown sign-in reason code %s", quote(fa.ReasonCode))
-	case fa.Via != "" && (a.Kind != AuthInteractive || fa.Via != "browser" && fa.Via != "device_code"):
-		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, browser or device_code", quote(fa.Via), fa.Kind)
+	case fa.Via != "" && (a.Kind != AuthInteractive || a.Via != string(auth.WayBrowser) && a.Via != string(auth.WayDeviceCode)):
+		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, %s or %s", quote(fa.Via), fa.Kind, auth.WayBrowser, auth.WayDeviceCode)
 	case !printable(fa.Reason) || !printable(fa.Account):
 		return Auth{}, errors.New("the sign-in holds control characters")
 	case fa.CoveredBy != "" && a.Kind != AuthRefresh:
