@@ -93,6 +93,20 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// defaults fills in what a caller may leave out.
+func (opt *Options) defaults() {
+	opt.Parallelism = max(opt.Parallelism, 1)
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Events == nil {
+		opt.Events = func(Event) {}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Outcome is what happened to one change.
 type Outcome struct {
 	Addr    string
@@ -125,18 +139,7 @@ func (r *Result) Failed() []Outcome {
 // connections in flight. One connection's failure does not stop the
 // others. Library files the state lists as orphans are removed first.
 func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State, w StateWriter, opt Options) (*Result, error) {
-	if opt.Parallelism < 1 {
-		opt.Parallelism = 1
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.Events == nil {
-		opt.Events = func(Event) {}
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
-	}
+	opt.defaults()
 	graph, err := p.Graph()
 	if err != nil {
 		return nil, fmt.Errorf("the plan cannot be carried out: %w; run connform plan again", err)
