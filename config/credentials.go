@@ -27,6 +27,11 @@ func ClientIDRequired(method string) bool {
 	return method != MethodAzureCLI && method != MethodManagedIdentity
 }
 
+// UserSignsIn reports whether a person signs in for the connection (a
+// browser or a device code) rather than the app or a credential: auth's
+// registry decides.
+func (c *Connection) UserSignsIn() bool { return auth.UserSignsIn(c.GrantType, c.AuthenticationMethod) }
+
 // IsNativeMethod reports whether method is an Entra-native credential:
 // auth's registry decides.
 func IsNativeMethod(method string) bool { return auth.IsCredentialMethod(method) }

@@ -199,7 +199,7 @@ func LibraryAttributes() []string {
 // connection's app proves itself with when it signs in as the app (client
 // credentials or an Entra-native method with a credential of its own).
 func (c *Connection) CredentialChanged(changed []string) []string {
-	if c.GrantType != GrantClientCredentials && !IsNativeMethod(c.AuthenticationMethod) {
+	if c.UserSignsIn() {
 		// A user signs in: the secret of a confidential app is proved by
 		// the next refresh, which plan arranges on its own.
 		return nil
