@@ -126,6 +126,21 @@ func ParseInstance(s string) (Instance, error) {
 	return t.Instance, err
 }
 
+// ParseWritten reads an address the way state and plan files hold it, and
+// only that way: a registered resource type, and the key quoted, exactly
+// as Instance.String writes it. Any other spelling in such a file means it
+// was edited or damaged, so it is refused rather than read generously.
+func ParseWritten(s string) (Instance, error) {
+	inst, err := ParseInstance(s)
+	if err != nil {
+		return Instance{}, err
+	}
+	if !Known(inst.Type) || inst.String() != s {
+		return Instance{}, fmt.Errorf("%q is not written as connform writes addresses (%s)", s, inst)
+	}
+	return inst, nil
+}
+
 // parseKey reads a key between brackets: "dev" (quoted as in HCL or Go), or
 // dev bare, as a shell leaves it.
 func parseKey(k string) (string, error) {

@@ -222,7 +222,7 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 // out: a resource type it has no work for, or a configured resource the
 // configuration no longer has.
 func (r *runner) check(ch *plan.Change) error {
-	inst, err := addrs.ParseInstance(ch.Addr)
+	inst, err := addrs.ParseWritten(ch.Addr)
 	if err != nil {
 		return fmt.Errorf("the plan names %q, which is not a resource address; run connform plan again", ch.Addr)
 	}

@@ -398,8 +398,7 @@ func checkAddr(addr string) error {
 	if len(addr) > 1024 || !printable(addr) {
 		return bad
 	}
-	t, err := addrs.ParseTarget(addr)
-	if err != nil || !addrs.Known(t.Type) || t.String() != addr {
+	if _, err := addrs.ParseWritten(addr); err != nil {
 		return bad
 	}
 	return nil
