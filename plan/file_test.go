@@ -298,6 +298,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"refresh","covered_by":"connection.b"}},{"address":"connection.b","action":"create","auth":{"kind":"refresh","covered_by":"connection.a"}}]}`))
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"none"}},{"address":"connection.a","action":"delete","auth":{"kind":"none"}}]}`))
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection[","action":"create","auth":{"kind":"none"}}]}`))
+	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"none"},"depends_on":["connection.b"]},{"address":"connection.b","action":"delete","auth":{"kind":"none"},"depends_on":["connection.a"]}]}`))
 	f.Add([]byte(`{"format_version":1,"changes":[]}`))
 	f.Add([]byte(`{"format_version":99999999999999999999}`))
 	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`))

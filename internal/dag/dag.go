@@ -44,6 +44,10 @@ type Graph struct {
 	// deps[i] are the edges node i waits on; dependents[j] the edges
 	// waiting on node j.
 	deps, dependents [][]edge
+	// edgeAt finds an edge's place in deps[from] and dependents[to], so
+	// that connecting stays O(1) however many edges a node has: a plan
+	// file is hostile input, and may give one change a million.
+	edgeAt map[[2]int][2]int
 }
 
 type edge struct {
@@ -52,7 +56,7 @@ type edge struct {
 }
 
 // New returns an empty graph.
-func New() *Graph { return &Graph{index: map[string]int{}} }
+func New() *Graph { return &Graph{index: map[string]int{}, edgeAt: map[[2]int][2]int{}} }
 
 // Add adds a node; adding one twice is a no-op. Nodes that are ready at the
 // same time start in the order they were added, so a walk is as
@@ -88,13 +92,14 @@ func (g *Graph) Connect(from, to string, kind EdgeKind) error {
 	if f == t {
 		return fmt.Errorf("%s waits for itself", from)
 	}
-	if k := slices.IndexFunc(g.deps[f], func(e edge) bool { return e.node == t }); k >= 0 {
-		if kind > g.deps[f][k].kind {
-			g.deps[f][k].kind = kind
-			g.dependents[t][slices.IndexFunc(g.dependents[t], func(e edge) bool { return e.node == f })].kind = kind
+	if at, ok := g.edgeAt[[2]int{f, t}]; ok {
+		if kind > g.deps[f][at[0]].kind {
+			g.deps[f][at[0]].kind = kind
+			g.dependents[t][at[1]].kind = kind
 		}
 		return nil
 	}
+	g.edgeAt[[2]int{f, t}] = [2]int{len(g.deps[f]), len(g.dependents[t])}
 	g.deps[f] = append(g.deps[f], edge{t, kind})
 	g.dependents[t] = append(g.dependents[t], edge{f, kind})
 	return nil

@@ -302,3 +302,26 @@ func TestWalkCancellation(t *testing.T) {
 		t.Errorf("a: %v", res["a"])
 	}
 }
+
+// BenchmarkConnectWide is one node waiting for many, as a hostile plan file
+// may ask: connecting must stay linear in the edges.
+func BenchmarkConnectWide(b *testing.B) {
+	const n = 100000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	for b.Loop() {
+		g := New()
+		g.Add("wide")
+		for _, id := range ids {
+			g.Add(id)
+			if err := g.Connect("wide", id, Reference); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if g.Cycle() != nil {
+			b.Fatal("cycle")
+		}
+	}
+}
