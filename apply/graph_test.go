@@ -9,6 +9,16 @@ import (
 	"connform/state"
 )
 
+// ghost is c at connection.ghost, for a resource the tenant does not know:
+// Entra refuses its token (AADSTS500011) after the sign-in.
+func ghost(c *config.Connection) *config.Connection {
+	bad := *c
+	bad.Name, bad.Addr = "ghost", "connection.ghost"
+	bad.URL = "http://127.0.0.1:1"
+	bad.Scopes = []string{"http://127.0.0.1:1/user_impersonation", "offline_access"}
+	return &bad
+}
+
 // A change that refers to one that failed does not start, and says which;
 // a change only ordered after it still runs. ghost comes first in the plan,
 // so the plan gives it the account's one sign-in and org01 and org02 are
@@ -16,11 +26,7 @@ import (
 // when ghost fails, as it did before references existed.
 func TestRunReferenceToFailedChangeDoesNotStart(t *testing.T) {
 	e, conns := setup(t, 2)
-	bad := *conns[1]
-	bad.Name, bad.Addr = "ghost", "connection.ghost"
-	bad.URL = "http://127.0.0.1:1"
-	bad.Scopes = []string{"http://127.0.0.1:1/user_impersonation", "offline_access"}
-	cfg := &config.Config{Connections: []*config.Connection{conns[0], conns[1], &bad}}
+	cfg := &config.Config{Connections: []*config.Connection{conns[0], conns[1], ghost(conns[1])}}
 	opt := options(t, e, true)
 	p := makePlan(t, cfg, nil, opt)
 	for _, ch := range p.Changes {
