@@ -111,8 +111,28 @@ func createChange(in Input, c *config.Connection, after map[string]string) *Chan
 		ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: "(sensitive)", Sensitive: true})
 	}
 	ch.Auth = authOf(decide(in, c, auth.Situation{}), AuthConn(c).Key())
-	ch.Note = appUserNote(c)
+	ch.Note = joinNotes(appUserNote(c), occupiedNote(in, after["library_file"]))
 	return ch
+}
+
+// occupiedNote warns, before apply, that a file connform did not write
+// stands where a new connection's library entry goes: apply leaves it and
+// fails that connection rather than overwrite it.
+func occupiedNote(in Input, path string) string {
+	if path == "" || in.Library == nil || in.Library(path, "") == LibraryMissing {
+		return ""
+	}
+	return path + " exists and connform did not write it: apply will leave it and fail this connection; move it away, or bring it under connform with connform import"
+}
+
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // diffAttrs adds the non-sensitive attributes whose value differs from the
