@@ -46,6 +46,16 @@ const fileVersion = 1
 // tests lower it.
 var scryptN = 1 << 15
 
+// SetScryptCost sets the scrypt cost N (a power of two) of the token files
+// this process creates from now on, and returns the previous cost; a file
+// keeps the cost it was written with. Only tests call it: the default cost
+// is paid by every connform run that opens the file, about 0.7 s under the
+// race detector, which the command-line tests pay hundreds of times.
+func SetScryptCost(n int) (previous int) {
+	previous, scryptN = scryptN, n
+	return previous
+}
+
 // ErrWrongPassphrase is returned (wrapped) when the token file cannot be
 // decrypted: the passphrase or key is not the one it was written with.
 var ErrWrongPassphrase = errors.New("wrong passphrase")

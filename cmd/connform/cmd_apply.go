@@ -121,6 +121,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		Timeout:    *authTimeout,
 		Now:        c.now,
 		Notify:     c.notifySignIn,
+		OnRetry:    c.notifyRetry,
 	}
 	if *input {
 		flow.Opener = c.browser()
@@ -130,7 +131,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		Store:           op.store,
 		Flow:            flow,
 		Log:             op.log,
-		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version},
+		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
 		Interactive:     *input,
 		Parallelism:     *parallelism,
 		Now:             c.now,

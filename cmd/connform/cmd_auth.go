@@ -64,6 +64,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		Now:        c.now,
 		Opener:     c.browser(),
 		Notify:     c.notifySignIn,
+		OnRetry:    c.notifyRetry,
 	}
 	var failed int
 	for _, g := range groupByKey(conns) {

@@ -92,6 +92,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 		Timeout:    f.authTimeout,
 		Now:        c.now,
 		Notify:     c.notifySignIn,
+		OnRetry:    c.notifyRetry,
 	}
 	if f.input {
 		flow.Opener = c.browser()
@@ -109,7 +110,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	}
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
-		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
+		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
 	}, nil
 }
 

@@ -30,7 +30,7 @@ func faultKindList() string {
 func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	fs := c.flags("emulator")
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
-	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
+	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in as the test user without a person: the browser sign-in at once, a device code after "+emulator.DefaultDeviceAutoApproveDelay.String()+" (as someone typing it on another device)")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
@@ -103,7 +103,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 			return fmt.Errorf("-info-file: %w", err)
 		}
 	}
-	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop.\n", e.Info().Authority, len(e.Info().Orgs))
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop (or kill %d).\n", e.Info().Authority, len(e.Info().Orgs), os.Getpid())
 	<-ctx.Done()
 	return nil
 }

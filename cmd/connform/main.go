@@ -80,6 +80,12 @@ func (c *cli) notifySignIn(u string) {
 	fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
 }
 
+// notifyRetry says why a run is waiting: "token endpoint answered 503,
+// retrying in 4 s (attempt 2 of 4)".
+func (c *cli) notifyRetry(msg string) {
+	fmt.Fprintf(c.io.ErrOut, "%s\n", msg)
+}
+
 // exitError carries an exit code for an error already reported.
 type exitError int
 

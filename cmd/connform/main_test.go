@@ -12,13 +12,19 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"connform/auth"
 	"connform/emulator"
 	"connform/state"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"connform": func() { os.Exit(Main()) },
+		"connform": func() {
+			// The scripts' token files need no protection, and the default
+			// key derivation cost most of each run's CPU under -race.
+			auth.SetScryptCost(1 << 10)
+			os.Exit(Main())
+		},
 		// fakebrowser plays the user at the emulator's sign-in page: it is
 		// what CONNFORM_BROWSER runs in the scripts.
 		"fakebrowser": func() {
@@ -107,6 +113,11 @@ func setupEmulator(env *testscript.Env) error {
 	env.Setenv("CONNFORM_TOKEN_PASSPHRASE", "testscript passphrase")
 	env.Setenv("CONNFORM_BROWSER", "fakebrowser")
 	env.Setenv("NO_COLOR", "1")
+	// Under -race every process sleeps a second before it exits (the race
+	// runtime's atexit_sleep_ms, there for reports from exiting
+	// goroutines): with hundreds of connform runs that second was most of
+	// the suite's time. Races are still reported and still fail the run.
+	env.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	return nil
 }
 
