@@ -44,9 +44,9 @@ type deviceGrant struct {
 	// autoApprove, when set, is when the code approves itself
 	// (Options.AutoApprove).
 	autoApprove time.Time
-	approved bool
-	declined bool
-	redeemed bool
+	approved    bool
+	declined    bool
+	redeemed    bool
 }
 
 func (e *Emulator) deviceInterval() time.Duration {
