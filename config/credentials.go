@@ -12,8 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Authentication methods. MethodOAuth, the default, is the seed's custom
-// OAuth application (the grant types above); the others are Entra-native
+// Authentication methods. MethodOAuth, the default, is the custom OAuth
+// application of Simego Data Sync's Dynamics recipe (the grant types above); the others are Entra-native
 // credentials obtained through azidentity, none of which needs a person.
 const (
 	MethodOAuth             = "oauth"

@@ -35,6 +35,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
+	varsFile := fs.String("vars-file", "", "also write authority, tenant_id, client_id (the public app) and orgs as a variables file (e.g. emulator.auto.vars.hcl, loaded without a flag); removed when the emulator stops")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +93,13 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	if err := json.NewEncoder(c.io.Out).Encode(info); err != nil {
 		return err
 	}
+	if *varsFile != "" {
+		remove, err := writeEmulatorVars(*varsFile, info.Info)
+		if err != nil {
+			return fmt.Errorf("-vars-file: %w", err)
+		}
+		defer remove()
+	}
 	if *infoFile != "" {
 		// Written whole once the emulator serves, so a script can wait
 		// for the file instead of guessing how long start-up takes.
@@ -106,6 +114,45 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop (or kill %d).\n", e.Info().Authority, len(e.Info().Orgs), os.Getpid())
 	<-ctx.Done()
 	return nil
+}
+
+// emulatorVarsHeader starts every variables file the emulator writes: it is
+// how a later emulator knows the file is one it may replace.
+const emulatorVarsHeader = "# Written by connform emulator, removed when it stops: "
+
+// writeEmulatorVars writes the variables the examples read: the emulated
+// authority and tenant, the public client app and the orgs by name. It
+// refuses to replace a file some other hand wrote, and returns what removes
+// the file again, if it still holds what was written.
+func writeEmulatorVars(path string, info emulator.Info) (remove func(), err error) {
+	if old, err := os.ReadFile(path); err == nil && !strings.HasPrefix(string(old), emulatorVarsHeader) {
+		return nil, fmt.Errorf("%s exists and was not written by connform emulator; remove it or name another file", path)
+	}
+	var public *emulator.App
+	for i := range info.Apps {
+		if info.Apps[i].Public {
+			public = &info.Apps[i]
+		}
+	}
+	if public == nil {
+		return nil, fmt.Errorf("the emulator registered no public client app")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%sthe emulated tenant, its public client app and its orgs.\n", emulatorVarsHeader)
+	fmt.Fprintf(&b, "authority = %q\ntenant_id = %q\nclient_id = %q\norgs = {\n", info.Authority, info.TenantID, public.ClientID)
+	for _, o := range info.Orgs {
+		fmt.Fprintf(&b, "  %s = %q\n", o.Name, o.URL)
+	}
+	b.WriteString("}\n")
+	data := []byte(b.String())
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return nil, err
+	}
+	return func() {
+		if now, err := os.ReadFile(path); err == nil && string(now) == string(data) {
+			_ = os.Remove(path)
+		}
+	}, nil
 }
 
 // writeCredentialFiles writes what client_certificate and

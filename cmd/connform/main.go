@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"connform/auth"
@@ -32,7 +33,9 @@ func main() {
 
 // Main runs connform on the process's arguments and streams.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too, so that `kill PID` stops a command as Ctrl-C does
+	// (the emulator removes the files it wrote).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &cli{io: System(), env: os.Environ(), now: clock(os.Getenv("CONNFORM_TEST_CLOCK_OFFSET"))}
 	return c.run(ctx, os.Args[1:])

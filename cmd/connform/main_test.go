@@ -64,6 +64,7 @@ func TestScripts(t *testing.T) {
 			"emu":       cmdEmu,
 			"nosecrets": cmdNoSecrets,
 			"waitfile":  cmdWaitFile,
+			"readmesh":  cmdReadmeSh,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)
@@ -248,16 +249,42 @@ func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdWaitFile waits (up to a minute) for a background command to create a
-// file: the scripts' way to know another process holds a lock.
+// file: the scripts' way to know another process holds a lock. Negated, it
+// waits for the file to go, as a stopping process removes what it wrote.
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+		if _, err := os.Stat(ts.MkAbs(args[0])); (err == nil) != neg {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not appear within a minute", args[0])
+			ts.Fatalf("%s did not %s within a minute", args[0], map[bool]string{false: "appear", true: "go"}[neg])
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cmdReadmeSh writes the first sh block of a README to a file, so that a
+// script runs an example's steps exactly as a reader copies them. The one
+// line that builds connform becomes a link to the binary under test:
+// building it again would only test the Go toolchain, slowly.
+// Usage: readmesh README.md OUT.
+func cmdReadmeSh(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: readmesh README OUT")
+	}
+	const build = `go build -o "$tmp/connform" ./cmd/connform`
+	text := ts.ReadFile(args[0])
+	_, block, ok := strings.Cut(text, "```sh\n")
+	if ok {
+		block, _, ok = strings.Cut(block, "```")
+	}
+	if !ok {
+		ts.Fatalf("%s has no ```sh block", args[0])
+	}
+	if !strings.Contains(block, build) {
+		ts.Fatalf("%s does not build connform with %s", args[0], build)
+	}
+	block = strings.Replace(block, build, `ln -s "$(command -v connform)" "$tmp/connform"`, 1)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte("set -eu\n"+block), 0o644))
 }
