@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The scripts spend much of their time waiting (for connform processes,
+	// loopback HTTP, device code polls, retry backoffs), not computing: run
+	// more at once than there are cores. -parallel on the command line
+	// still wins, as flags are parsed after this.
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+	}
 	testscript.Main(m, map[string]func(){
 		"connform": func() {
 			// The scripts' token files need no protection, and the default
