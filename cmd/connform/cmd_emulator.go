@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -374,12 +373,4 @@ func (c *cli) demoBrowser() (opener auth.Opener, selfSignIn bool) {
 		}
 		return nil
 	}), false
-}
-
-func hasDisplay(c *cli) bool {
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		return true
-	}
-	return c.getenv("DISPLAY") != "" || c.getenv("WAYLAND_DISPLAY") != ""
 }
