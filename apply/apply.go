@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -17,15 +15,17 @@ import (
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
-	"connform/internal/atomicfile"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
 )
 
-// StateWriter persists a state snapshot (state.Local in production).
+// StateWriter records the run's work durably, in the order apply makes it
+// (a state.Journal in production, which the caller commits once the run is
+// over). Record returns once its entries survive a crash; it is called
+// concurrently, and concurrent calls may share one sync.
 type StateWriter interface {
-	Write(*state.State) error
+	Record(...state.Entry) error
 }
 
 // EventKind names a progress event.
@@ -42,6 +42,18 @@ const (
 	// EventDeviceCode carries, in Message, what the user must do to sign
 	// in with a device code: the page to open and the code to enter.
 	EventDeviceCode
+	// EventFileRemoved says a library file connform wrote was removed
+	// (Message: its path); Addr is the connection it belonged to.
+	EventFileRemoved
+	// EventFileKept says a file connform would have removed or put back
+	// was left in place (Message: "left in place: PATH: REASON").
+	EventFileKept
+	// EventPlanNotKept says, in Message, why the plan's promise of a
+	// silent token could not be kept: a person must sign in after all.
+	EventPlanNotKept
+	// EventWaiting says, in Message, that a sign-in waits for a person:
+	// how long it still will and how to give up.
+	EventWaiting
 )
 
 // Event is one step of progress, for the command layer to show as it
@@ -71,6 +83,9 @@ type Options struct {
 	LibraryDataType string
 	LibraryParams   map[string]string
 	LibraryFile     func(c *config.Connection) string
+	// LibraryDir is the library folder: apply removes only files directly
+	// inside it whose content is what connform recorded.
+	LibraryDir string
 	// Log records the run's decisions (which way each token was had, what
 	// was written); nil means none. Never a secret.
 	Log *slog.Logger
@@ -103,9 +118,10 @@ func (r *Result) Failed() []Outcome {
 	return out
 }
 
-// Run carries out p against cfg, updating st in place and persisting it
-// through w after every connection so that a crash loses at most the
-// connection in flight. One connection's failure does not stop the others.
+// Run carries out p against cfg, updating st in place and recording each
+// change through w as it finishes, so that a crash loses at most the
+// connections in flight. One connection's failure does not stop the
+// others. Library files the state lists as orphans are removed first.
 func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State, w StateWriter, opt Options) (*Result, error) {
 	if opt.Parallelism < 1 {
 		opt.Parallelism = 1
@@ -119,7 +135,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{cfg: cfg, st: st, w: w, opt: opt, groups: map[string]*sync.Mutex{}, tokenDone: map[string]*settled{}}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, src: newSource(opt), tokenDone: map[string]*settled{}}
+	r.tokenUse = map[string]int{}
+	r.slots = map[string]func(){}
+	for _, c := range st.Connections {
+		r.tokenUse[c.TokenKey]++
+	}
 	byAddr := map[string]*config.Connection{}
 	for _, c := range cfg.Connections {
 		byAddr[c.Addr] = c
@@ -140,6 +161,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	}
 
 	res := &Result{}
+	if err := r.removeOrphans(); err != nil {
+		return nil, err
+	}
+	if err := r.announce(changes, byAddr); err != nil {
+		return nil, fmt.Errorf("saving the state: %w", err)
+	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, opt.Parallelism)
 	var wg sync.WaitGroup
@@ -168,7 +195,12 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer release()
+			r.mu.Lock()
+			r.slots[ch.Addr] = release
+			r.mu.Unlock()
 			start := time.Now()
 			o := Outcome{Addr: ch.Addr, Action: ch.Action}
 			if ch.Action == plan.Delete {
@@ -187,8 +219,13 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 		}()
 	}
 	wg.Wait()
+	if err := r.withdraw(); err != nil {
+		// Harmless: the next plan shows those files as orphans, and
+		// finds them gone or not connform's.
+		opt.Log.Warn("could not record the library files not written", "error", err)
+	}
 	sort.Slice(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Addr < res.Outcomes[j].Addr })
-	res.Interactive = r.interactive
+	res.Interactive = r.src.InteractiveCount()
 	return res, nil
 }
 
@@ -198,19 +235,24 @@ type runner struct {
 	w   StateWriter
 	opt Options
 
-	mu          sync.Mutex // guards st, groups, interactive and writes through w
-	groups      map[string]*sync.Mutex
-	interactive int
-	// signIn serialises browser sign-ins: a person can answer one at a time.
-	signIn sync.Mutex
+	// src hands out every token of the run.
+	src *auth.Source
+
+	mu sync.Mutex // guards st, tokenUse and written
+	// tokenUse counts the connections of st per token key, so a delete
+	// knows in O(1) whether a token is still needed.
+	tokenUse map[string]int
+	// files are the library entries the run announced (rendered once);
+	// written says which of them it wrote and kept.
+	files   map[string]library.File
+	written map[string]bool
+	// slots release a change's place among the -parallelism at work.
+	slots map[string]func()
 	// tokenDone says, per change, when its token step has settled; a
 	// change the plan says is covered by another's sign-in waits for it.
 	// Changes start in plan order, so the awaited one is always running.
 	// The map is written before any change starts, and only read after.
 	tokenDone map[string]*settled
-	// failedSignIns maps an account key to the connection whose
-	// interactive sign-in failed; guarded by mu.
-	failedSignIns map[string]string
 }
 
 // settled is closed once, when a change's token step is over.
@@ -242,17 +284,6 @@ func (r *runner) awaitCover(ctx context.Context, ch *plan.Change) error {
 	}
 }
 
-func (r *runner) group(key string) *sync.Mutex {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	g := r.groups[key]
-	if g == nil {
-		g = &sync.Mutex{}
-		r.groups[key] = g
-	}
-	return g
-}
-
 // lookup reads a state record under the runner's lock: other goroutines
 // replace records as they finish.
 func (r *runner) lookup(addr string) *state.Connection {
@@ -261,16 +292,149 @@ func (r *runner) lookup(addr string) *state.Connection {
 	return r.st.Lookup(addr)
 }
 
-// persist applies fn to the state and writes it, under the runner's lock.
-func (r *runner) persist(fn func(*state.State)) error {
+// releaseSlot lets the next change start while this one waits for its
+// record to reach the disk: waiting is not work, and the changes that
+// finish meanwhile then share the next sync instead of each waiting a
+// sync of its own.
+func (r *runner) releaseSlot(addr string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	fn(r.st)
-	sort.Slice(r.st.Connections, func(i, j int) bool { return r.st.Connections[i].Addr < r.st.Connections[j].Addr })
-	if err := r.w.Write(r.st); err != nil {
+	release := r.slots[addr]
+	r.mu.Unlock()
+	if release != nil {
+		release()
+	}
+}
+
+// record makes e durable through w, then applies it to the run's state.
+// The state lock is not held while w syncs, so that concurrent
+// completions share one sync.
+func (r *runner) record(e state.Entry) error {
+	if err := r.w.Record(e); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
-	r.opt.Log.Debug("state saved", "serial", r.st.Serial, "connections", len(r.st.Connections))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Op == state.OpPut || e.Op == state.OpRemove {
+		addr := e.Addr
+		if e.Conn != nil {
+			addr = e.Conn.Addr
+		}
+		if old := r.st.Lookup(addr); old != nil {
+			r.tokenUse[old.TokenKey]--
+		}
+		if e.Conn != nil {
+			r.tokenUse[e.Conn.TokenKey]++
+		}
+	}
+	r.st.Apply(e)
+	return nil
+}
+
+// libraryFile renders a connection's library entry. It depends on the
+// configuration alone, so Run renders every entry before it starts and
+// announces all the writes in one journal commit.
+func (r *runner) libraryFile(c *config.Connection) (library.File, error) {
+	if f, ok := r.files[c.Addr]; ok {
+		return f, nil
+	}
+	org, err := dynamics.ParseOrgURL(c.URL)
+	if err != nil {
+		return library.File{}, err
+	}
+	libAttrs := c.Attributes()
+	libAttrs["url"] = org.OrganizationServiceURL()
+	libAttrs["token_key"] = plan.TokenKey(c)
+	entry := library.Entry{
+		Key:         c.Address().LibraryKey(),
+		Description: c.Description,
+		DataType:    r.opt.LibraryDataType,
+		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),
+	}
+	return library.Render(filepath.Dir(r.opt.LibraryFile(c)), r.opt.LibraryFormat, entry)
+}
+
+// announce records, in one commit, the library files the run may write,
+// before it writes any: every file connform writes is then either
+// recorded by the state or, if the run dies, an orphan the next run
+// reclaims. It renders each entry once, for converge to write.
+func (r *runner) announce(changes []*plan.Change, byAddr map[string]*config.Connection) error {
+	r.files = map[string]library.File{}
+	r.written = map[string]bool{}
+	var intents []state.Entry
+	for _, ch := range changes {
+		if ch.Action == plan.Delete {
+			continue
+		}
+		f, err := r.libraryFile(byAddr[ch.Addr])
+		if err != nil {
+			continue // converge reports it
+		}
+		r.files[ch.Addr] = f
+		intents = append(intents, state.Entry{Op: state.OpWriting, Addr: ch.Addr, Path: f.Path, Hash: f.Hash})
+	}
+	return r.w.Record(intents...)
+}
+
+// withdraw records, in one commit, that the announced files the run did
+// not write (a failed or interrupted change, an undone write) are no
+// concern of the next run.
+func (r *runner) withdraw() error {
+	var gone []state.Entry
+	r.mu.Lock()
+	for addr, f := range r.files {
+		if !r.written[addr] {
+			gone = append(gone, state.Entry{Op: state.OpGone, Path: f.Path})
+		}
+	}
+	r.mu.Unlock()
+	return r.w.Record(gone...)
+}
+
+func (r *runner) setWritten(addr string, written bool) {
+	r.mu.Lock()
+	r.written[addr] = written
+	r.mu.Unlock()
+}
+
+// removeFile removes a library file connform recorded, when it can prove
+// it wrote it, and says what it did; a file left in place is reported, not
+// an error. It returns an error only when the removal itself failed.
+func (r *runner) removeFile(addr, path, hash string) error {
+	removed, err := library.RemoveOwned(r.opt.LibraryDir, path, hash)
+	var kept *library.KeptError
+	switch {
+	case errors.As(err, &kept):
+		r.opt.Log.Warn("library file left in place", "address", addr, "path", path, "reason", kept.Reason)
+		r.opt.Events(Event{Addr: addr, Kind: EventFileKept, Message: err.Error()})
+	case err != nil:
+		return err
+	case removed:
+		r.opt.Log.Debug("library file removed", "address", addr, "path", path)
+		r.opt.Events(Event{Addr: addr, Kind: EventFileRemoved, Message: path})
+	}
+	return nil
+}
+
+// removeOrphans deals with the library files connform wrote and no longer
+// records: each is removed (when its content is still connform's) or
+// reported, and then forgotten.
+func (r *runner) removeOrphans() error {
+	var gone []state.Entry
+	for _, o := range r.st.Orphans {
+		// A connection may have come to record the path since.
+		if !r.st.Records(o.Path) {
+			if err := r.removeFile(o.Addr, o.Path, o.Hash); err != nil {
+				return err
+			}
+		}
+		gone = append(gone, state.Entry{Op: state.OpGone, Path: o.Path})
+	}
+	if err := r.w.Record(gone...); err != nil {
+		return fmt.Errorf("saving the state: %w", err)
+	}
+	for _, e := range gone {
+		r.st.Apply(e)
+	}
 	return nil
 }
 
@@ -282,14 +446,13 @@ func (r *runner) delete(ch *plan.Change) error {
 		return nil
 	}
 	if prior.LibraryPath != "" {
-		if err := library.Remove(prior.LibraryPath); err != nil {
-			return fmt.Errorf("removing library entry %s: %w", prior.LibraryPath, err)
+		if err := r.removeFile(ch.Addr, prior.LibraryPath, prior.LibraryHash); err != nil {
+			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 	}
-	if err := r.persist(func(s *state.State) {
-		s.Connections = slices.DeleteFunc(s.Connections, func(c *state.Connection) bool { return c.Addr == ch.Addr })
-	}); err != nil {
-		return err
+	r.releaseSlot(ch.Addr)
+	if err := r.record(state.Entry{Op: state.OpRemove, Addr: ch.Addr}); err != nil {
+		return fmt.Errorf("%s: %w", ch.Addr, err)
 	}
 	r.forgetUnused(prior.TokenKey)
 	r.opt.Events(Event{Addr: ch.Addr, Kind: EventDeleted, Action: ch.Action, Elapsed: time.Since(start)})
@@ -303,7 +466,7 @@ func (r *runner) forgetUnused(key string) {
 		return
 	}
 	r.mu.Lock()
-	used := slices.ContainsFunc(r.st.Connections, func(c *state.Connection) bool { return c.TokenKey == key })
+	used := r.tokenUse[key] > 0
 	r.mu.Unlock()
 	if !used {
 		_ = r.opt.Store.Delete(key)
@@ -324,48 +487,69 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if err := r.awaitCover(ctx, ch); err != nil {
 		return "", fmt.Errorf("%s: %w", c.Addr, err)
 	}
-	tok, account, err := r.token(ctx, c, key, ch.Auth.Fresh)
+	t, err := r.token(ctx, c, ch)
 	r.tokenSettled(c.Addr)
 	if err != nil {
 		return "", err
 	}
+	tok, account := t.AccessToken, t.Account
 	who, err := r.opt.Dynamics.WhoAmI(ctx, org, tok)
-	if err != nil {
-		var apiErr *dynamics.APIError
-		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
-			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, c.AppOnly()))
+	var apiErr *dynamics.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !t.SignedIn {
+		// A cached or refreshed token the org refuses must not be reused
+		// by the next run: drop it, get one new token silently, try once
+		// more, and only then fail.
+		t, terr := r.src.Rejected(ctx, plan.AuthConn(c))
+		if terr != nil {
+			return "", fmt.Errorf("%w (the org had answered: %v)", terr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
 		}
-		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, c.AppOnly()))
+		tok, account = t.AccessToken, t.Account
+		who, err = r.opt.Dynamics.WhoAmI(ctx, org, tok)
+	}
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+		if derr := r.src.DropAccess(plan.AuthConn(c)); derr != nil {
+			return "", derr
+		}
+	}
+	if err != nil {
+		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+			return "", fmt.Errorf("%s: the org refused the token: %w", c.Addr, describeAPIError(err, plan.AuthConn(c).AppOnly()))
+		}
+		return "", fmt.Errorf("%s: verifying against %s failed: %w", c.Addr, org.Root, describeAPIError(err, plan.AuthConn(c).AppOnly()))
+	}
+	// The org accepted the token: one granted fewer scopes than asked for
+	// serves from now on (auth.AccessToken.Accepted).
+	if err := r.src.Accepted(plan.AuthConn(c)); err != nil {
+		return "", fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
 	}
 	r.opt.Log.Debug("verified", "address", c.Addr, "org", org.Root, "organization_id", who.OrganizationID, "user_id", who.UserID)
 	// A misspelt entity would otherwise surface only when the data-sync
 	// tool first runs against the library entry.
 	if c.Entity != "" {
-		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, c.AppOnly()); err != nil {
+		if _, err := CheckEntity(ctx, r.opt.Dynamics, org, tok, c.Entity, plan.AuthConn(c).AppOnly()); err != nil {
 			return "", fmt.Errorf("%s: %w", c.Addr, err)
 		}
 	}
 
 	attrs := c.Attributes()
-	libAttrs := maps.Clone(attrs)
-	libAttrs["url"] = org.OrganizationServiceURL()
-	libAttrs["token_key"] = key
-	entry := library.Entry{
-		Key:         plan.LibraryKey(c),
-		Description: c.Description,
-		DataType:    r.opt.LibraryDataType,
-		Params:      library.BuildParams(libAttrs, r.opt.LibraryParams),
-	}
-	libDir := filepath.Dir(r.opt.LibraryFile(c))
-	undo, err := library.Undo(filepath.Join(libDir, library.FileName(entry.Key, r.opt.LibraryFormat)))
+	file, err := r.libraryFile(c)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.Addr, err)
 	}
-	path, hash, err := library.Write(libDir, r.opt.LibraryFormat, entry)
+	undo, err := library.Undo(file.Path)
 	if err != nil {
+		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
+	// The write was announced when the run started (Run): if the run dies
+	// after the write and before the record, the next run knows the file
+	// is connform's to reclaim. It is synced with the record that names
+	// it, together with the other connections finishing at the same time.
+	r.setWritten(c.Addr, true)
+	if err := file.WriteUnsynced(); err != nil {
+		r.setWritten(c.Addr, false)
 		return "", fmt.Errorf("%s: writing the library entry: %w", c.Addr, err)
 	}
-	r.opt.Log.Debug("library entry written", "address", c.Addr, "path", path, "hash", hash)
+	r.opt.Log.Debug("library entry written", "address", c.Addr, "path", file.Path, "hash", file.Hash)
 
 	rec := &state.Connection{
 		Addr: c.Addr, Name: c.Name, Key: c.Key,
@@ -378,38 +562,41 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		TokenKey:               key,
 		OrganizationServiceURL: org.OrganizationServiceURL(),
 		WebAPIURL:              org.WebAPIURL(),
-		LibraryPath:            path,
-		LibraryHash:            hash,
+		LibraryPath:            file.Path,
+		LibraryHash:            file.Hash,
 	}
-	err = r.persist(func(s *state.State) {
-		if sens := c.Sensitive(); len(sens) > 0 {
-			rec.SensitiveFingerprints = map[string]string{}
-			for k, v := range sens {
-				rec.SensitiveFingerprints[k] = state.Fingerprint(s.Lineage, v)
-			}
+	if sens := c.Sensitive(); len(sens) > 0 {
+		rec.SensitiveFingerprints = map[string]string{}
+		for k, v := range sens {
+			rec.SensitiveFingerprints[k] = state.Fingerprint(r.st.Lineage, v)
 		}
-		s.Connections = slices.DeleteFunc(s.Connections, func(x *state.Connection) bool { return x.Addr == c.Addr })
-		s.Connections = append(s.Connections, rec)
-	})
-	if errors.Is(err, atomicfile.ErrNotDurable) {
-		// The state holds the new entry, only not durably yet: keep the
-		// library as the state says, and report it.
-		return "", fmt.Errorf("%s: %w", c.Addr, err)
 	}
-	if err != nil {
-		if uerr := undo(); uerr != nil {
-			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v): the next plan will show it as edited", c.Addr, err, uerr)
+	put := state.Entry{Op: state.OpPut, Conn: rec, Durable: []string{file.Path}}
+	// An old entry under another name becomes an orphan in the same
+	// record, so no crash can leave it recorded by nobody.
+	movedFrom := prior != nil && prior.LibraryPath != "" && prior.LibraryPath != file.Path
+	if movedFrom {
+		put.Addr, put.Path, put.Hash = c.Addr, prior.LibraryPath, prior.LibraryHash
+	}
+	r.releaseSlot(c.Addr)
+	if err := r.record(put); err != nil {
+		if uerr := undo(file.Hash); uerr != nil {
+			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v)", c.Addr, err, uerr)
 		}
+		r.setWritten(c.Addr, false)
 		return "", fmt.Errorf("%s: %w (the library entry was put back as it was)", c.Addr, err)
 	}
 	if prior != nil && prior.TokenKey != key {
 		r.forgetUnused(prior.TokenKey)
 	}
-	// The old entry goes only once the new one is in place, so a failed
+	// The old entry goes only once the new one is recorded, so a failed
 	// replacement leaves the connection library as it was.
-	if prior != nil && prior.LibraryPath != "" && prior.LibraryPath != path {
-		if err := library.Remove(prior.LibraryPath); err != nil {
-			return "", fmt.Errorf("%s: removing the old library entry %s: %w", c.Addr, prior.LibraryPath, err)
+	if movedFrom {
+		if err := r.removeFile(c.Addr, prior.LibraryPath, prior.LibraryHash); err != nil {
+			return "", fmt.Errorf("%s: removing the old library entry: %w", c.Addr, err)
+		}
+		if err := r.record(state.Entry{Op: state.OpGone, Path: prior.LibraryPath}); err != nil {
+			return "", fmt.Errorf("%s: %w", c.Addr, err)
 		}
 	}
 	r.opt.Events(Event{Addr: c.Addr, Kind: EventVerified, Action: ch.Action, Account: displayAccount(c, account), Elapsed: time.Since(start)})
@@ -418,7 +605,7 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 
 // displayAccount names who a connection acts as, for progress lines.
 func displayAccount(c *config.Connection, account string) string {
-	if c.GrantType == config.GrantClientCredentials {
+	if plan.AuthConn(c).Method().Name() == auth.GrantClientCredentials {
 		return "the app (client credentials)"
 	}
 	return cmp.Or(account, "an unknown user")

@@ -1,7 +1,10 @@
 // Package apply owns carrying out a plan: a parallel walk of its changes,
 // obtaining tokens (silently where it can, one interactive sign-in per
 // account at most), verifying each against its org, writing the library
-// entry and persisting the state after every connection.
+// entry and recording every finished connection in the state journal, so
+// that a crash loses at most the connections in flight. Library files are
+// announced before they are written and removed only when connform can
+// prove it wrote them.
 //
 // It neither decodes HCL nor formats output: progress leaves as Events for
 // the command layer's views.

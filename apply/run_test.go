@@ -22,16 +22,16 @@ import (
 	"connform/state"
 )
 
-// countingWriter records every state snapshot apply persists.
+// countingWriter keeps every entry apply records, in order.
 type countingWriter struct {
-	mu     sync.Mutex
-	writes []int // number of connections in each snapshot
+	mu      sync.Mutex
+	entries []state.Entry
 }
 
-func (w *countingWriter) Write(s *state.State) error {
+func (w *countingWriter) Record(es ...state.Entry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.writes = append(w.writes, len(s.Connections))
+	w.entries = append(w.entries, es...)
 	return nil
 }
 
@@ -78,6 +78,7 @@ func options(t testing.TB, e *emulator.Emulator, interactive bool) Options {
 		Now:           e.Now,
 		LibraryFormat: "json",
 		LibraryFile:   plan.DefaultLibraryFile(dir, "json", library.FileName),
+		LibraryDir:    dir,
 	}
 }
 
@@ -131,10 +132,24 @@ func TestRunTenOrgsOneSignIn(t *testing.T) {
 	if len(st.Connections) != 10 {
 		t.Fatalf("state holds %d connections, want 10", len(st.Connections))
 	}
-	// Persisted after every connection, each snapshot one larger: a crash
-	// loses at most the connection in flight.
-	if len(w.writes) != 10 || w.writes[0] != 1 || w.writes[9] != 10 {
-		t.Fatalf("state writes %v, want one per connection growing to 10", w.writes)
+	// Recorded as each connection finishes, its library file announced
+	// before it was written: a crash loses at most the connections in
+	// flight, and leaves no file connform cannot account for.
+	announced := map[string]string{}
+	puts := 0
+	for _, e := range w.entries {
+		switch e.Op {
+		case state.OpWriting:
+			announced[e.Addr] = e.Path
+		case state.OpPut:
+			puts++
+			if announced[e.Conn.Addr] != e.Conn.LibraryPath {
+				t.Errorf("%s recorded with library file %s, announced before writing: %q", e.Conn.Addr, e.Conn.LibraryPath, announced[e.Conn.Addr])
+			}
+		}
+	}
+	if puts != 10 || len(w.entries) != 20 {
+		t.Fatalf("recorded %d entries with %d connections, want 10 announced writes and 10 connections", len(w.entries), puts)
 	}
 	for _, r := range st.Connections {
 		if r.OrganizationID == "" || r.Account != emulator.TestUser || r.LibraryHash == "" {
@@ -325,10 +340,17 @@ func TestRunFailedSignInIsNotRepeatedPerOrg(t *testing.T) {
 	}
 }
 
+// failingWriter records the intent to write a library file but cannot
+// record the finished connection.
 type failingWriter struct{}
 
-func (failingWriter) Write(*state.State) error {
-	return errors.New("refusing to write state file: changed by someone else")
+func (failingWriter) Record(es ...state.Entry) error {
+	for _, e := range es {
+		if e.Op == state.OpPut {
+			return errors.New("record in the state journal: no space left on device")
+		}
+	}
+	return nil
 }
 
 // When the state cannot record a connection, its library entry is put back

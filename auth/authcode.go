@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -44,7 +45,7 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, twin, err := listenLoopback(host)
 	if err != nil {
 		return nil, fmt.Errorf("browser sign-in: cannot listen on %s for the sign-in callback: %w", host, err)
 	}
@@ -82,6 +83,9 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 	cb := newCallback(redirect.Path, state)
 	srv := &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
+	if twin != nil {
+		go srv.Serve(twin)
+	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -110,27 +114,37 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 		}
 	}
 
-	timeout := f.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := f.timeout()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	f.waiting(0, timeout)
+	var remind <-chan time.Time
+	if f.WaitEvery > 0 {
+		t := time.NewTicker(f.WaitEvery)
+		defer t.Stop()
+		remind = t.C
+	}
+	start := time.Now()
 	var code string
-	select {
-	case r := <-cb.done:
-		if r.err != nil {
-			return nil, r.err
+	for code == "" {
+		select {
+		case r := <-cb.done:
+			if r.err != nil {
+				return nil, r.err
+			}
+			code = r.code
+		case <-remind:
+			waited := time.Since(start)
+			f.waiting(waited, timeout-waited)
+		case <-timer.C:
+			// Entra shows its refusals on the page, never to connform, so
+			// the likely causes are named here.
+			return nil, fmt.Errorf("browser sign-in: %w within %s (-auth-timeout). If the page showed an error, its AADSTS code names the cause; the usual ones: client_id is not an app of tenant_id, "+
+				"the app has no redirect URI http://localhost under \"Mobile and desktop applications\", or the account has no access to the org. "+
+				"Run again, or open the sign-in URL shown above in a browser on this machine (from another machine: docs/signin.md)", errNotCompleted, timeout)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 		}
-		code = r.code
-	case <-timer.C:
-		// Entra shows its refusals on the page, never to connform, so the
-		// likely causes are named here.
-		return nil, fmt.Errorf("browser sign-in: %w within %s. If the page showed an error, its AADSTS code names the cause; the usual ones: client_id is not an app of tenant_id, "+
-			"the app has no redirect URI http://localhost under \"Mobile and desktop applications\", or the account has no access to the org. "+
-			"Run again, or open the sign-in URL shown above in a browser on this machine (from another machine: docs/signin.md)", errNotCompleted, timeout)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 	}
 
 	return f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) {
@@ -138,6 +152,35 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 			oauth2.VerifierOption(verifier),
 			oauth2.SetAuthURLParam("scope", strings.Join(p.Scopes, " ")))
 	})
+}
+
+// listenLoopback listens on host at a free port and holds the same port on
+// the other loopback address (::1 beside 127.0.0.1, and the reverse), so
+// that a browser resolving localhost to either reaches connform, never
+// another local process listening there. twin is nil where the machine has
+// no such address. A port taken on the other address is given up for
+// another.
+func listenLoopback(host string) (ln, twin net.Listener, err error) {
+	other := "::1"
+	if ip := net.ParseIP(host); ip.To4() == nil {
+		other = "127.0.0.1"
+	}
+	for range 20 {
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, nil, err
+		}
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		twin, err = net.Listen("tcp", net.JoinHostPort(other, port))
+		switch {
+		case err == nil:
+			return ln, twin, nil
+		case !errors.Is(err, syscall.EADDRINUSE):
+			return ln, nil, nil // no such loopback address here
+		}
+		ln.Close()
+	}
+	return nil, nil, fmt.Errorf("no port is free on both %s and %s: %w", host, other, err)
 }
 
 // loopbackRedirect derives the redirect_uri from the configured one: Entra

@@ -113,16 +113,16 @@ func (o openers) openFile(dir string, vars map[string]string) (Store, string, er
 		return nil, "", fmt.Errorf("no OS keyring answers and the kernel keyring cannot keep a key (%v): set CONNFORM_TOKEN_PASSPHRASE to encrypt the token file %s with a passphrase", err, path)
 	}
 	shown += " (key in kernel keyring)"
-	s, err := NewFileStore(path, key)
+	s, err := NewKeyFileStore(path, key)
 	if errors.Is(err, ErrWrongPassphrase) && created {
 		// The kernel keyring forgets its keys at reboot, and with the key the
 		// tokens are lost. Keep the unreadable file aside and start afresh:
 		// the next run signs in again rather than failing for good.
-		old := path + ".unreadable"
-		if rerr := os.Rename(path, old); rerr != nil {
+		old, rerr := SetAside(path)
+		if rerr != nil {
 			return nil, "", fmt.Errorf("%w (and it cannot be moved aside: %v)", err, rerr)
 		}
-		s, err = NewFileStore(path, key)
+		s, err = NewKeyFileStore(path, key)
 		shown += "; the previous token file, written with a key lost since (e.g. at reboot), was moved to " + tildePath(old) + ": sign in again"
 	}
 	if err != nil {

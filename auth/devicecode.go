@@ -81,9 +81,17 @@ func (f *Flow) DeviceCode(ctx context.Context, p Params, show func(verificationU
 	if s, ok := seconds(rawNumber(da.ExpiresIn)); ok {
 		expires = f.now().Add(time.Duration(s) * time.Second)
 	}
+	// Wait no longer than -auth-timeout, nor than the code is valid.
+	start := f.now()
+	byTimeout := false
+	if deadline := start.Add(f.timeout()); deadline.Before(expires) {
+		expires, byTimeout = deadline, true
+	}
 	if show != nil {
 		show(da.VerificationURI, da.UserCode, da.Message)
 	}
+	f.waiting(0, expires.Sub(start))
+	reminded := start
 
 	poll := &clientcredentials.Config{
 		ClientID:     p.ClientID,
@@ -100,8 +108,16 @@ func (f *Flow) DeviceCode(ctx context.Context, p Params, show func(verificationU
 		if err := f.sleep(ctx, interval); err != nil {
 			return nil, fmt.Errorf("device code sign-in: cancelled while waiting for the code to be entered: %w", err)
 		}
-		if !f.now().Before(expires) {
+		now := f.now()
+		if !now.Before(expires) {
+			if byTimeout {
+				return nil, fmt.Errorf("device code sign-in: %w within %s (-auth-timeout); run again and enter the code within that time", errNotCompleted, expires.Sub(start))
+			}
 			return nil, errDeviceExpired
+		}
+		if f.WaitEvery > 0 && now.Sub(reminded) >= f.WaitEvery {
+			reminded = now
+			f.waiting(now.Sub(start), expires.Sub(now))
 		}
 		res, err := f.retrieve(ctx, p, func(ctx context.Context) (*oauth2.Token, error) { return poll.Token(ctx) })
 		if err == nil {
@@ -146,10 +162,7 @@ var errDeviceExpired = errors.New("device code sign-in: the code expired before 
 // startDevice asks for a device code, retrying transient failures like a
 // token request.
 func (f *Flow) startDevice(ctx context.Context, endpoint string, p Params) (*deviceAuth, error) {
-	client := f.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := f.client()
 	form := url.Values{"client_id": {p.ClientID}, "scope": {strings.Join(p.Scopes, " ")}}
 	var da *deviceAuth
 	err := retry.Do(ctx, f.retryPolicy("device code endpoint"), func() (time.Duration, bool, error) {

@@ -215,3 +215,36 @@ func TestNoBrowserFallback(t *testing.T) {
 		t.Errorf("without fallback: error %v, URL offered %v; want a wait on the printed URL", err, offered != "")
 	}
 }
+
+// TestDeviceCodeHonoursAuthTimeout: nobody enters the code; the flow waits
+// no longer than Flow.Timeout (shorter than the code's 15 minutes), says
+// at the start how long it will wait and then, every WaitEvery, that it is
+// still waiting, and ends saying the limit came from -auth-timeout.
+func TestDeviceCodeHonoursAuthTimeout(t *testing.T) {
+	r := newDeviceRig(t)
+	r.flow.Now = r.e.Now
+	r.flow.Timeout = time.Minute
+	r.flow.WaitEvery = 30 * time.Second
+	type wait struct{ waited, left time.Duration }
+	var waits []wait
+	r.flow.Waiting = func(waited, left time.Duration) { waits = append(waits, wait{waited, left}) }
+	_, err := r.flow.DeviceCode(context.Background(), r.p, nil)
+	if err == nil || !strings.Contains(err.Error(), "within 1m0s (-auth-timeout)") || !auth.Unfinished(err) {
+		t.Fatalf("err = %v, want an unfinished sign-in naming -auth-timeout", err)
+	}
+	if len(waits) < 2 || waits[0] != (wait{0, time.Minute}) {
+		t.Fatalf("waiting calls %v, want the full minute announced first, then reminders", waits)
+	}
+	for _, w := range waits[1:] {
+		if w.waited < 30*time.Second || w.waited+w.left != time.Minute {
+			t.Errorf("reminder %v: want one after at least 30s, with waited+left = 1m", w)
+		}
+	}
+	var total time.Duration
+	for _, d := range r.sleeps {
+		total += d
+	}
+	if total > time.Minute+10*time.Second {
+		t.Errorf("waited %s in all, past the one-minute timeout", total)
+	}
+}

@@ -17,20 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// Entra-native authentication methods: the token comes from an azidentity
-// credential instead of connform's own OAuth app (golang.org/x/oauth2).
-// None of them needs a person, so none ever opens a browser.
-const (
-	MethodAzureCLI          = "azure_cli"          // reuse `az login`
-	MethodManagedIdentity   = "managed_identity"   // the Azure resource's identity
-	MethodWorkloadIdentity  = "workload_identity"  // a federated token file (Kubernetes)
-	MethodClientCertificate = "client_certificate" // an app's certificate (PEM or PFX)
-)
-
-// CredentialMethods lists the Entra-native methods, in the order messages
-// name them.
-var CredentialMethods = []string{MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
-
 // CredentialOptions are what an Entra-native credential needs beyond
 // Params (whose TokenURL names the authority and tenant, and ClientID the
 // app or user-assigned identity).
@@ -74,9 +60,7 @@ func NewCredential(method string, p Params, opt CredentialOptions) (azcore.Token
 	if host != "" {
 		co.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: host + "/"}
 	}
-	if opt.HTTPClient != nil {
-		co.Transport = opt.HTTPClient
-	}
+	co.Transport = redactingClient(opt.HTTPClient)
 	fail := func(msg, hint string) (azcore.TokenCredential, error) {
 		return nil, &CredentialError{Method: method, Msg: msg, Hint: hint}
 	}

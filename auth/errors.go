@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"connform/internal/redact"
+	"connform/internal/safetext"
 )
 
 // Error is an answer of the authorization server that refused a request:
@@ -161,6 +164,12 @@ func newError(status int, code, description string, codes []int, correlation, tr
 	if i := strings.IndexAny(description, "\r\n"); i >= 0 {
 		description = strings.TrimSpace(description[:i])
 	}
+	// Everything here came from outside: what prints it must not be able to
+	// drive the terminal, however the peer wrote it.
+	code = safetext.Line(code, safetext.FieldMax)
+	description = safetext.Line(description, safetext.MessageMax)
+	correlation = safetext.Line(correlation, safetext.FieldMax)
+	trace = safetext.Line(trace, safetext.FieldMax)
 	if len(codes) == 0 {
 		for _, m := range aadsts.FindAllStringSubmatch(description, -1) {
 			if n, err := strconv.Atoi(m[1]); err == nil {
@@ -201,5 +210,12 @@ func tokenError(err error) error {
 	if code == "" {
 		code, desc = re.ErrorCode, re.ErrorDescription
 	}
-	return newError(status, code, desc, body.ErrorCodes, body.CorrelationID, body.TraceID)
+	// The body was scrubbed on its way in (Flow.client); scrubbing the
+	// fields again here keeps the secrets out even of an answer that came
+	// through a client without that transport.
+	var secrets *redact.Set
+	if re.Response != nil {
+		secrets = redact.FromRequest(re.Response.Request)
+	}
+	return newError(status, secrets.String(code), secrets.String(desc), body.ErrorCodes, secrets.String(body.CorrelationID), secrets.String(body.TraceID))
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"connform/internal/retry"
+	"connform/internal/safetext"
 )
 
 // Params are the endpoints and client of one connection, and what to ask for.
@@ -47,8 +48,15 @@ type Flow struct {
 	// ListenHost is the loopback address the sign-in callback listens on;
 	// default 127.0.0.1. Only loopback addresses are accepted.
 	ListenHost string
-	// Timeout is how long to wait for the browser callback; default 5m.
+	// Timeout is how long to wait for a person: the browser callback, or
+	// the device code's approval (at most as long as the code is valid);
+	// default 5m.
 	Timeout time.Duration
+	// Waiting is told, while a sign-in waits for a person, how long it has
+	// waited and how long it still will: once when the wait starts, then
+	// every WaitEvery (0: only at the start), so nobody waits in silence.
+	Waiting   func(waited, left time.Duration)
+	WaitEvery time.Duration
 	// Now is the clock for expiry times; nil means time.Now.
 	Now func() time.Time
 	// Sleep waits between retries of a transient token endpoint failure and
@@ -91,11 +99,21 @@ func (f *Flow) now() time.Time {
 	return time.Now()
 }
 
-func (f *Flow) ctx(ctx context.Context) context.Context {
-	if f.HTTPClient != nil {
-		return context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient)
+func (f *Flow) timeout() time.Duration {
+	if f.Timeout > 0 {
+		return f.Timeout
 	}
-	return ctx
+	return DefaultTimeout
+}
+
+func (f *Flow) waiting(waited, left time.Duration) {
+	if f.Waiting != nil {
+		f.Waiting(waited, left)
+	}
+}
+
+func (f *Flow) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, f.client())
 }
 
 func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
@@ -285,7 +303,7 @@ func accountOf(jwt string) string {
 	}
 	for _, s := range []string{claims.PreferredUsername, claims.UPN, claims.UniqueName} {
 		if s != "" {
-			return s
+			return safetext.Line(s, safetext.FieldMax) // shown as "signed in as"
 		}
 	}
 	return ""

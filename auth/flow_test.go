@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -240,9 +241,18 @@ func TestAuthorizationCodeWaitEnds(t *testing.T) {
 		flow.Timeout = 20 * time.Millisecond
 		var notified string
 		flow.Notify = func(u string) { notified = u }
+		var announced []time.Duration
+		flow.Waiting = func(waited, left time.Duration) {
+			if waited == 0 {
+				announced = append(announced, left)
+			}
+		}
 		_, err := flow.AuthorizationCode(context.Background(), entra.params())
-		if err == nil || !strings.Contains(err.Error(), "no sign-in completed within 20ms") {
+		if err == nil || !strings.Contains(err.Error(), "no sign-in completed within 20ms (-auth-timeout)") {
 			t.Errorf("want a timeout error, got %v", err)
+		}
+		if len(announced) != 1 || announced[0] != 20*time.Millisecond {
+			t.Errorf("the wait was announced as %v, want once, as 20ms", announced)
 		}
 		if !strings.Contains(notified, "code_challenge=") {
 			t.Errorf("the URL was not given to Notify without a browser: %q", notified)
@@ -275,9 +285,22 @@ func TestAuthorizationCodeListensOnLoopbackOnly(t *testing.T) {
 	entra := newFakeEntra(t)
 	flow := testFlow(entra.browser(false, nil))
 	var addr net.Addr
-	flow.listening = func(a net.Addr) { addr = a }
+	var twinErr error
+	flow.listening = func(a net.Addr) {
+		addr = a
+		// While the sign-in waits, no other process may take the port on
+		// the IPv6 loopback, where a browser may send the response. A
+		// machine without ::1 refuses for want of the address instead.
+		var ln net.Listener
+		if ln, twinErr = net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(a.(*net.TCPAddr).Port))); twinErr == nil {
+			ln.Close()
+		}
+	}
 	if _, err := flow.AuthorizationCode(context.Background(), entra.params()); err != nil {
 		t.Fatal(err)
+	}
+	if twinErr == nil {
+		t.Error("another listener could take the callback port on [::1] during the sign-in")
 	}
 	if tcp, ok := addr.(*net.TCPAddr); !ok || !tcp.IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		t.Errorf("listener bound to %v, want 127.0.0.1", addr)

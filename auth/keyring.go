@@ -38,6 +38,7 @@ func (s *KeyringStore) Get(key string) (*Grant, error) {
 		// The value is secret: do not echo it.
 		return nil, fmt.Errorf("the OS keyring item %s/%s is not a connform token (delete it and sign in again)", s.service, key)
 	}
+	escapeGrant(&g)
 	return &g, nil
 }
 

@@ -54,6 +54,7 @@ func cloneGrant(g *Grant) *Grant {
 			}
 			tc := *t
 			tc.Scopes = append([]string(nil), t.Scopes...)
+			tc.Requested = append([]string(nil), t.Requested...)
 			c.Access[k] = &tc
 		}
 	}

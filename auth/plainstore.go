@@ -36,9 +36,15 @@ func NewPlainFileStore(path string, beforeCreate func(path string)) (*PlainFileS
 }
 
 func (s *PlainFileStore) decode(b []byte) (map[string]*Grant, error) {
+	if !identify(b) {
+		return nil, &FileError{Path: s.path, Reason: "it is not JSON with the fields of a plaintext token file"}
+	}
 	var f plainFormat
-	if err := json.Unmarshal(b, &f); err != nil || f.Version != 1 {
-		return nil, fmt.Errorf("the token file %s is damaged or not a connform plaintext token file; delete it and sign in again", s.path)
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, &FileError{Path: s.path, Reason: "a field has a value of the wrong type", Identified: true}
+	}
+	if f.Version != 1 {
+		return nil, &FileError{Path: s.path, Reason: fmt.Sprintf("has version %d", f.Version), Newer: f.Version > 1, Identified: true}
 	}
 	if f.Grants == nil {
 		f.Grants = map[string]*Grant{}

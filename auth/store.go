@@ -17,15 +17,38 @@ type Grant struct {
 	// dropped ("2006-01-02 15:04 UTC: invalid_grant: AADSTS70008: ..."), so
 	// `connform auth status` can explain the sign-in now needed; "" while a
 	// refresh token is held. Entra's message only, never a token.
-	RefreshDropped string                  `json:"refresh_dropped,omitempty"`
-	Access         map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
+	RefreshDropped string `json:"refresh_dropped,omitempty"`
+	// RefreshResource is the org the held refresh token was issued or
+	// last redeemed for: when the provider refuses it for another org
+	// with invalid_scope, its refresh tokens do not span resources.
+	RefreshResource string `json:"refresh_resource,omitempty"`
+	// RefreshPerResource, when set, says when and why connform learnt
+	// that this authority binds each refresh token to one org (standard
+	// OpenID providers do; Entra does not): each org then keeps its own
+	// refresh token (AccessToken.RefreshToken) and signs in on its own.
+	RefreshPerResource string                  `json:"refresh_per_resource,omitempty"`
+	Access             map[string]*AccessToken `json:"access,omitempty"` // by resource (org root URL)
 }
 
 // AccessToken is one access token for one resource.
 type AccessToken struct {
 	Token  string    `json:"token"`
 	Expiry time.Time `json:"expiry"`
-	Scopes []string  `json:"scopes,omitempty"`
+	Scopes []string  `json:"scopes,omitempty"` // granted
+	// Requested are the scopes asked for when the token was had.
+	Requested []string `json:"requested,omitempty"`
+	// Accepted is the rule for tokens granted fewer scopes than
+	// requested (RFC 6749 §3.3 lets a provider do so): once the org
+	// accepted such a token (WhoAmI succeeded), it serves the same
+	// requested scopes from then on, and its refresh asks for what was
+	// granted, so connform does not ask a person on every run for scopes
+	// the provider will never grant. Changing the requested scopes asks
+	// again.
+	Accepted bool `json:"accepted,omitempty"`
+	// RefreshToken is this org's own refresh token, kept only where the
+	// provider's refresh tokens do not span resources
+	// (Grant.RefreshPerResource).
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // Valid reports whether the token can still be used at now, keeping a
@@ -38,7 +61,9 @@ func (t *AccessToken) Valid(now time.Time) bool {
 const ExpiryMargin = 2 * time.Minute
 
 // Store keeps grants by account key. Get returns (nil, nil) for an unknown
-// key. Implementations must be safe for concurrent use.
+// key. Implementations must be safe for concurrent use. A Store may defer
+// writes that only add access tokens (never a refresh token change) until
+// Flush (see Flusher); whoever opens a store calls auth.Flush at the end.
 type Store interface {
 	Get(key string) (*Grant, error)
 	Put(key string, g *Grant) error

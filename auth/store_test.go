@@ -155,7 +155,12 @@ func TestFileStoreOnDisk(t *testing.T) {
 		}
 	})
 	t.Run("fresh nonce per write", func(t *testing.T) {
-		if err := s.Put("k", g); err != nil {
+		rotated := sampleGrant()
+		rotated.RefreshToken = g.RefreshToken
+		if err := s.Put("k", rotated); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		second, _ := os.ReadFile(path)

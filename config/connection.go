@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"connform/addrs"
 	"connform/dynamics"
 )
 
@@ -24,22 +27,17 @@ var settingsSchema = &hcl.BodySchema{
 	},
 }
 
-// stringAttrs are the connection's string attributes, in the order they
-// are evaluated (url first: the others' defaults derive from it).
-var stringAttrs = []string{
-	"url", "tenant_id", "client_id", "client_secret", "authorization_url",
-	"token_url", "grant_type", "redirect", "prompt", "login_hint", "entity",
-	"description", "authentication_method", "cloud",
-	"certificate_path", "certificate_password", "federated_token_file",
-}
+// stringAttrs are the connection's string attributes, evaluated in schema
+// order; scopes, the one list, is evaluated after them.
+var stringAttrs = attributeNames(func(a Attribute) bool { return a.Type == cty.String })
 
 var connectionSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "scopes"}, {Name: "for_each"}},
+		Attributes: []hcl.AttributeSchema{{Name: "for_each"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
 	}
-	for _, name := range stringAttrs {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: name, Required: name == "url"})
+	for _, a := range ConnectionSchema {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 	}
 	return s
 }()
@@ -111,7 +109,14 @@ func (l *loader) decodeSettings(blocks []*hcl.Block) {
 			l.sensitiveInClear(a.Expr, l.ctx, "library_parameter_names", storedSetting)
 		} else if ok && !v.IsNull() {
 			s.LibraryParameterNames = map[string]string{}
+			nameable := LibraryNameable()
 			for k, e := range v.AsValueMap() {
+				if !contains(nameable, k) {
+					// A misspelt attribute would otherwise rename nothing,
+					// silently.
+					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "%q is not an attribute a library entry carries; library_parameter_names renames %s.", k, strings.Join(nameable, ", "))
+					continue
+				}
 				if e.IsNull() || e.AsString() == "" {
 					l.errorf(a.Expr.Range(), "Invalid library_parameter_names", "The parameter name for %q is empty; give a name or remove the entry.", k)
 					continue
@@ -212,6 +217,12 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 		return
 	}
 	for _, k := range keys {
+		if k == "" {
+			// An empty key would give the instance the block's own address
+			// and library entry name.
+			l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each has an empty key; every key names an instance (connection.%s[\"KEY\"]) and its library entry, so give it a name.", name)
+			continue
+		}
 		ctx := l.ctx.NewChild()
 		ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{
 			"key":   cty.StringVal(k),
@@ -226,13 +237,10 @@ func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyConten
 	c := &Connection{
 		Name:           name,
 		Key:            key,
-		Addr:           "connection." + name,
+		Addr:           addrs.NewConnection(name, key).String(),
 		PreventDestroy: preventDestroy,
 		DeclRange:      b.DefRange,
 		Ranges:         map[string]hcl.Range{},
-	}
-	if hasKey {
-		c.Addr += "[" + strconv.Quote(key) + "]"
 	}
 	in := &instanceEval{l: l, c: c, b: b, vals: map[string]string{}, sens: map[string]bool{}, failedAttr: map[string]bool{}}
 	in.evalAttrs(content, ctx, hasKey)
@@ -306,7 +314,16 @@ func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext
 			continue
 		}
 		in.vals[attr] = v.AsString()
-		in.sens[attr] = sensitive
+		if sensitive {
+			// Only the rare sensitive one is recorded: a write per
+			// attribute would give every connection a map to fill.
+			in.sens[attr] = true
+		}
+		if schema, _ := LookupAttribute(attr); schema.EntraID && isPlaceholderID(in.vals[attr]) {
+			in.l.placeholder(a.Expr, in.c.Name, attr, in.vals[attr])
+			in.failed = true
+			in.failedAttr[attr] = true
+		}
 		if sensitive && !contains(secretAttrs, attr) {
 			in.l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
 		}
@@ -433,11 +450,14 @@ func (in *instanceEval) deriveEndpoints(org dynamics.Org) {
 	case host == "" && appOnly && c.TokenURL != "":
 		// Nobody is sent to an authorize page: the token endpoint is enough.
 	case host == "":
-		need := "authorization_url and token_url"
+		need, ends := "authorization_url and token_url", "AUTHORITY/TENANT/oauth2/v2.0/authorize and …/token"
 		if appOnly {
-			need = "token_url"
+			need, ends = "token_url", "AUTHORITY/TENANT/oauth2/v2.0/token"
 		}
-		in.l.errorf(in.rng("url"), "No sign-in endpoints for a loopback org", "%s's url is a loopback address (such as the emulator's), which has no well-known Entra ID authority: set %s, or set cloud.", c.Addr, need)
+		// Said once for the block: every for_each instance would repeat it.
+		in.l.errorOnce(in.rng("url"), "No sign-in endpoints for a loopback org", fmt.Sprintf("connection.%s's url is a loopback address, which has no well-known Entra ID authority to derive the sign-in endpoints from. "+
+			"For connform emulator, set %s to %s, with the authority and tenant the emulator prints on its first line (or writes to the file given by -info-file). "+
+			"For a real org, use its https://ORG.crm.dynamics.com url, or set cloud.", c.Name, need, ends))
 	case c.TenantID == "":
 		in.l.errorf(in.b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 	default:
@@ -526,4 +546,59 @@ func oneOf(list []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return fmt.Sprintf("one of %s", strings.Join(q, ", "))
+}
+
+// checkLibraryFiles refuses two connections whose library entries would be
+// one file: the second would overwrite the first, and every later apply
+// would flip between them. Names that differ only in case collide too, on
+// the file systems of Windows and macOS.
+func (l *loader) checkLibraryFiles() {
+	// In source order, so that the error points at the block written later.
+	conns := slices.Clone(l.cfg.Connections)
+	slices.SortStableFunc(conns, func(a, b *Connection) int {
+		return cmp.Or(cmp.Compare(a.DeclRange.Filename, b.DeclRange.Filename), cmp.Compare(a.DeclRange.Start.Byte, b.DeclRange.Start.Byte))
+	})
+	first := map[string]*Connection{}
+	for _, c := range conns {
+		id := c.Address().FileIdentity()
+		prev, taken := first[id]
+		if !taken {
+			first[id] = c
+			continue
+		}
+		file := addrs.FileStem(prev.Address().LibraryKey()) + "." + l.cfg.Settings.LibraryFormat
+		l.errorf(c.DeclRange, "Library entries would share a file",
+			"%s (%s) and %s (%s) would both write their library entry to %s, so one of them would be lost. Rename one of them (its block name or for_each key) so that the two differ in more than case and punctuation: library file names keep only letters, digits, '.', '-' and '_'.",
+			prev.Addr, at(prev.DeclRange), c.Addr, at(c.DeclRange), file)
+	}
+}
+
+// isPlaceholderID reports a GUID of one hex digit throughout, such as
+// 00000000-0000-0000-0000-000000000000: what examples and templates put
+// where a real id goes, and what no directory or app registration has.
+func isPlaceholderID(v string) bool {
+	hex := strings.ReplaceAll(v, "-", "")
+	if len(hex) != 32 || len(v) != 36 {
+		return false
+	}
+	return strings.Count(strings.ToLower(hex), strings.ToLower(hex[:1])) == 32
+}
+
+// placeholder reports an id left at a placeholder, naming the variables it
+// came from, since those are what to set.
+func (l *loader) placeholder(expr hcl.Expression, block, attr, value string) {
+	what := map[string]string{"tenant_id": "your directory (tenant) id", "client_id": "the application (client) id of your app registration"}[attr]
+	var vars []string
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "var" && len(tr) > 1 {
+			if a, ok := tr[1].(hcl.TraverseAttr); ok && !slices.Contains(vars, a.Name) {
+				vars = append(vars, a.Name)
+			}
+		}
+	}
+	fix := fmt.Sprintf("replace it with %s", what)
+	if len(vars) > 0 {
+		fix = fmt.Sprintf("set var.%s to %s (-var '%s=...', a .vars.hcl file or the environment variable %s%s)", vars[0], what, vars[0], EnvVarPrefix, vars[0])
+	}
+	l.errorOnce(expr.Range(), "Placeholder "+attr, fmt.Sprintf("connection.%s's %s is %s, a placeholder rather than a real id: %s.", block, attr, value, fix))
 }

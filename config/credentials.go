@@ -7,23 +7,23 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Authentication methods. MethodOAuth, the default, is the custom OAuth
-// application of Simego Data Sync's Dynamics recipe (the grant types above); the others are Entra-native
-// credentials obtained through azidentity, none of which needs a person.
-const (
-	MethodOAuth             = "oauth"
-	MethodAzureCLI          = "azure_cli"
-	MethodManagedIdentity   = "managed_identity"
-	MethodWorkloadIdentity  = "workload_identity"
-	MethodClientCertificate = "client_certificate"
-)
+// NativeMethods lists the Entra-native authentication methods.
+func NativeMethods() []string {
+	return slices.DeleteFunc(slices.Clone(validMethods), func(m string) bool { return m == MethodOAuth })
+}
 
-var validMethods = []string{MethodOAuth, MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
+// ClientIDRequired reports whether method ("" is the OAuth app) needs
+// client_id: the Azure CLI signs in with its own app, and a managed
+// identity without one is the resource's system-assigned identity.
+func ClientIDRequired(method string) bool {
+	return method != MethodAzureCLI && method != MethodManagedIdentity
+}
 
 // IsNativeMethod reports whether method is an Entra-native credential.
 func IsNativeMethod(method string) bool {
@@ -43,16 +43,21 @@ func (c *Connection) AppOnly() bool {
 	return c.GrantType == GrantClientCredentials
 }
 
-// methodAttrs are the attributes that belong to one method only.
-var methodAttrs = map[string]string{
-	"certificate_path":     MethodClientCertificate,
-	"certificate_password": MethodClientCertificate,
-	"federated_token_file": MethodWorkloadIdentity,
-}
+// methodAttrs are the attributes that belong to one Entra-native method
+// only, by attribute.
+var methodAttrs = func() map[string]string {
+	out := map[string]string{}
+	for _, a := range ConnectionSchema {
+		if len(a.Methods) == 1 && a.Methods[0] != MethodOAuth {
+			out[a.Name] = a.Methods[0]
+		}
+	}
+	return out
+}()
 
 // oauthOnlyAttrs mean nothing to an Entra-native credential; setting one
 // with such a method is a mistake worth pointing at.
-var oauthOnlyAttrs = []string{"client_secret", "grant_type", "authorization_url", "redirect", "prompt", "login_hint"}
+var oauthOnlyAttrs = attributeNames(func(a Attribute) bool { return slices.Equal(a.Methods, []string{MethodOAuth}) })
 
 // authMethod reads and checks authentication_method and the attributes
 // that depend on it. It reports whether the method is Entra-native; for
@@ -93,8 +98,7 @@ func (l *loader) authMethod(c *Connection, b *hcl.Block, vals map[string]string,
 		if method == MethodAzureCLI && hasClient {
 			l.errorf(rng("client_id"), "Unexpected client_id", "The Azure CLI signs in with its own app, so client_id is not used with authentication_method = %q. Remove it.", MethodAzureCLI)
 		}
-	case method == MethodAzureCLI || method == MethodManagedIdentity:
-		// The CLI's own app, or the resource's system-assigned identity.
+	case !ClientIDRequired(method):
 	default:
 		l.errorOnce(b.Body.MissingItemRange(), "Missing required argument", `The argument "client_id" is required, but no definition was found.`)
 	}

@@ -29,7 +29,12 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		// A diagnostic about a whole directory (no configuration files, an
 		// unreadable folder) has no line to quote; hcl would print "line 0"
 		// and "(source code not available)".
-		if d.Subject != nil && d.Subject.Start.Line == 0 {
+		// Nor has one about a value from -var, the environment or a saved
+		// plan ("<value for var.NAME>"), or about a file refused before
+		// parsing (binary, too large, too deeply nested), whose line is not
+		// fit to print: its detail names the source and the position.
+		_, inFile := files[pathOf(d.Subject)]
+		if d.Subject != nil && (d.Subject.Start.Line == 0 || !inFile) {
 			c := *d
 			c.Subject = nil
 			d = &c
@@ -37,4 +42,12 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		out[i] = d
 	}
 	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(out)
+}
+
+// pathOf is the file a diagnostic points into, "" for none.
+func pathOf(r *hcl.Range) string {
+	if r == nil {
+		return ""
+	}
+	return r.Filename
 }

@@ -175,6 +175,11 @@ func makeFileFunc(dir string) function.Function {
 			if !filepath.IsAbs(full) {
 				full = filepath.Join(dir, p)
 			}
+			if fi, err := os.Stat(full); err == nil && fi.Size() > MaxFileSize {
+				// Read whole, it would sit in memory and in every value
+				// derived from it.
+				return cty.NilVal, function.NewArgErrorf(0, "%q is larger than %d MiB, more than file() reads", p, MaxFileSize>>20)
+			}
 			b, err := os.ReadFile(full)
 			if err != nil {
 				if errors.Is(err, os.ErrNotExist) {

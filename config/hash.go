@@ -4,19 +4,26 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// hash digests every input of the configuration. The evaluated connections
-// and settings are included as well, so that what env() and file() read
-// counts too. Sensitive values enter only as their own digests.
+// hash digests every input of the configuration: the files, the resolved
+// variable values, and what env() and file() read while evaluating. That
+// is all evaluation depends on, so one digest of the inputs serves instead
+// of a digest of every evaluated connection (10,000 of them in a large
+// estate). Sensitive values enter only as their own digests; so does
+// everything env() and file() read, which may be a secret.
 func (l *loader) hash() string {
 	h := sha256.New()
 	var n [8]byte
@@ -53,17 +60,69 @@ func (l *loader) hash() string {
 		}
 		field("var", name, typeexpr.TypeString(v.typ), text)
 	}
+	for _, r := range l.reads.sorted() {
+		field("read", r)
+	}
 	s := l.cfg.Settings
 	field("settings", s.StatePath, s.LibraryPath, s.LibraryFormat, s.LibraryDataType)
 	writeMap(field, s.LibraryParameterNames)
-	for _, c := range l.cfg.Connections {
-		field("connection", c.Addr, fmt.Sprint(c.PreventDestroy))
-		writeMap(field, c.Attributes())
-		for k, v := range c.Sensitive() {
-			field(k, secretDigest(v))
-		}
-	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// inputReads records what env() and file() returned, each as the function,
+// its argument and a digest of the value.
+type inputReads struct {
+	mu    sync.Mutex
+	seen  map[string]bool
+	calls map[inputCall]bool
+}
+
+// inputCall is one function and its argument: env and a variable's name,
+// or file and a path.
+type inputCall struct {
+	Fn  string `json:"fn"`
+	Arg string `json:"arg"`
+}
+
+func (r *inputReads) add(fn, arg, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen, r.calls = map[string]bool{}, map[inputCall]bool{}
+	}
+	r.seen[readText(fn, arg, value)] = true
+	r.calls[inputCall{fn, arg}] = true
+}
+
+func readText(fn, arg, value string) string {
+	return fn + "(" + strconv.Quote(arg) + ")=" + secretDigest(value)
+}
+
+func (r *inputReads) sorted() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.seen))
+}
+
+// recordReads wraps env and file so that what they read is recorded.
+func recordReads(funcs map[string]function.Function) (map[string]function.Function, *inputReads) {
+	r := &inputReads{}
+	for _, name := range []string{"env", "file"} {
+		orig := funcs[name]
+		funcs[name] = function.New(&function.Spec{
+			Description: orig.Description(),
+			Params:      orig.Params(),
+			Type:        function.StaticReturnType(cty.String),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				v, err := orig.Call(args)
+				if err == nil && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+					r.add(name, args[0].AsString(), v.AsString())
+				}
+				return v, err
+			},
+		})
+	}
+	return funcs, r
 }
 
 func writeMap(field func(...string), m map[string]string) {

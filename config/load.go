@@ -94,6 +94,7 @@ type loader struct {
 	locals      map[string]*hcl.Attribute
 	localValues map[string]cty.Value
 	funcs       map[string]function.Function
+	reads       *inputReads // what env() and file() read, for the hash
 	ctx         *hcl.EvalContext
 }
 
@@ -126,16 +127,18 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		l.varArgs = append(l.varArgs, VarArg{Value: v})
 	}
 	l.varArgs = append(l.varArgs, opts.VarArgs...)
-	l.funcs = functions(dir, opts.Env)
+	l.funcs, l.reads = recordReads(functions(dir, opts.Env))
 	l.load()
 	return l.cfg, dedupe(l.diags)
 }
 
 func (l *loader) load() {
 	bodies := l.readDir()
-	if l.noConfig {
+	if l.noConfig || l.diags.HasErrors() {
 		// Variables and settings would only add errors about a
-		// configuration that is not there.
+		// configuration that is not there, or that the parser had to
+		// guess at: after a syntax error its recovery can swallow the
+		// next block, which would then be reported as misplaced.
 		return
 	}
 
@@ -174,7 +177,9 @@ func (l *loader) load() {
 	sort.Slice(l.cfg.Connections, func(i, j int) bool {
 		return l.cfg.Connections[i].Addr < l.cfg.Connections[j].Addr
 	})
+	l.checkLibraryFiles()
 	l.cfg.Hash = l.hash()
+	l.cfg.reads = l.reads
 }
 
 // readDir parses the configuration files and returns their bodies. Variable
@@ -302,14 +307,9 @@ func (l *loader) parseFile(name string) *hcl.File {
 
 // readFile touches no loader state, so files can be read concurrently.
 func (l *loader) readFile(name string) (*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(l.fullPath(name))
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
-			Detail:   fmt.Sprintf("Reading %s failed: %v. Check the path and its permissions.", name, unwrapPathErr(err)),
-			Subject:  &hcl.Range{Filename: name},
-		}}
+	src, diags := readSource(l.fullPath(name), name)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 }
@@ -341,7 +341,7 @@ func at(r hcl.Range) string {
 // attribute". It returns false when the expression should not be evaluated.
 func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
 	ok := true
-	for _, tr := range expr.Variables() {
+	for _, tr := range exprVariables(expr) {
 		root := tr.RootName()
 		var attr string
 		if len(tr) > 1 {
@@ -384,6 +384,31 @@ func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
 	return ok
 }
 
+// exprVariables is expr.Variables() without its walk for the expressions
+// most attributes are: a literal, a quoted string without interpolation, a
+// reference, or a reference in "${...}". hcl's walk allocates for every
+// node it visits, and a large configuration has 100,000 such attributes.
+func exprVariables(expr hcl.Expression) []hcl.Traversal {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return nil
+	case *hclsyntax.ScopeTraversalExpr:
+		return []hcl.Traversal{e.Traversal}
+	case *hclsyntax.TemplateWrapExpr:
+		return exprVariables(e.Wrapped)
+	case *hclsyntax.TemplateExpr:
+		literal := true
+		for _, p := range e.Parts {
+			_, ok := p.(*hclsyntax.LiteralValueExpr)
+			literal = literal && ok
+		}
+		if literal {
+			return nil
+		}
+	}
+	return expr.Variables()
+}
+
 // eval checks and evaluates expr and converts it to want. ok is false when
 // it failed (already reported) or depends on something that failed.
 // sensitive says whether the value came from a sensitive variable; the value
@@ -400,8 +425,10 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool,
 	if diags.HasErrors() {
 		return cty.NilVal, false, false
 	}
-	sensitive = val.ContainsMarked()
-	val, _ = val.UnmarkDeep()
+	// Unmarking walks and copies the value: only a marked one needs it.
+	if sensitive = val.ContainsMarked(); sensitive {
+		val, _ = val.UnmarkDeep()
+	}
 	if !val.IsWhollyKnown() {
 		return cty.NilVal, sensitive, false
 	}

@@ -1,19 +1,11 @@
 package config
 
 import (
+	"connform/addrs"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
-)
-
-// Grant types a connection may declare.
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
-	// GrantDeviceCode signs a user in on another device with a short code:
-	// for machines without a browser. Scopes are delegated, as for
-	// authorization_code; no redirect is used.
-	GrantDeviceCode = "device_code"
 )
 
 // Library formats.
@@ -50,6 +42,9 @@ type Config struct {
 	// resolved variable values, sensitive ones salted and hashed) used to
 	// detect that a saved plan no longer matches its configuration.
 	Hash string
+	// reads is what env() and file() returned while evaluating, which the
+	// evaluation cache (evalcache.go) checks again before it is trusted.
+	reads *inputReads
 }
 
 // Settings is the connform block.
@@ -101,7 +96,9 @@ type validation struct {
 // (authorization and token URLs, scopes) are already filled in.
 type Connection struct {
 	// Name is the block label; Key is the for_each key ("" when the block has
-	// no for_each). Addr is "connection.NAME" or `connection.NAME["KEY"]`.
+	// no for_each; config refuses an empty key). Addr is Address() printed
+	// ("connection.NAME" or `connection.NAME["KEY"]`), which state and plans
+	// key by.
 	Name string
 	Key  string
 	Addr string
@@ -135,31 +132,26 @@ type Connection struct {
 	Ranges map[string]hcl.Range
 }
 
-// Attributes returns the connection's non-secret attributes as strings, in
-// the form the planner diffs and the state stores. Scopes are joined by a
-// single space, as OAuth writes them.
+// Address is the connection instance's address.
+func (c *Connection) Address() addrs.Instance { return addrs.NewConnection(c.Name, c.Key) }
+
+// Attributes returns the connection's stored attributes (see Attribute)
+// as strings, in the form the planner diffs and the state stores. Scopes are
+// joined by a single space, as OAuth writes them.
 func (c *Connection) Attributes() map[string]string {
-	attrs := map[string]string{
-		"url":                   c.URL,
-		"tenant_id":             c.TenantID,
-		"client_id":             c.ClientID,
-		"authorization_url":     c.AuthorizationURL,
-		"token_url":             c.TokenURL,
-		"grant_type":            c.GrantType,
-		"redirect":              c.Redirect,
-		"scopes":                joinScopes(c.Scopes),
-		"prompt":                c.Prompt,
-		"login_hint":            c.LoginHint,
-		"entity":                c.Entity,
-		"description":           c.Description,
-		"authentication_method": c.AuthenticationMethod,
-	}
-	// The Entra-native methods' attributes appear only when set, so the
-	// attributes (and state, and hashes) of other connections stay as they were.
-	for name, v := range map[string]string{"certificate_path": c.CertificatePath, "federated_token_file": c.FederatedTokenFile} {
-		if v != "" {
-			attrs[name] = v
+	attrs := map[string]string{}
+	for _, a := range ConnectionSchema {
+		if !a.Stored {
+			continue
 		}
+		v := c.value(a.Name)
+		// An Entra-native method's own attributes appear only when set, so
+		// the attributes (and state, and hashes) of other connections stay
+		// as they were before the method existed.
+		if v == "" && !a.UsedBy(MethodOAuth) {
+			continue
+		}
+		attrs[a.Name] = v
 	}
 	return attrs
 }
@@ -168,15 +160,57 @@ func (c *Connection) Attributes() map[string]string {
 // their fingerprints may leave the process.
 func (c *Connection) Sensitive() map[string]string {
 	var out map[string]string
-	for name, v := range map[string]string{"client_secret": c.ClientSecret, "certificate_password": c.CertificatePassword} {
-		if v != "" {
+	for _, a := range ConnectionSchema {
+		if v := c.value(a.Name); a.Sensitive && v != "" {
 			if out == nil {
 				out = map[string]string{}
 			}
-			out[name] = v
+			out[a.Name] = v
 		}
 	}
 	return out
+}
+
+// value is the field an attribute of ConnectionSchema fills.
+func (c *Connection) value(name string) string {
+	switch name {
+	case "url":
+		return c.URL
+	case "authentication_method":
+		return c.AuthenticationMethod
+	case "tenant_id":
+		return c.TenantID
+	case "client_id":
+		return c.ClientID
+	case "client_secret":
+		return c.ClientSecret
+	case "authorization_url":
+		return c.AuthorizationURL
+	case "token_url":
+		return c.TokenURL
+	case "grant_type":
+		return c.GrantType
+	case "redirect":
+		return c.Redirect
+	case "scopes":
+		return joinScopes(c.Scopes)
+	case "prompt":
+		return c.Prompt
+	case "login_hint":
+		return c.LoginHint
+	case "entity":
+		return c.Entity
+	case "description":
+		return c.Description
+	case "certificate_path":
+		return c.CertificatePath
+	case "certificate_password":
+		return c.CertificatePassword
+	case "federated_token_file":
+		return c.FederatedTokenFile
+	}
+	// cloud is folded into URL and the endpoints.
+	return ""
 }
 
 func joinScopes(s []string) string {

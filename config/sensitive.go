@@ -8,12 +8,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// secretAttrs are the only connection attributes that may hold a sensitive
-// value: connform keeps nothing of them but fingerprints. Every other
-// attribute ends up in the state, plans and the connection library as
-// written, so a secret there would be stored in clear however it was
-// declared.
-var secretAttrs = []string{"client_secret", "certificate_password"}
+// secretAttrs are the attributes that may hold a sensitive value (see
+// SecretAttributes).
+var secretAttrs = SecretAttributes()
 
 // Where the values of non-secret attributes go, for the messages.
 const (

@@ -29,6 +29,36 @@ var validationSchema = &hcl.BodySchema{
 	},
 }
 
+// constant evaluates an expression that may not refer to anything. An
+// expression the parser could not read evaluates to an unknown value with
+// no error of its own (the parse error was reported with the file), and an
+// unknown value must never reach AsString or True, which panic on it.
+func (l *loader) constant(expr hcl.Expression, what string) (cty.Value, bool) {
+	val, diags := expr.Value(nil)
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if !val.IsWhollyKnown() {
+		l.errorUnlessReported(expr.Range(), "Invalid expression", "%s must be a value written out, such as \"text\", true or [\"a\"]; this expression could not be read. Complete or remove it.", what)
+		return cty.NilVal, false
+	}
+	return val, true
+}
+
+// errorUnlessReported adds an error at rng unless one is already reported
+// on its lines (a syntax error hcl found while parsing, usually), so that one
+// mistake gives one message.
+func (l *loader) errorUnlessReported(rng hcl.Range, summary, detail string, args ...any) {
+	for _, d := range l.diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil && d.Subject.Filename == rng.Filename &&
+			d.Subject.Start.Line <= rng.End.Line && rng.Start.Line <= d.Subject.End.Line {
+			return
+		}
+	}
+	l.errorf(rng, summary, detail, args...)
+}
+
 func convertValue(v cty.Value, want cty.Type) (cty.Value, error) {
 	if want == cty.DynamicPseudoType {
 		return v, nil
@@ -67,13 +97,17 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 	if a, ok := content.Attributes["sensitive"]; ok {
 		if val, ok := l.literal(a, cty.Bool); ok && !val.IsNull() {
 			v.Sensitive = val.True()
+		} else if !ok {
+			// Someone meant to say something here: until it reads, the
+			// value is kept out of every message as a secret would be.
+			v.Sensitive = true
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
-		val, diags := a.Expr.Value(nil)
-		l.diags = append(l.diags, diags...)
-		if !diags.HasErrors() {
+		if val, ok := l.constant(a.Expr, "default"); ok {
 			l.setVariable(v, val, a.Expr.Range(), "its default")
+		} else {
+			v.rejected = true
 		}
 	}
 	for _, vb := range content.Blocks {
@@ -92,9 +126,8 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 
 // literal evaluates an attribute that must be a constant.
 func (l *loader) literal(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
-	val, diags := a.Expr.Value(nil)
-	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	val, ok := l.constant(a.Expr, a.Name)
+	if !ok {
 		return cty.NilVal, false
 	}
 	cv, err := convert.Convert(val, want)
@@ -109,6 +142,13 @@ func (l *loader) literal(a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
 // when it fits, makes it the variable's value: sources are applied lowest
 // precedence first.
 func (l *loader) setVariable(v *Variable, val cty.Value, src hcl.Range, from string) {
+	if !val.IsWhollyKnown() {
+		// Every reader of a variable's value assumes it known; a value
+		// that is not must stop here.
+		l.errorUnlessReported(src, "Invalid value for variable", "The value for var.%s from %s could not be read; write it out in full.", v.Name, from)
+		v.rejected = true
+		return
+	}
 	if v.defaults != nil {
 		val = v.defaults.Apply(val)
 	}
@@ -131,6 +171,11 @@ func (l *loader) setVariableText(v *Variable, text, srcName, from string, litera
 		l.setVariable(v, cty.StringVal(text), src, from)
 		return
 	}
+	if diags := checkText([]byte(text), srcName); diags.HasErrors() {
+		l.diags = append(l.diags, diags...)
+		v.rejected = true
+		return
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(text), srcName, hcl.InitialPos)
 	if !diags.HasErrors() {
 		var vd hcl.Diagnostics
@@ -142,12 +187,38 @@ func (l *loader) setVariableText(v *Variable, text, srcName, from string, litera
 			return
 		}
 	}
-	if v.Sensitive {
-		// hcl's parse errors may quote the text, which is the secret.
-		l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid expression for type %s. Write it as HCL, e.g. [\"a\", \"b\"] for a list.", v.Name, from, typeexpr.TypeString(v.typ))
-		return
+	// One error that names the variable and where its value came from:
+	// hcl's own would point at "<value for var.NAME>", a file that is not
+	// there.
+	v.rejected = true
+	why, hint := "", ""
+	if !v.Sensitive {
+		// hcl's messages may quote the text, which for a sensitive
+		// variable is the secret.
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				why = " (" + d.Summary + ": " + strings.TrimSuffix(d.Detail, ".") + ")"
+				break
+			}
+		}
+		if hclsyntax.ValidIdentifier(strings.TrimSpace(text)) {
+			hint = " A bare word reads as a reference in HCL; quote a string that is part of the value."
+		}
 	}
-	l.diags = append(l.diags, diags...)
+	l.errorf(src, "Invalid value for variable", "The value for var.%s from %s is not a valid HCL value of type %s%s. Write it as HCL, e.g. %s.%s", v.Name, from, typeexpr.TypeString(v.typ), why, example(v.typ), hint)
+}
+
+// example is a value of type t as a person would write it for -var.
+func example(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "42"
+	case t == cty.Bool:
+		return "true"
+	case t.IsMapType() || t.IsObjectType():
+		return `{ key = "value" }`
+	}
+	return `["a", "b"] for a list`
 }
 
 func (v *Variable) literalText() bool {
@@ -269,9 +340,9 @@ func (l *loader) assignFile(name string) {
 			l.errorf(a.NameRange, "Value for undeclared variable", "%s sets %q, but no variable %q block declares it. Declare it, or remove the assignment.", name, a.Name, a.Name)
 			continue
 		}
-		val, diags := a.Expr.Value(nil)
-		if diags.HasErrors() {
-			l.diags = append(l.diags, diags...)
+		val, ok := l.constant(a.Expr, a.Name)
+		if !ok {
+			v.rejected = true
 			continue
 		}
 		l.setVariable(v, val, a.Expr.Range(), name)
@@ -318,7 +389,7 @@ func (l *loader) validateVariable(v *Variable) {
 		if len(rule.errorMessage.Variables()) > 0 {
 			// Only constants: a message built from the value could leak it.
 			l.errorf(rule.errorMessage.Range(), "Invalid error_message", "error_message must be a constant string; it may not refer to variables.")
-		} else if m, diags := rule.errorMessage.Value(msgCtx); !diags.HasErrors() && m.Type() == cty.String && !m.IsNull() {
+		} else if m, diags := rule.errorMessage.Value(msgCtx); !diags.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
 			msg = m.AsString()
 		} else {
 			l.diags = append(l.diags, diags...)

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"connform/internal/retry"
+	"connform/internal/safetext"
 )
 
 // maxBody bounds how much of an answer is read. WhoAmI is a few hundred
@@ -66,7 +67,9 @@ func (c *Client) WhoAmI(ctx context.Context, org Org, token string) (*WhoAmI, er
 	if body.UserID == "" || body.OrganizationID == "" {
 		return nil, fmt.Errorf("GET %s: the answer has no UserId or OrganizationId; check that url names a Dynamics 365 org", url)
 	}
-	return &WhoAmI{UserID: body.UserID, BusinessUnitID: body.BusinessUnitID, OrganizationID: body.OrganizationID}, nil
+	// The ids go into the state and onto the screen.
+	line := func(s string) string { return safetext.Line(s, safetext.FieldMax) }
+	return &WhoAmI{UserID: line(body.UserID), BusinessUnitID: line(body.BusinessUnitID), OrganizationID: line(body.OrganizationID)}, nil
 }
 
 // get performs an OData GET and decodes a 2xx JSON answer into out,
@@ -203,6 +206,11 @@ func newAPIError(method, url string, resp *http.Response, body []byte, token str
 	e.Message = redact(e.Message, token)
 	e.AuthError = redact(e.AuthError, token)
 	e.AuthorizationURI = redact(e.AuthorizationURI, token)
+	// The org's words reach the terminal: no control character may act.
+	e.Code = safetext.Line(e.Code, safetext.FieldMax)
+	e.Message = safetext.Line(e.Message, safetext.MessageMax)
+	e.AuthError = safetext.Line(e.AuthError, safetext.MessageMax)
+	e.AuthorizationURI = safetext.Line(e.AuthorizationURI, safetext.FieldMax)
 	return e
 }
 
@@ -357,6 +365,25 @@ func redact(s, token string) string {
 	}
 	s = strings.ReplaceAll(s, token, "(redacted)")
 	const minPiece = 16
+	// sharesPiece reports whether part holds minPiece or more characters in
+	// a row of the token: a segment with text run into it ("<payload>0")
+	// is a piece of the token all the same. The token's pieces are indexed
+	// once, so a long answer costs one lookup per character.
+	var pieces map[string]bool
+	sharesPiece := func(part string) bool {
+		if pieces == nil {
+			pieces = make(map[string]bool, len(token))
+			for i := 0; i+minPiece <= len(token); i++ {
+				pieces[token[i:i+minPiece]] = true
+			}
+		}
+		for i := 0; i+minPiece <= len(part); i++ {
+			if pieces[part[i:i+minPiece]] {
+				return true
+			}
+		}
+		return false
+	}
 	var b strings.Builder
 	run := -1
 	flush := func(end int) {
@@ -377,7 +404,7 @@ func redact(s, token string) string {
 			if i < len(piece) && !strings.ContainsRune("./=", rune(piece[i])) {
 				continue
 			}
-			if part := piece[start:i]; len(part) >= minPiece && strings.Contains(token, part) {
+			if part := piece[start:i]; len(part) >= minPiece && sharesPiece(part) {
 				b.WriteString("(redacted)")
 			} else {
 				b.WriteString(part)

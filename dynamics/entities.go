@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"connform/internal/safetext"
 )
 
 // Entity is a table of the org as EntityDefinitions describes it.
@@ -48,6 +50,10 @@ func (d entityDefinition) entity() Entity {
 			e.DisplayName = dn.LocalizedLabels[0].Label
 		}
 	}
+	// The org's names are printed as they are: no control character may act.
+	e.LogicalName = safetext.Line(e.LogicalName, safetext.FieldMax)
+	e.EntitySetName = safetext.Line(e.EntitySetName, safetext.FieldMax)
+	e.DisplayName = safetext.Line(e.DisplayName, safetext.FieldMax)
 	return e
 }
 
@@ -150,7 +156,7 @@ func (c *Client) Records(ctx context.Context, org Org, token string, q RecordsQu
 				delete(row, k)
 			}
 		}
-		recs.Rows = append(recs.Rows, row)
+		recs.Rows = append(recs.Rows, cleanValue(row).(map[string]any))
 		return nil
 	})
 	if err != nil {
@@ -310,3 +316,29 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// cleanValue escapes the control characters of every string in a row (keys
+// included) as it comes from the org: rows are printed, and a value must not
+// be able to drive the terminal. Line breaks and tabs of a text column stay.
+func cleanValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return safetext.Text(v, maxCell)
+	case []any:
+		for i := range v {
+			v[i] = cleanValue(v[i])
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[safetext.Line(k, safetext.FieldMax)] = cleanValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+// maxCell bounds one value of a row; a Dataverse text column holds at most
+// 1,048,576 characters, more than anyone reads in a preview.
+const maxCell = 64 << 10

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +46,16 @@ type Options struct {
 	// certificate for 127.0.0.1 and localhost (see CACertPEM), as azidentity
 	// requires of an authority.
 	TLS bool
+	// GrantFewerScopes makes the authority behave as many OpenID providers
+	// do with scopes they do not know (RFC 6749 §3.3): a permission the
+	// org does not expose is dropped from the grant instead of refused,
+	// and a refresh asking for more than was granted is refused with
+	// invalid_scope (§6).
+	GrantFewerScopes bool
+	// RefreshPerResource binds each refresh token to the org it was
+	// issued for, as standard OpenID providers do (Entra's span every
+	// org): a refresh for another org is refused with invalid_scope.
+	RefreshPerResource bool
 }
 
 // Info is what a client needs to use the emulator. `connform emulator`
@@ -154,6 +165,10 @@ type Emulator struct {
 	orgs      []*org
 	servers   []*http.Server
 
+	// See Options.GrantFewerScopes and RefreshPerResource; scripts
+	// switch them while the emulator runs.
+	grantFewer, refreshPerResource atomic.Bool
+
 	mu      sync.Mutex
 	offset  time.Duration
 	codes   map[string]*codeGrant
@@ -216,6 +231,8 @@ func Start(opts Options) (*Emulator, error) {
 		refresh:  map[string]*refreshGrant{},
 		stats:    Stats{Tokens: map[string]int{}},
 	}
+	e.grantFewer.Store(opts.GrantFewerScopes)
+	e.refreshPerResource.Store(opts.RefreshPerResource)
 	_, _ = rand.Read(e.signKey)
 	e.apps = []*app{
 		{App: App{Name: PublicApp, ClientID: uuid.NewString(), Redirect: "http://localhost", Public: true}},

@@ -14,12 +14,14 @@ import (
 type FaultKind string
 
 // Fault kinds. The silent-grant kinds (ExpiredRefreshToken, Revoked,
-// ConsentRequired) fire only on refresh_token requests, the only silent
+// ConsentRequired, MFARequired, InvalidScope) fire only on refresh_token requests, the only silent
 // requests Entra refuses that way; the others fire on any matching request.
 const (
 	FaultExpiredRefreshToken FaultKind = "expired_refresh_token" // invalid_grant AADSTS700082
 	FaultRevoked             FaultKind = "revoked"               // invalid_grant AADSTS70008
 	FaultConsentRequired     FaultKind = "consent_required"      // interaction_required AADSTS65001
+	FaultMFARequired         FaultKind = "mfa_required"          // interaction_required AADSTS50076
+	FaultInvalidScope        FaultKind = "invalid_scope"         // invalid_scope AADSTS70011: the refresh cannot serve the scope
 	FaultBadSecret           FaultKind = "bad_secret"            // invalid_client AADSTS7000215
 	FaultExpiredSecret       FaultKind = "expired_secret"        // invalid_client AADSTS7000222
 	FaultRedirectMismatch    FaultKind = "redirect_mismatch"     // AADSTS50011
@@ -30,13 +32,21 @@ const (
 	// FaultTemporarilyUnavailable is the OAuth error temporarily_unavailable
 	// in an HTTP 400 body, so clients must read the body, not the status.
 	FaultTemporarilyUnavailable FaultKind = "temporarily_unavailable"
+	// Hostile peers (see hostile.go): answers that echo the request, as
+	// some gateways and misconfigured servers do, and an answer that tries
+	// to drive the terminal.
+	FaultEchoJSON FaultKind = "echo_json" // 400 JSON, no AADSTS code, description echoes the form
+	FaultEchoForm FaultKind = "echo_form" // 400 text/plain, form-encoded, echoes the form
+	FaultEcho200  FaultKind = "echo_200"  // 200 JSON carrying error, echoes the form
+	FaultEscapes  FaultKind = "escapes"   // error text with ESC[2J and a fake "Apply complete!"
 )
 
 // FaultKinds lists every kind, for commands that parse them.
 var FaultKinds = []FaultKind{
-	FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultBadSecret,
+	FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultMFARequired, FaultInvalidScope, FaultBadSecret,
 	FaultExpiredSecret, FaultRedirectMismatch, FaultLatency, FaultTooManyRequests,
 	FaultServerError, FaultUnavailable, FaultTemporarilyUnavailable,
+	FaultEchoJSON, FaultEchoForm, FaultEcho200, FaultEscapes,
 }
 
 // Fault scripts a failure: the next Count matching requests (every one when
@@ -176,7 +186,7 @@ func (f *faultRule) matches(endpoint, clientID, grant string) bool {
 		return false
 	}
 	switch f.Kind {
-	case FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired:
+	case FaultExpiredRefreshToken, FaultRevoked, FaultConsentRequired, FaultMFARequired, FaultInvalidScope:
 		return grant == "refresh_token"
 	}
 	return true
@@ -199,6 +209,9 @@ func (e *Emulator) fault(w http.ResponseWriter, r *http.Request, endpoint, clien
 		case <-r.Context().Done():
 		}
 		return false
+	}
+	if e.hostile(w, r, f.Kind, endpoint) {
+		return true
 	}
 	x := f.entraError(clientID)
 	if f.Kind == FaultTooManyRequests || f.Kind == FaultUnavailable {
@@ -226,6 +239,10 @@ func (f *Fault) entraError(clientID string) *entraError {
 		return errExpiredGrant()
 	case FaultConsentRequired:
 		return newErr(http.StatusBadRequest, "interaction_required", 65001, "The user or administrator has not consented to use the application with ID '%s'. Send an interactive authorization request for this user and resource.", clientID)
+	case FaultMFARequired:
+		return newErr(http.StatusBadRequest, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", clientID)
+	case FaultInvalidScope:
+		return newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid: the refresh token cannot be used for it.")
 	case FaultBadSecret:
 		return newErr(http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID)
 	case FaultExpiredSecret:

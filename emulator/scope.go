@@ -15,6 +15,29 @@ type scopes struct {
 	org   *org
 	perms []string // user_impersonation, .default
 	oidc  []string
+	// dropped are the permissions asked for that the org does not expose,
+	// left out of the grant under Options.GrantFewerScopes.
+	dropped []string
+}
+
+// SetGrantFewerScopes switches Options.GrantFewerScopes while running.
+func (e *Emulator) SetGrantFewerScopes(on bool) { e.grantFewer.Store(on) }
+
+// SetRefreshPerResource switches Options.RefreshPerResource while running.
+func (e *Emulator) SetRefreshPerResource(on bool) { e.refreshPerResource.Store(on) }
+
+// refreshRefusal is why a refresh for asked may not be had with a refresh
+// token granted for granted, under the non-Entra options; nil when it may.
+func (e *Emulator) refreshRefusal(granted, asked scopes) *entraError {
+	if e.refreshPerResource.Load() && granted.org != asked.org {
+		return newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The refresh token was issued for %s and cannot be used for %s.", granted.org.URL, asked.org.URL)
+	}
+	if e.grantFewer.Load() && granted.org == asked.org {
+		for _, p := range asked.dropped {
+			return newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope '%s/%s' was not granted with the refresh token.", asked.org.URL, p)
+		}
+	}
+	return nil
 }
 
 // delegated is the scope string a user token grants: the resource's
@@ -82,10 +105,17 @@ func (e *Emulator) parseScopes(raw string) (scopes, *entraError) {
 	}
 	for _, p := range perms {
 		if p != "user_impersonation" && p != ".default" {
+			if e.grantFewer.Load() {
+				s.dropped = append(s.dropped, p)
+				continue
+			}
 			return s, newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope '%s/%s' is not valid: the resource exposes user_impersonation and .default.", resource, p)
 		}
 	}
-	s.perms = perms
+	s.perms = slices.DeleteFunc(perms, func(p string) bool { return slices.Contains(s.dropped, p) })
+	if len(s.perms) == 0 {
+		return s, newErr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. None of the scopes '%s' is exposed by %s.", raw, resource)
+	}
 	return s, nil
 }
 

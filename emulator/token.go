@@ -194,6 +194,9 @@ func (e *Emulator) redeemRefresh(a *app, p url.Values) (map[string]any, *entraEr
 		if s, xerr = e.parseScopes(raw); xerr != nil {
 			return nil, xerr
 		}
+		if xerr := e.refreshRefusal(g.scopes, s); xerr != nil {
+			return nil, xerr
+		}
 	}
 	g.spent = true
 	return e.issueUser(a, s, union(g.oidc, s.oidc), "", now), nil

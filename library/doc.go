@@ -16,20 +16,12 @@
 // BuildParams turns a connection's non-secret attributes into parameters.
 // The tool's parameter names for its Dynamics provider are unconfirmed
 // (REFERENCE.md), so every name can be replaced through the connform block's
-// library parameter names. The defaults, in the order they are written:
-//
-//	connform attribute      parameter              value
-//	url                     ServiceUrl             the Organization Service endpoint of the org
-//	authentication_method   AuthenticationMethod   "CustomOAuthApplication" when empty
-//	tenant_id               TenantID
-//	client_id               ClientID
-//	authorization_url       AuthorizationUrl
-//	token_url               TokenUrl
-//	grant_type              GrantType
-//	redirect                RedirectUri
-//	scopes                  Scopes                 space-separated
-//	entity                  EntityName
-//	token_key               TokenCacheKey          the token store key (a reference, not a secret)
+// library parameter names. The defaults and their order are
+// config.ConnectionSchema's (its LibraryParam column, which the README's
+// attribute table shows), followed by token_key as TokenCacheKey: the token
+// store key, a reference and not a secret. The url is written as the org's
+// Organization Service endpoint, and an empty authentication_method as
+// "CustomOAuthApplication".
 //
 // Empty values are left out. An override with an empty name leaves that
 // attribute out; an override for an attribute not in the table (prompt,

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"connform/config"
 	"connform/dynamics"
 )
 
@@ -43,13 +44,13 @@ func (e *UnsupportedMethodError) Error() string {
 // secret, a user's connection with an OAuth sign-in.
 func (in ExportInput) authType() (string, error) {
 	switch in.AuthenticationMethod {
-	case "", "oauth":
-	case "client_certificate":
+	case "", config.MethodOAuth:
+	case config.MethodClientCertificate:
 		return AuthTypeCertificate, nil
 	default:
 		return "", &UnsupportedMethodError{Method: in.AuthenticationMethod}
 	}
-	if in.GrantType == "client_credentials" {
+	if in.GrantType == config.GrantClientCredentials {
 		return AuthTypeClientSecret, nil
 	}
 	return AuthTypeOAuth, nil
@@ -143,7 +144,7 @@ func EnvVars(in ExportInput, includeSecret bool) ([]string, error) {
 		"THUMBPRINT":        in.Thumbprint,
 		"CONNECTION_STRING": cs,
 	}
-	if in.AuthenticationMethod != "oauth" {
+	if in.AuthenticationMethod != config.MethodOAuth {
 		vals["AUTHENTICATION_METHOD"] = in.AuthenticationMethod
 	}
 	if includeSecret && auth != AuthTypeCertificate {

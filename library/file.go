@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"connform/addrs"
 	"connform/internal/atomicfile"
 )
 
@@ -23,26 +25,14 @@ const (
 	StatusModified Status = "modified"
 )
 
-// FileName returns the entry file name for key: characters other than
-// [A-Za-z0-9._-] become '_', and so does a leading dot, which would hide the
-// file (and ReadDir skips hidden files). An empty format means dsconn.
+// FileName returns the entry file name for key, made safe by
+// addrs.FileStem (which also tells config which keys would collide). An
+// empty format means dsconn.
 func FileName(key, format string) string {
 	if format == "" {
 		format = FormatDSConn
 	}
-	b := []byte(key)
-	var out strings.Builder
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-		if !ok || (i == 0 && c == '.') {
-			c = '_'
-		}
-		out.WriteByte(c)
-	}
-	if out.Len() == 0 {
-		out.WriteByte('_')
-	}
-	return out.String() + "." + format
+	return addrs.FileStem(key) + "." + format
 }
 
 // Hash is the digest of an entry file's bytes that the state records.
@@ -51,22 +41,60 @@ func Hash(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Write encodes e and writes it to dir/FileName(e.Key, format) atomically:
-// a reader sees the old file or the new one, never a partial one. It returns
-// the path and the Hash of the bytes written.
-func Write(dir, format string, e Entry) (path, hash string, err error) {
+// File is an entry rendered for writing: where it goes, its bytes and
+// their Hash. Rendering first lets a caller record its intent (the path
+// and hash) before anything is on disk.
+type File struct {
+	Path string
+	Data []byte
+	Hash string
+}
+
+// Render encodes e for dir/FileName(e.Key, format).
+func Render(dir, format string, e Entry) (File, error) {
 	data, err := Encode(e, format)
 	if err != nil {
-		return "", "", fmt.Errorf("library entry %q: %w", e.Key, err)
+		return File{}, fmt.Errorf("library entry %q: %w", e.Key, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", fmt.Errorf("create the library folder: %w", err)
+	return File{Path: filepath.Join(dir, FileName(e.Key, format)), Data: data, Hash: Hash(data)}, nil
+}
+
+// Write writes f atomically (a reader sees the old file or the new one,
+// never a partial one), creating its folder 0700 if needed.
+func (f File) Write() error {
+	if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
+		return fmt.Errorf("create the library folder: %w", err)
 	}
-	path = filepath.Join(dir, FileName(e.Key, format))
-	if err := writeAtomic(path, data); err != nil {
-		return "", "", fmt.Errorf("write library entry %s: %w; check that the folder is writable", path, err)
+	if err := writeAtomic(f.Path, f.Data); err != nil {
+		return fmt.Errorf("write library entry %s: %w; check that the folder is writable", f.Path, err)
 	}
-	return path, Hash(data), nil
+	return nil
+}
+
+// WriteUnsynced writes f atomically for readers but leaves it to the
+// caller to make it durable (atomicfile.SyncFiles), so that many entries
+// share one sync.
+func (f File) WriteUnsynced() error {
+	if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {
+		return fmt.Errorf("create the library folder: %w", err)
+	}
+	if err := atomicfile.WriteUnsynced(f.Path, f.Data, 0o600); err != nil {
+		return fmt.Errorf("write library entry %s: %w; check that the folder is writable", f.Path, err)
+	}
+	return nil
+}
+
+// Write encodes e and writes it to dir/FileName(e.Key, format) atomically.
+// It returns the path and the Hash of the bytes written.
+func Write(dir, format string, e Entry) (path, hash string, err error) {
+	f, err := Render(dir, format, e)
+	if err != nil {
+		return "", "", err
+	}
+	if err := f.Write(); err != nil {
+		return "", "", err
+	}
+	return f.Path, f.Hash, nil
 }
 
 // writeAtomic writes an entry 0600: it may hold a client secret.
@@ -90,33 +118,127 @@ func Check(path, wantHash string) (Status, error) {
 	return StatusOK, nil
 }
 
-// Remove deletes an entry file; one that is already gone is not an error.
-func Remove(path string) error {
-	err := os.Remove(path)
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return fmt.Errorf("remove library entry %s: %w", path, err)
+// KeptError says a file connform would have removed or put back was left
+// in place, and why: connform touches only a file it can prove it wrote.
+type KeptError struct {
+	Path   string
+	Reason string
 }
 
-// Undo returns a function that puts the file at path back as it is now:
-// its content, or its absence. Apply calls it when the state that would
-// record a freshly written entry cannot be saved, so that the library and
-// the state do not tell different stories.
-func Undo(path string) (func() error, error) {
+func (e *KeptError) Error() string { return "left in place: " + e.Path + ": " + e.Reason }
+
+// Owned reports whether path is a library entry connform may remove: a
+// plain file directly inside the library folder dir whose content still
+// hashes to hash (what connform recorded when it wrote it). Anything else
+// is a *KeptError saying why not; a file that is already gone is
+// fs.ErrNotExist. The path comes from the state file, which anyone can
+// edit, so nothing in it is trusted.
+func Owned(dir, path, hash string) error {
+	kept := func(reason string) error { return &KeptError{Path: path, Reason: reason} }
+	switch {
+	case path == "":
+		return kept("no path recorded")
+	case slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".."):
+		return kept(`the path contains ".."`)
+	case filepath.IsAbs(path) && !filepath.IsAbs(dir):
+		return kept("an absolute path, outside the library folder " + dir)
+	case filepath.Dir(filepath.Clean(path)) != filepath.Clean(dir):
+		return kept("outside the library folder " + dir)
+	case hash == "":
+		return kept("no content hash recorded, so connform cannot tell it wrote it")
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return kept(err.Error())
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return kept("a symbolic link, not the file connform wrote")
+	case !fi.Mode().IsRegular():
+		return kept("not a regular file")
+	}
 	data, err := os.ReadFile(path)
+	if err != nil {
+		return kept(err.Error())
+	}
+	if Hash(data) != hash {
+		return kept("its content is not what connform wrote (edited, or written by another run)")
+	}
+	return nil
+}
+
+// RemoveOwned removes path when Owned allows it. It returns whether it
+// removed the file; a *KeptError when it left it in place; nil and false
+// when it was already gone.
+func RemoveOwned(dir, path, hash string) (bool, error) {
+	switch err := Owned(dir, path, hash); {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	err := os.Remove(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, fmt.Errorf("remove library entry %s: %w", path, err)
+}
+
+// Undo returns a function that puts the file at path back as it is now
+// (its content, or its absence), for apply to call when the state that
+// would record a freshly written entry cannot be saved. The function takes
+// the hash of what the run wrote and touches the file only while it still
+// holds exactly that: another run (with -lock=false) may have written and
+// recorded it since, and its entry must stay. Otherwise it returns a
+// *KeptError.
+func Undo(path string) (func(wrote string) error, error) {
+	prior, err := os.ReadFile(path)
+	existed := true
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return func() error { return Remove(path) }, nil
+		existed = false
 	case err != nil:
 		return nil, fmt.Errorf("read library entry %s: %w", path, err)
 	}
-	return func() error {
-		if err := writeAtomic(path, data); err != nil {
+	return func(wrote string) error {
+		now, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if !existed {
+				return nil
+			}
+			return &KeptError{Path: path, Reason: "it was removed since this run wrote it"}
+		case err != nil:
+			return fmt.Errorf("restore library entry %s: %w", path, err)
+		case Hash(now) != wrote:
+			return &KeptError{Path: path, Reason: "it changed since this run wrote it (another run wrote it?)"}
+		}
+		if !existed {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove library entry %s: %w", path, err)
+			}
+			return nil
+		}
+		if err := writeAtomic(path, prior); err != nil {
 			return fmt.Errorf("restore library entry %s: %w", path, err)
 		}
 		return nil
 	}, nil
+}
+
+// RemoveTemps removes the hidden temporary files that entry writes left in
+// dir when their process was killed. Call it holding the state lock.
+func RemoveTemps(dir string) ([]string, error) {
+	return atomicfile.RemoveTemps(dir, func(target string) bool {
+		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(target), "."))
+		return ext == FormatDSConn || ext == FormatJSON
+	})
 }
 
 // ReadDir reads every .dsconn and .json entry of dir, in file name order, and

@@ -4,39 +4,30 @@ import (
 	"sort"
 	"strings"
 
+	"connform/config"
 	"connform/dynamics"
 )
 
 // TokenKeyAttribute is the attribute under which the caller passes the token
 // store key to BuildParams; it is not a configuration attribute.
-const TokenKeyAttribute = "token_key"
+const TokenKeyAttribute = config.LibraryTokenKey
 
 // DefaultAuthenticationMethod is written when the connection names none.
 const DefaultAuthenticationMethod = "CustomOAuthApplication"
 
 // DefaultParameterNames maps connform attribute names to the data-sync
-// tool's parameter names. They are unconfirmed (REFERENCE.md), hence
-// BuildParams' overrides.
-var DefaultParameterNames = map[string]string{
-	"url":                   "ServiceUrl",
-	"authentication_method": "AuthenticationMethod",
-	"tenant_id":             "TenantID",
-	"client_id":             "ClientID",
-	"authorization_url":     "AuthorizationUrl",
-	"token_url":             "TokenUrl",
-	"grant_type":            "GrantType",
-	"redirect":              "RedirectUri",
-	"scopes":                "Scopes",
-	"entity":                "EntityName",
-	TokenKeyAttribute:       "TokenCacheKey",
-}
+// tool's parameter names: config.ConnectionSchema's LibraryParam, and the
+// token store key. They are unconfirmed (REFERENCE.md), hence BuildParams'
+// overrides.
+var DefaultParameterNames = func() map[string]string {
+	names := config.LibraryParameterNames()
+	names[TokenKeyAttribute] = "TokenCacheKey"
+	return names
+}()
 
-// defaultOrder is the order parameters are written in: what the tool needs to
-// reach the org first, then how to sign in.
-var defaultOrder = []string{
-	"url", "authentication_method", "tenant_id", "client_id", "authorization_url",
-	"token_url", "grant_type", "redirect", "scopes", "entity", TokenKeyAttribute,
-}
+// defaultOrder is the order parameters are written in, the schema's: what
+// the tool needs to reach the org first, then how to sign in.
+var defaultOrder = append(config.LibraryAttributes(), TokenKeyAttribute)
 
 // BuildParams turns a connection's attributes (config.Connection.Attributes
 // plus TokenKeyAttribute) into entry parameters, named by
@@ -102,10 +93,14 @@ func serviceURL(raw string) string {
 // import must never copy.
 func LooksSecret(name string) bool { return looksSecret(name) }
 
+// nameSeparators is built once: a Replacer builds its tables on first use,
+// and every parameter of every entry is checked.
+var nameSeparators = strings.NewReplacer("_", "", "-", "", " ", "", ".", "")
+
 // looksSecret reports whether an attribute or parameter name stands for a
 // secret, so that no override can route one into a file.
 func looksSecret(name string) bool {
-	n := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(name))
+	n := nameSeparators.Replace(strings.ToLower(name))
 	for _, s := range []string{"secret", "password", "passwd", "accesstoken", "refreshtoken", "idtoken", "verifier", "authcode", "authorizationcode", "privatekey"} {
 		if strings.Contains(n, s) {
 			return true

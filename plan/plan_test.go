@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"connform/auth"
 	"connform/config"
 	"connform/state"
 )
@@ -38,14 +39,9 @@ func record(lineage string, c *config.Connection) *state.Connection {
 	return r
 }
 
-type tokens map[string]TokenStatus // by key + " " + resource; "" resource = whole grant
+type tokens map[string]*auth.Grant // by key
 
-func (t tokens) lookup(key, resource string) TokenStatus {
-	if ts, ok := t[key+" "+resource]; ok {
-		return ts
-	}
-	return t[key+" "]
-}
+func (t tokens) lookup(key string) *auth.Grant { return t[key] }
 
 func TestMake(t *testing.T) {
 	sales := conn("sales", "https://sales.crm4.dynamics.com")
@@ -61,21 +57,24 @@ func TestMake(t *testing.T) {
 		c.Scopes = []string{c.URL + "/.default"}
 	})
 	confidential := conn("conf", "https://sales.crm4.dynamics.com", func(c *config.Connection) { c.ClientSecret = "s3cret-value" })
-	refreshable := tokens{TokenKey(sales) + " ": {Grant: true, Refreshable: true}}
+	refreshable := tokens{TokenKey(sales): {RefreshToken: "rt"}}
 	// Every connection below holds a valid token: only a changed credential
 	// makes apply get a new one.
 	valid := func(cs ...*config.Connection) tokens {
 		t := tokens{}
 		for _, c := range cs {
-			t[TokenKey(c)+" "] = TokenStatus{Grant: true, Refreshable: c.GrantType == config.GrantAuthorizationCode,
-				AccessExpiry: now.Add(time.Hour), AccessScopes: c.Scopes}
+			g := &auth.Grant{Access: map[string]*auth.AccessToken{c.URL: {Token: "at", Expiry: now.Add(time.Hour), Scopes: c.Scopes}}}
+			if c.GrantType == config.GrantAuthorizationCode {
+				g.RefreshToken = "rt"
+			}
+			t[TokenKey(c)] = g
 		}
 		return t
 	}
 
 	type want struct {
 		action Action
-		reason string // substring
+		reason string // the reason codes, as Verify names them
 		auth   AuthKind
 		areas  string // substring of auth reason
 	}
@@ -94,8 +93,8 @@ func TestMake(t *testing.T) {
 			name:  "first apply: one browser sign-in serves both orgs of the account",
 			conns: []*config.Connection{sales, finance},
 			want: map[string]want{
-				"connection.finance": {Create, "", AuthInteractive, "no token"},
-				"connection.sales":   {Create, "", AuthRefresh, "covered by the sign-in for connection.finance"},
+				"connection.finance": {Create, "[not_created]", AuthInteractive, "no token"},
+				"connection.sales":   {Create, "[not_created]", AuthRefresh, "covered by the sign-in for connection.finance"},
 			},
 			sum: Summary{Add: 2, SignIns: 2, Interactive: 1},
 		},
@@ -105,8 +104,8 @@ func TestMake(t *testing.T) {
 			prior:  []*config.Connection{sales, finance},
 			tokens: refreshable,
 			want: map[string]want{
-				"connection.finance": {NoOp, "", AuthNone, ""},
-				"connection.sales":   {NoOp, "", AuthNone, ""},
+				"connection.finance": {NoOp, "[]", AuthNone, ""},
+				"connection.sales":   {NoOp, "[]", AuthNone, ""},
 			},
 		},
 		{
@@ -114,16 +113,16 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{sales},
 			prior:  []*config.Connection{sales},
 			tokens: nil,
-			want:   map[string]want{"connection.sales": {Update, "no token in the token store", AuthInteractive, "no token"}},
+			want:   map[string]want{"connection.sales": {Update, "[no_token]", AuthInteractive, "no token"}},
 			sum:    Summary{Change: 1, SignIns: 1, Interactive: 1},
 		},
 		{
 			name:  "description changes in place; a valid token needs no sign-in",
 			conns: []*config.Connection{conn("sales", sales.URL, func(c *config.Connection) { c.Description = "new" })},
 			prior: []*config.Connection{sales},
-			tokens: tokens{TokenKey(sales) + " " + sales.URL: {Grant: true, Refreshable: true,
-				AccessExpiry: now.Add(time.Hour), AccessScopes: []string{sales.URL + "/user_impersonation"}}},
-			want: map[string]want{"connection.sales": {Update, "description changed", AuthNone, "token valid until"}},
+			tokens: tokens{TokenKey(sales): {RefreshToken: "rt", Access: map[string]*auth.AccessToken{
+				sales.URL: {Token: "at", Expiry: now.Add(time.Hour), Scopes: []string{sales.URL + "/user_impersonation"}}}}},
+			want: map[string]want{"connection.sales": {Update, "[attributes_changed (description)]", AuthNone, "token valid until"}},
 			sum:  Summary{Change: 1},
 		},
 		{
@@ -131,7 +130,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{conn("sales", "https://sales2.crm4.dynamics.com")},
 			prior:  []*config.Connection{sales},
 			tokens: refreshable,
-			want:   map[string]want{"connection.sales": {Replace, "url", AuthRefresh, "refresh token covers it"}},
+			want:   map[string]want{"connection.sales": {Replace, "[forces_replacement (scopes, url)]", AuthRefresh, "refresh token covers it"}},
 			sum:    Summary{Add: 1, Destroy: 1, SignIns: 1},
 		},
 		{
@@ -139,7 +138,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{conn("sales", sales.URL, func(c *config.Connection) { c.ClientID = "app2" })},
 			prior:  []*config.Connection{sales},
 			tokens: refreshable,
-			want:   map[string]want{"connection.sales": {Replace, "client_id", AuthInteractive, "identity changed (client_id"}},
+			want:   map[string]want{"connection.sales": {Replace, "[forces_replacement (client_id)]", AuthInteractive, "identity changed (client_id"}},
 			sum:    Summary{Add: 1, Destroy: 1, SignIns: 1, Interactive: 1},
 		},
 		{
@@ -148,8 +147,8 @@ func TestMake(t *testing.T) {
 			prior:  []*config.Connection{sales, finance},
 			tokens: refreshable,
 			want: map[string]want{
-				"connection.sales":   {NoOp, "", AuthNone, ""},
-				"connection.finance": {Delete, "no longer in the configuration", AuthNone, ""},
+				"connection.sales":   {NoOp, "[]", AuthNone, ""},
+				"connection.finance": {Delete, "[removed_from_config]", AuthNone, ""},
 			},
 			sum: Summary{Destroy: 1},
 		},
@@ -157,8 +156,8 @@ func TestMake(t *testing.T) {
 			name:  "new app-only connection: client credentials, and a note on the application user",
 			conns: []*config.Connection{app, cert},
 			want: map[string]want{
-				"connection.app":  {Create, "", AuthClientCredentials, "no token yet"},
-				"connection.cert": {Create, "", AuthCredential, "the app signs in with its certificate"},
+				"connection.app":  {Create, "[not_created]", AuthClientCredentials, "no token; the app signs in with its secret"},
+				"connection.cert": {Create, "[not_created]", AuthCredential, "the app signs in with its certificate"},
 			},
 			sum: Summary{Add: 2, SignIns: 2},
 		},
@@ -166,7 +165,7 @@ func TestMake(t *testing.T) {
 			name:  "changed client secret: update, new app token",
 			conns: []*config.Connection{conn("app", app.URL, func(c *config.Connection) { *c = *app; c.ClientSecret = "other" })},
 			prior: []*config.Connection{app},
-			want:  map[string]want{"connection.app": {Update, "client_secret changed", AuthClientCredentials, "client_secret changed; a new token proves it"}},
+			want:  map[string]want{"connection.app": {Update, "[attributes_changed (client_secret)]", AuthClientCredentials, "client_secret changed; a new token proves it"}},
 			sum:   Summary{Change: 1, SignIns: 1},
 		},
 		{
@@ -174,7 +173,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{conn("cert", cert.URL, func(c *config.Connection) { *c = *cert; c.CertificatePath = "new.pfx"; c.CertificatePassword = "other" })},
 			prior:  []*config.Connection{cert},
 			tokens: valid(cert),
-			want:   map[string]want{"connection.cert": {Update, "certificate_path", AuthCredential, "certificate_path, certificate_password changed; a new token proves it"}},
+			want:   map[string]want{"connection.cert": {Update, "[attributes_changed (certificate_path, certificate_password)]", AuthCredential, "certificate_path, certificate_password changed; a new token proves it"}},
 			sum:    Summary{Change: 1, SignIns: 1},
 		},
 		{
@@ -182,7 +181,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{conn("conf", confidential.URL, func(c *config.Connection) { *c = *confidential; c.ClientSecret = "other" })},
 			prior:  []*config.Connection{confidential},
 			tokens: valid(confidential),
-			want:   map[string]want{"connection.conf": {Update, "client_secret changed", AuthRefresh, "a refresh with it proves it"}},
+			want:   map[string]want{"connection.conf": {Update, "[attributes_changed (client_secret)]", AuthRefresh, "a refresh with it proves it"}},
 			sum:    Summary{Change: 1, SignIns: 1},
 		},
 		{
@@ -190,7 +189,7 @@ func TestMake(t *testing.T) {
 			conns:  []*config.Connection{conn("cert", cert.URL, func(c *config.Connection) { *c = *cert; c.Description = "now described" })},
 			prior:  []*config.Connection{cert},
 			tokens: valid(cert),
-			want:   map[string]want{"connection.cert": {Update, "description changed", AuthNone, "token valid until"}},
+			want:   map[string]want{"connection.cert": {Update, "[attributes_changed (description)]", AuthNone, "token valid until"}},
 			sum:    Summary{Change: 1},
 		},
 		{
@@ -199,14 +198,14 @@ func TestMake(t *testing.T) {
 			prior:   []*config.Connection{sales},
 			tokens:  refreshable,
 			library: map[string]LibraryStatus{"lib/sales.dsconn": LibraryMissing},
-			want:    map[string]want{"connection.sales": {Update, "was deleted outside connform", AuthRefresh, ""}},
+			want:    map[string]want{"connection.sales": {Update, "[library_missing]", AuthRefresh, ""}},
 			sum:     Summary{Change: 1, SignIns: 1},
 		},
 		{
 			name:    "target limits the plan",
 			conns:   []*config.Connection{sales, finance},
 			targets: []string{"connection.sales"},
-			want:    map[string]want{"connection.sales": {Create, "", AuthInteractive, "no token"}},
+			want:    map[string]want{"connection.sales": {Create, "[not_created]", AuthInteractive, "no token"}},
 			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
 		},
 		{
@@ -216,7 +215,31 @@ func TestMake(t *testing.T) {
 				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "finance", `connection.crm["finance"]` }),
 			},
 			targets: []string{"connection.crm[finance]"},
-			want:    map[string]want{`connection.crm["finance"]`: {Create, "", AuthInteractive, "no token"}},
+			want:    map[string]want{`connection.crm["finance"]`: {Create, "[not_created]", AuthInteractive, "no token"}},
+			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
+		},
+		{
+			name: "a bare block name targets every instance, and the type may be left out",
+			conns: []*config.Connection{
+				conn("crm", sales.URL, func(c *config.Connection) { c.Key, c.Addr = "sales", `connection.crm["sales"]` }),
+				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "finance", `connection.crm["finance"]` }),
+				sales,
+			},
+			targets: []string{"crm"},
+			want: map[string]want{
+				`connection.crm["finance"]`: {Create, "[not_created]", AuthInteractive, "no token"},
+				`connection.crm["sales"]`:   {Create, "[not_created]", AuthRefresh, "covered by the sign-in"},
+			},
+			sum: Summary{Add: 2, SignIns: 2, Interactive: 1},
+		},
+		{
+			name: "crm[test] without the type targets one instance",
+			conns: []*config.Connection{
+				conn("crm", sales.URL, func(c *config.Connection) { c.Key, c.Addr = "test", `connection.crm["test"]` }),
+				conn("crm", finance.URL, func(c *config.Connection) { c.Key, c.Addr = "prod", `connection.crm["prod"]` }),
+			},
+			targets: []string{"crm[test]"},
+			want:    map[string]want{`connection.crm["test"]`: {Create, "[not_created]", AuthInteractive, "no token"}},
 			sum:     Summary{Add: 1, SignIns: 1, Interactive: 1},
 		},
 		{
@@ -225,8 +248,8 @@ func TestMake(t *testing.T) {
 			prior:   []*config.Connection{sales, finance},
 			destroy: true,
 			want: map[string]want{
-				"connection.sales":   {Delete, "destroy requested", AuthNone, ""},
-				"connection.finance": {Delete, "no longer in the configuration", AuthNone, ""},
+				"connection.sales":   {Delete, "[destroy_requested]", AuthNone, ""},
+				"connection.finance": {Delete, "[removed_from_config]", AuthNone, ""},
 			},
 			sum: Summary{Destroy: 2},
 		},
@@ -243,7 +266,7 @@ func TestMake(t *testing.T) {
 					st.Connections = append(st.Connections, r)
 				}
 			}
-			in := Input{Config: cfg, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy, Tokens: tt.tokens.lookup,
+			in := Input{Config: cfg, State: st, Now: now, Targets: tt.targets, Destroy: tt.destroy, Grant: tt.tokens.lookup,
 				LibraryFile: func(c *config.Connection) string { return "lib/" + c.Name + ".dsconn" },
 				Library: func(path, hash string) LibraryStatus {
 					if s, ok := tt.library[path]; ok {
@@ -263,8 +286,8 @@ func TestMake(t *testing.T) {
 				if !ok {
 					t.Fatalf("unexpected change for %s", ch.Addr)
 				}
-				if ch.Action != w.action || !strings.Contains(ch.Reason, w.reason) {
-					t.Errorf("%s: action %v (%q), want %v containing %q", ch.Addr, ch.Action, ch.Reason, w.action, w.reason)
+				if ch.Action != w.action || reasonCodes(ch.Reasons) != w.reason {
+					t.Errorf("%s: action %v (%q), want %v containing %q", ch.Addr, ch.Action, reasonCodes(ch.Reasons), w.action, w.reason)
 				}
 				if ch.Auth.Kind != w.auth || !strings.Contains(ch.Auth.Reason, w.areas) {
 					t.Errorf("%s: auth %v (%q), want %v containing %q", ch.Addr, ch.Auth.Kind, ch.Auth.Reason, w.auth, w.areas)
@@ -310,8 +333,9 @@ func TestMakeRefuses(t *testing.T) {
 	}{
 		{"destroy honours prevent_destroy", []*config.Connection{guarded}, nil, true, "connection.prod has lifecycle.prevent_destroy set"},
 		{"replace honours prevent_destroy", []*config.Connection{conn("prod", "https://prod2.crm4.dynamics.com", func(c *config.Connection) { c.PreventDestroy = true })}, nil, false, "would be replaced (scopes, url changed"},
-		{"unknown target", []*config.Connection{guarded}, []string{"connection.nope"}, false, `target "connection.nope" matches no connection`},
-		{"malformed target", []*config.Connection{guarded}, []string{"sales"}, false, `invalid target "sales"`},
+		{"unknown target", []*config.Connection{guarded}, []string{"connection.nope"}, false, `target connection.nope matches no connection`},
+		{"unknown instance", []*config.Connection{guarded}, []string{"prod[dev]"}, false, `target connection.prod["dev"] matches no connection`},
+		{"malformed target", []*config.Connection{guarded}, []string{"prod[dev"}, false, `-target: invalid address "prod[dev" (a [ without its closing ]): write connection.NAME, NAME,`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,7 +404,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "is not a connform plan file") {
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "not a connform plan file") {
 		t.Fatalf("corrupt plan file: %v", err)
 	}
 }

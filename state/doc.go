@@ -10,7 +10,16 @@
 //   - "<path>.backup": the snapshot the latest writing run started from;
 //   - "<path>.lock": the OS file lock (flock), released by the OS when its
 //     process dies, so a crashed run never leaves the state locked;
-//   - "<path>.lock.info": who holds the lock, for messages and force-unlock.
+//   - "<path>.lock.info": who holds the lock, for messages and force-unlock;
+//   - "<path>.journal": while apply runs, its finished work, one checksummed
+//     record per change (Journal), folded into the state at the end or, after
+//     a crash, by the next run (Recover);
+//   - "<path>.conflict-<time>": this run's state, when the file was replaced
+//     by something that ignored the lock (never overwritten).
+//
+// Backend gathers the capabilities (read, write with conflict check, lock,
+// force-unlock, workspaces, journal) as small interfaces; backendtest holds
+// the conformance suite every backend passes.
 //
 // Every file is replaced by rename from a synced temp file in the same
 // directory, so a crash leaves the old file or the new one, never a torn one;

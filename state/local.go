@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"connform/internal/atomicfile"
 )
@@ -38,11 +40,29 @@ type Local struct {
 	// afterWrite lets tests turn a state write's outcome into another (a
 	// directory sync that failed after the rename).
 	afterWrite func(error) error
+	// now stamps the name of a conflict copy; tests fix it.
+	now func() time.Time
+
+	// Notify, when set, receives what the backend did on its own that the
+	// user should know: a leftover journal folded or shown.
+	Notify func(msg string)
 }
 
+// seenState identifies the file this run last read or wrote: its lineage
+// and serial, and a digest of its bytes, so that a file replaced by
+// something that ignored the lock is noticed even when it carries the same
+// serial (a copy of an older snapshot, a hand edit).
 type seenState struct {
 	lineage string
 	serial  uint64
+	digest  [sha256.Size]byte
+}
+
+// notify passes a message for the user to Notify, if set.
+func (l *Local) notify(msg string) {
+	if l.Notify != nil {
+		l.Notify(msg)
+	}
 }
 
 // NewLocal returns the local backend for the state file at path
@@ -85,15 +105,31 @@ type ConflictError struct {
 	// Serial the state this run tried to write.
 	DiskLineage, Lineage string
 	DiskSerial, Serial   uint64
+	// Kept is where this run's state was saved instead ("<path>.conflict-
+	// <time>"), so neither side's work is lost; "" if that failed too.
+	Kept string
 }
 
 func (e *ConflictError) Error() string {
-	if e.DiskLineage != e.Lineage {
-		return fmt.Sprintf("refusing to write state file %s: it holds a different state (lineage %s) than this run's (lineage %s). Nothing was written. If it is the wrong file, point connform at the right one; to replace it, move it away first and re-run.",
+	var msg string
+	switch {
+	case e.DiskLineage != e.Lineage:
+		msg = fmt.Sprintf("refusing to write state file %s: it holds a different state (lineage %s) than this run's (lineage %s), and was left as it is.",
 			e.Path, e.DiskLineage, e.Lineage)
+	case e.DiskSerial == e.Serial:
+		msg = fmt.Sprintf("refusing to write state file %s: it was replaced by something that ignored the lock while this run was working (same serial %d, different content), and was left as it is.",
+			e.Path, e.DiskSerial)
+	default:
+		msg = fmt.Sprintf("refusing to write state file %s: it was changed by someone else while this run was working (it is now at serial %d, this run started from serial %d), and was left as it is.",
+			e.Path, e.DiskSerial, e.Serial)
 	}
-	return fmt.Sprintf("refusing to write state file %s: it was changed by someone else while this run was working (it is now at serial %d, this run started from serial %d). Nothing was written. Re-run the command to work from the current state.",
-		e.Path, e.DiskSerial, e.Serial)
+	if e.Kept != "" {
+		return msg + fmt.Sprintf(" This run's state was saved to %s. Compare the two: keep the one that is right as %s (or merge the connections this run applied into it), remove the other, then run connform plan.", e.Kept, e.Path)
+	}
+	if e.DiskLineage != e.Lineage {
+		return msg + " Nothing was written. If it is the wrong file, point connform at the right one; to replace it, move it away first and re-run."
+	}
+	return msg + " Nothing was written. Re-run the command to work from the current state."
 }
 
 // Read returns the current state, or (nil, nil) when the file does not
@@ -103,11 +139,28 @@ func (e *ConflictError) Error() string {
 func (l *Local) Read() (*State, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, s, err := l.load()
-	if err != nil || s == nil {
+	raw, s, err := l.load()
+	if err != nil {
 		return nil, err
 	}
-	l.seen = &seenState{lineage: s.Lineage, serial: s.Serial}
+	if s != nil {
+		l.seen = &seenState{lineage: s.Lineage, serial: s.Serial, digest: sha256.Sum256(raw)}
+	}
+	// A journal left by a run that died holds connections it finished:
+	// show them (without writing anything; Recover folds them in).
+	entries, ignored, err := l.leftover()
+	if err != nil || len(entries) < 2 {
+		return s, err
+	}
+	s, err = l.fold(s, entries)
+	if err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("%s holds the work of a run that did not finish (%s); it is included here, and the next apply folds it into %s.", l.journalPath(), describeEntries(entries), l.path)
+	if ignored > 0 {
+		msg += fmt.Sprintf(" Its last %d byte(s) are an incomplete record and are ignored.", ignored)
+	}
+	l.notify(msg)
 	return s, nil
 }
 
@@ -138,6 +191,10 @@ func decode(raw []byte) (s *State, problem string, tooNew bool) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, "the file is empty (a write was probably interrupted)", false
 	}
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		// encoding/json would call it an invalid character 'ï'.
+		return nil, "it starts with a byte order mark (an editor saved it as \"UTF-8 with BOM\"); save it as UTF-8 without one", false
+	}
 	// Look at the version alone first: a newer format may not fit State.
 	var head struct {
 		Version *int `json:"version"`
@@ -160,16 +217,22 @@ func decode(raw []byte) (s *State, problem string, tooNew bool) {
 	if s.Lineage == "" {
 		return nil, "it has no \"lineage\"", false
 	}
-	sortConnections(s.Connections)
-	seen := make(map[string]bool, len(s.Connections))
 	for i, c := range s.Connections {
 		if c == nil {
 			return nil, fmt.Sprintf("connection %d is null", i), false
 		}
+	}
+	sanitize(s)
+	sortConnections(s.Connections)
+	seen := make(map[string]bool, len(s.Connections))
+	for _, c := range s.Connections {
 		if seen[c.Addr] {
 			return nil, fmt.Sprintf("connection %q appears more than once", c.Addr), false
 		}
 		seen[c.Addr] = true
+	}
+	if problem := checkAddresses(s.Connections); problem != "" {
+		return nil, problem, false
 	}
 	return s, "", false
 }
@@ -233,9 +296,11 @@ func (l *Local) Write(s *State) error {
 	next := s.Serial + 1
 	if disk != nil {
 		conflict := disk.Lineage != s.Lineage || disk.Serial > s.Serial ||
-			(l.seen != nil && l.seen.lineage == disk.Lineage && l.seen.serial != disk.Serial)
+			(l.seen != nil && l.seen.lineage == disk.Lineage && (l.seen.serial != disk.Serial || l.seen.digest != sha256.Sum256(raw)))
 		if conflict {
-			return &ConflictError{Path: l.path, DiskLineage: disk.Lineage, Lineage: s.Lineage, DiskSerial: disk.Serial, Serial: s.Serial}
+			e := &ConflictError{Path: l.path, DiskLineage: disk.Lineage, Lineage: s.Lineage, DiskSerial: disk.Serial, Serial: s.Serial}
+			e.Kept = l.keepConflict(s, next)
+			return e
 		}
 		same, err := sameContent(s, disk)
 		if err != nil {
@@ -243,7 +308,7 @@ func (l *Local) Write(s *State) error {
 		}
 		if same {
 			s.Serial = disk.Serial
-			l.seen = &seenState{lineage: s.Lineage, serial: s.Serial}
+			l.seen = &seenState{lineage: s.Lineage, serial: s.Serial, digest: sha256.Sum256(raw)}
 			return nil
 		}
 		// s.Serial >= disk.Serial here, so this also covers a file that was
@@ -276,9 +341,34 @@ func (l *Local) Write(s *State) error {
 	// The new state is in place (durably or not): the run goes on from it,
 	// or its next write would look like someone else's change.
 	s.Serial = next
-	l.seen = &seenState{lineage: s.Lineage, serial: s.Serial}
+	l.seen = &seenState{lineage: s.Lineage, serial: s.Serial, digest: sha256.Sum256(data)}
 	return err
 }
+
+// keepConflict saves the state this run could not write beside the file
+// it would have replaced, so that neither side's work is lost. It returns
+// the copy's path, or "" when even that failed.
+func (l *Local) keepConflict(s *State, serial uint64) string {
+	out := *s
+	out.Serial = serial
+	data, err := encode(&out)
+	if err != nil {
+		return ""
+	}
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	path := fmt.Sprintf("%s.conflict-%s", l.path, now().UTC().Format("20060102T150405.000Z"))
+	if err := writeFileAtomic(path, data, nil); err != nil && !errors.Is(err, atomicfile.ErrNotDurable) {
+		return ""
+	}
+	return path
+}
+
+// Workspaces lists the workspaces the backend holds. The local backend has
+// one state file, so one workspace.
+func (l *Local) Workspaces() ([]string, error) { return []string{DefaultWorkspace}, nil }
 
 // encode renders the file format: indented JSON with a trailing newline so
 // the file diffs and prints cleanly. A nil connection list is written as []

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -332,6 +333,30 @@ func TestWriteRefusesConflicts(t *testing.T) {
 			},
 			wantMessage: "changed by someone else",
 		},
+		{
+			// something that ignores the lock puts another file in place
+			// with the serial this run read (a copy, a hand edit)
+			name: "replaced with the same serial and other content",
+			run: func(t *testing.T, path string) (*Local, *State) {
+				mine := NewLocal(path)
+				s := mustRead(t, mine)
+				var theirs State
+				if err := json.Unmarshal(readFile(t, path), &theirs); err != nil {
+					t.Fatal(err)
+				}
+				theirs.Connections = append(theirs.Connections, conn("connection.theirs"))
+				data, _ := json.MarshalIndent(&theirs, "", "  ")
+				if err := os.WriteFile(path+".new", data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(path+".new", path); err != nil {
+					t.Fatal(err)
+				}
+				s.Connections = append(s.Connections, conn("connection.mine"))
+				return mine, s
+			},
+			wantMessage: "replaced by something that ignored the lock",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,7 +371,7 @@ func TestWriteRefusesConflicts(t *testing.T) {
 				t.Fatalf("Write = %v, want a *ConflictError", err)
 			}
 			msg := err.Error()
-			for _, want := range []string{path, tt.wantMessage, "Nothing was written"} {
+			for _, want := range []string{path, tt.wantMessage, "was left as it is", "saved to " + conflict.Kept} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q does not mention %q", msg, want)
 				}
@@ -354,6 +379,12 @@ func TestWriteRefusesConflicts(t *testing.T) {
 			if !bytes.Equal(before, readFile(t, path)) {
 				t.Error("the state file was changed by a refused write")
 			}
+			// Both sides are kept: this run's state is beside theirs.
+			kept := mustRead(t, NewLocal(conflict.Kept))
+			if kept.Lineage != s.Lineage || len(kept.Connections) != len(s.Connections) {
+				t.Errorf("%s holds lineage %s and %d connections, want this run's state (lineage %s, %d connections)", conflict.Kept, kept.Lineage, len(kept.Connections), s.Lineage, len(s.Connections))
+			}
+			assertMode0600(t, conflict.Kept)
 		})
 	}
 }

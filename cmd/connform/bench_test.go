@@ -1,6 +1,7 @@
 package main
 
 import (
+	"connform/auth"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +49,7 @@ func benchPlan(b *testing.B, withState bool) {
 		st = &state.State{Version: 1, Serial: 1, Lineage: "bench"}
 		for _, c := range cfg.Connections {
 			st.Connections = append(st.Connections, &state.Connection{Addr: c.Addr, Name: c.Name, Attributes: c.Attributes(),
-				LibraryPath: filepath.Join("library", library.FileName(plan.LibraryKey(c), "dsconn"))})
+				LibraryPath: filepath.Join("library", library.FileName(c.Address().LibraryKey(), "dsconn"))})
 		}
 	}
 	s, _, _, _ := Test()
@@ -62,8 +63,8 @@ func benchPlan(b *testing.B, withState bool) {
 		p, err := plan.Make(plan.Input{
 			Config: cfg, State: st, Now: time.Now(),
 			LibraryFile: plan.DefaultLibraryFile("library", "dsconn", library.FileName),
-			Tokens: func(key, resource string) plan.TokenStatus {
-				return plan.TokenStatus{Grant: true, Refreshable: true}
+			Grant: func(key string) *auth.Grant {
+				return &auth.Grant{RefreshToken: "rt"}
 			},
 		})
 		if err != nil {

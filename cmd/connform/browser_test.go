@@ -126,7 +126,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if got := e.Stats().SignIns; got != 1 {
 		t.Errorf("the emulator completed %d sign-ins, want 1 for two orgs of one account", got)
 	}
-	if !strings.Contains(out.String(), "Apply complete! Connections: 2 added, 0 changed, 0 destroyed. 1 interactive sign-in(s).") {
+	if !strings.Contains(out.String(), "Apply complete! Connections: 2 added, 0 changed, 0 destroyed. 1 interactive sign-in.") {
 		t.Errorf("apply's summary is missing from stdout:\n%s", out)
 	}
 	st, err := state.NewLocal(filepath.Join(dir, "connform.state.json")).Read()

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"connform/apply"
 	"connform/auth"
 	"connform/dynamics"
+	"connform/internal/atomicfile"
 	"connform/plan"
 )
 
@@ -29,13 +32,13 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	var targets stringList
 	v.register(fs)
 	lf.register(fs)
-	fs.Var(&targets, "target", "limit the run to connection.NAME (repeatable)")
+	fs.Var(&targets, "target", "limit the run to an address: crm (every instance), crm[dev] or connection.crm[\"dev\"] (repeatable)")
 	autoApprove := fs.Bool("auto-approve", false, "skip the confirmation prompt")
 	input := fs.Bool("input", true, "ask for input; with -input=false nothing prompts or opens a browser")
 	parallelism := fs.Int("parallelism", 10, "how many connections to work on at once")
-	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 || (destroy && fs.NArg() > 0) {
 		return fmt.Errorf("unexpected arguments %q; usage: connform %s [options] [PLANFILE]", fs.Args(), name)
@@ -83,13 +86,20 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		if err := p.CheckFresh(cfg.Hash, lineage, serialOf(op)); err != nil {
 			return fmt.Errorf("saved plan %s is stale: %v", planFile, err)
 		}
+		if p, err = c.replan(op, planFile, saved); err != nil {
+			return err
+		}
 	} else {
 		p, err = plan.Make(c.planInput(op, targets, destroy))
 		if err != nil {
 			return err
 		}
 		logPlan(op.log, p)
-		renderPlan(c.io, p)
+		out, flush := c.io.Buffered()
+		renderPlan(out, p)
+		if err := flush(); err != nil {
+			return fmt.Errorf("writing the plan: %w", err)
+		}
 		if !p.HasChanges() {
 			return nil
 		}
@@ -116,18 +126,13 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 	fmt.Fprintln(c.io.ErrOut)
 
 	httpClient := c.httpClientFor(op.log)
-	flow := &auth.Flow{
-		HTTPClient: httpClient,
-		Timeout:    *authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-		OnRetry:    c.notifyRetry,
-	}
-	if *input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(httpClient, *authTimeout, *input)
 	s := cfg.Settings
-	res, err := apply.Run(ctx, p, cfg, op.st, op.backend, apply.Options{
+	journal, err := op.backend.OpenJournal(op.st)
+	if err != nil {
+		return err
+	}
+	res, err := apply.Run(ctx, p, cfg, op.st, journal, apply.Options{
 		Store:           op.store,
 		Flow:            flow,
 		Log:             op.log,
@@ -140,11 +145,39 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		LibraryDataType: s.LibraryDataType,
 		LibraryParams:   s.LibraryParameterNames,
 		LibraryFile:     plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, libraryFileName),
+		LibraryDir:      s.LibraryPath,
 	})
+	// Whatever happened, what the run finished is folded into the state
+	// now, once.
+	cerr := journal.Commit(op.st)
+	op.log.Debug("state saved", "serial", op.st.Serial, "connections", len(op.st.Connections), "error", cerr)
 	if err != nil {
-		return err
+		return errors.Join(err, cerr)
+	}
+	if errors.Is(cerr, atomicfile.ErrNotDurable) {
+		fmt.Fprintf(c.io.ErrOut, "%s saving the state: %v\n", c.io.Paint("yellow", "Warning:"), cerr)
+		cerr = nil
+	}
+	if cerr != nil {
+		return fmt.Errorf("saving the state: %w", cerr)
 	}
 	return c.reportApply(name, res)
+}
+
+// replan makes the plan again from the configuration and state and carries
+// that out, once it says what the saved plan says: a plan file is checked
+// input, never trusted instructions, so an edited one cannot make apply do
+// what the configuration does not say.
+func (c *cli) replan(op *operation, planFile string, saved *plan.Plan) (*plan.Plan, error) {
+	now, err := plan.Make(c.planInput(op, saved.Targets, saved.Destroy))
+	if err != nil {
+		return nil, fmt.Errorf("saved plan %s cannot be checked: %w", planFile, err)
+	}
+	if err := saved.Verify(now); err != nil {
+		return nil, fmt.Errorf("saved plan %s does not match what apply would do now: %v; run connform plan -out again", planFile, err)
+	}
+	logPlan(op.log, now)
+	return now, nil
 }
 
 func serialOf(op *operation) uint64 {
@@ -177,7 +210,7 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	failed := res.Failed()
 	signIns := ""
 	if res.Interactive > 0 {
-		signIns = fmt.Sprintf(" %d interactive sign-in(s).", res.Interactive)
+		signIns = " " + count(res.Interactive, "interactive sign-in") + "."
 	}
 	if len(failed) == 0 {
 		title := "Apply complete!"
@@ -191,8 +224,8 @@ func (c *cli) reportApply(name string, res *apply.Result) error {
 	if name == "destroy" {
 		title = "Destroy finished with errors."
 	}
-	fmt.Fprintf(c.io.Out, "\n%s %d of %d connection(s) failed. Connections: %d added, %d changed, %d destroyed.%s\n",
-		c.io.Paint("red", title), len(failed), len(res.Outcomes), added, changed, destroyed, signIns)
+	fmt.Fprintf(c.io.Out, "\n%s %d of %s failed. Connections: %d added, %d changed, %d destroyed.%s\n",
+		c.io.Paint("red", title), len(failed), count(len(res.Outcomes), "connection"), added, changed, destroyed, signIns)
 	for _, o := range failed {
 		c.errorf("%v", o.Err)
 	}
@@ -209,13 +242,18 @@ func (c *cli) progress(op *operation) func(apply.Event) {
 		case apply.EventStart:
 			fmt.Fprintf(w, "%s: %s...\n", addr, verbs[e.Action])
 			op.log.Info("change started", "address", e.Addr, "action", e.Action.String())
-		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode:
+		case apply.EventRefreshing, apply.EventSigningIn, apply.EventDeviceCode, apply.EventPlanNotKept, apply.EventWaiting:
 			c.signInProgress(e)
 		case apply.EventVerified:
 			fmt.Fprintf(w, "%s: %s as %s after %s\n", addr, c.io.Paint("green", "verified"), e.Account, roundDuration(e.Elapsed))
 			op.log.Info("change done", "address", e.Addr, "account", e.Account, "elapsed", e.Elapsed)
 		case apply.EventDeleted:
 			fmt.Fprintf(w, "%s: %s after %s\n", addr, c.io.Paint("green", "destroyed"), roundDuration(e.Elapsed))
+		case apply.EventFileRemoved:
+			fmt.Fprintf(w, "%s: removed %s\n", addr, escapeControl(e.Message))
+		case apply.EventFileKept:
+			fmt.Fprintf(w, "%s: %s %s\n", addr, c.io.Paint("yellow", "Warning:"), escapeControl(e.Message))
+			op.log.Warn("library file left in place", "address", e.Addr, "message", e.Message)
 		case apply.EventFailed:
 			fmt.Fprintf(w, "%s: %s\n", addr, c.io.Paint("red", "failed"))
 			op.log.Warn("change failed", "address", e.Addr, "error", e.Message)
@@ -240,7 +278,26 @@ func (c *cli) signInProgress(e apply.Event) {
 		fmt.Fprintf(c.io.ErrOut, "%s: signing in (%s)...\n", addr, msg)
 	case apply.EventDeviceCode:
 		fmt.Fprintf(c.io.ErrOut, "%s: sign in with a device code. %s\n", addr, e.Message)
+	case apply.EventWaiting:
+		fmt.Fprintf(c.io.ErrOut, "%s: %s\n", addr, e.Message)
+	case apply.EventPlanNotKept:
+		fmt.Fprintf(c.io.ErrOut, "%s: %s the plan could not be kept: %s\n", addr, c.io.Paint("yellow", "Warning:"), e.Message)
 	}
+}
+
+// signInFlow is the one way commands build the OAuth flows: the browser
+// only with input, -auth-timeout for every wait for a person, and a
+// reminder that it still waits every 30 s on a terminal (once a minute in
+// a log, where more would be noise).
+func (c *cli) signInFlow(hc *http.Client, timeout time.Duration, input bool) *auth.Flow {
+	f := &auth.Flow{HTTPClient: hc, Timeout: timeout, Now: c.now, Notify: c.notifySignIn, OnRetry: c.notifyRetry, WaitEvery: time.Minute}
+	if c.io.errTTY {
+		f.WaitEvery = 30 * time.Second
+	}
+	if input {
+		f.Opener = c.browser()
+	}
+	return f
 }
 
 func roundDuration(d time.Duration) time.Duration {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/apply"
 	"connform/auth"
 	"connform/config"
@@ -31,13 +31,9 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 	v.register(fs)
 	all := fs.Bool("all", false, "sign in for every connection of the configuration")
 	input := fs.Bool("input", true, "ask for input; login always needs it, so -input=false is refused")
-	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform login [options] NAME... | -all\n\nSigns in afresh for the accounts behind the named connections (block\nname or address), replacing their stored tokens. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	authTimeout := fs.Duration("auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if !*input {
 		return errors.New("connform login asks a person to sign in (in a browser or with a device code), and -input=false forbids that; run connform login in a terminal (automation uses grant_type = \"client_credentials\" or an Entra-native authentication_method instead)")
@@ -58,14 +54,7 @@ func (c *cli) cmdLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
-	flow := &auth.Flow{
-		HTTPClient: c.httpClientFor(log),
-		Timeout:    *authTimeout,
-		Now:        c.now,
-		Opener:     c.browser(),
-		Notify:     c.notifySignIn,
-		OnRetry:    c.notifyRetry,
-	}
+	flow := c.signInFlow(c.httpClientFor(log), *authTimeout, true)
 	var failed int
 	for _, g := range groupByKey(conns) {
 		first := g.conns[0]
@@ -127,12 +116,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	all := fs.Bool("all", false, "forget the tokens of every account the configuration or the state refers to")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: connform logout [options] NAME... | -all\n\nForgets the stored tokens (the whole account's grant) behind the named\nconnections. Options:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if err := needNames(fs.Args(), *all, "logout"); err != nil {
 		return err
@@ -162,6 +147,8 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	type target struct {
 		key   string
 		addrs []string
+		// user is who signed in for the key, as the state remembers it.
+		user string
 	}
 	var targets []*target
 	byKey := map[string]*target{}
@@ -186,18 +173,35 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	}
 	matched := map[string]bool{}
 	for _, cc := range cfg.Connections {
-		if *all || matchesAny(cc.Addr, cc.Name, fs.Args(), matched) {
+		if *all || matchesAny(cc.Addr, fs.Args(), matched) {
 			add(plan.TokenKey(cc), cc.Addr)
 		}
 	}
 	for _, sc := range prior {
-		if *all || matchesAny(sc.Addr, sc.Name, fs.Args(), matched) {
+		if *all || matchesAny(sc.Addr, fs.Args(), matched) {
 			add(sc.TokenKey, sc.Addr)
+		}
+	}
+	// Tokens belong to the account, not the connection: every connection
+	// of a key loses them, named or not, and is listed.
+	for _, cc := range cfg.Connections {
+		if t := byKey[plan.TokenKey(cc)]; t != nil && !slices.Contains(t.addrs, cc.Addr) {
+			t.addrs = append(t.addrs, cc.Addr)
+		}
+	}
+	for _, sc := range prior {
+		if t := byKey[sc.TokenKey]; t != nil {
+			if !slices.Contains(t.addrs, sc.Addr) {
+				t.addrs = append(t.addrs, sc.Addr)
+			}
+			if t.user == "" {
+				t.user = sc.Account
+			}
 		}
 	}
 	for _, n := range fs.Args() {
 		if !matched[n] {
-			return fmt.Errorf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n)
+			return notNamed(n, fmt.Sprintf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n))
 		}
 	}
 	if stErr != nil {
@@ -219,17 +223,23 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	for _, t := range targets {
 		// Get only to say whether there was something; a damaged entry is
 		// deleted all the same.
+		slices.Sort(t.addrs)
 		g, getErr := store.Get(t.key)
+		user := t.user
+		if g != nil && g.Account != "" {
+			user = g.Account
+		}
+		who := signedInPhrase(t.key, user)
 		if err := store.Delete(t.key); err != nil {
 			failed++
-			c.errorf("logging out %s (for %s): %v", accountPhrase(t.key), strings.Join(t.addrs, ", "), err)
+			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.addrs, ", "), err)
 			continue
 		}
 		what := "forgot its tokens"
 		if g == nil && getErr == nil {
 			what = "no tokens were stored"
 		}
-		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", accountPhrase(t.key), strings.Join(t.addrs, ", "), what)
+		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.addrs, ", "), what)
 	}
 	if failed > 0 {
 		return exitError(1)
@@ -238,20 +248,17 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 }
 
 // setTokenFileAside handles a token store that cannot even be opened under
-// logout -all: the encrypted file is moved aside (not deleted: with the
-// right passphrase it may still be readable), which logs every account out.
+// logout -all: a token file connform can identify as its own is moved
+// aside (not deleted: with the right passphrase it may still be readable),
+// which logs every account out. Any other file is left where it is.
 func (c *cli) setTokenFileAside(openErr error) error {
-	if c.store != nil || c.getenv("CONNFORM_TOKEN_STORE") == "keyring" || c.getenv("CONNFORM_TOKEN_STORE") == "memory" {
+	var fe *auth.FileError
+	if c.store != nil || !errors.As(openErr, &fe) {
 		return openErr
 	}
-	// auth.Open's file store lives here.
-	path := filepath.Join(c.connformHome(), "tokens.enc")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return openErr
-	}
-	aside := path + ".unreadable"
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("%v\nand it cannot be moved aside: %v", openErr, err)
+	aside, err := auth.SetAside(fe.Path)
+	if err != nil {
+		return fmt.Errorf("%v\nlogout -all: %v", openErr, err)
 	}
 	fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), openErr)
 	fmt.Fprintf(c.io.Out, "Logged out every account: the unreadable token file was moved to %s (delete it when you no longer need it).\n", aside)
@@ -260,14 +267,10 @@ func (c *cli) setTokenFileAside(openErr error) error {
 
 // cmdAuth dispatches the auth subcommands.
 func (c *cli) cmdAuth(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "status" {
-		fmt.Fprintln(c.io.ErrOut, "Usage: connform auth status [-json]\n\nShows, per account and connection, what the token store holds and whether\napply can get a token silently. It never touches the network.")
-		if len(args) > 0 && (args[0] == "-help" || args[0] == "-h") {
-			return nil
-		}
-		return exitError(1)
+	if len(args) > 0 && args[0] == "status" {
+		return c.cmdAuthStatus(ctx, args[1:])
 	}
-	return c.cmdAuthStatus(ctx, args[1:])
+	return c.subcommandHelp("auth", args)
 }
 
 // Token states shown by auth status.
@@ -291,11 +294,14 @@ type statusAccount struct {
 	ClientID  string `json:"client_id"`
 	// Account is the configured account: a login hint, "default" (whoever
 	// signs in) or "app" (client credentials).
-	Account        string             `json:"account"`
-	SignedInAs     string             `json:"signed_in_as,omitempty"`
-	RefreshToken   bool               `json:"refresh_token"`
-	RefreshDropped string             `json:"refresh_dropped,omitempty"`
-	Connections    []statusConnection `json:"connections"`
+	Account        string `json:"account"`
+	SignedInAs     string `json:"signed_in_as,omitempty"`
+	RefreshToken   bool   `json:"refresh_token"`
+	RefreshDropped string `json:"refresh_dropped,omitempty"`
+	// RefreshPerOrg says when connform learnt that this account's provider
+	// gives each org its own refresh token (auth.Grant.RefreshPerResource).
+	RefreshPerOrg string             `json:"refresh_per_org,omitempty"`
+	Connections   []statusConnection `json:"connections"`
 }
 
 type statusConnection struct {
@@ -304,6 +310,8 @@ type statusConnection struct {
 	State   string    `json:"state"` // valid | refreshable | client-credentials | credential | needs-sign-in
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Reason  string    `json:"reason"`
+	// ReasonCode is Reason's stable code (auth.ReasonCode).
+	ReasonCode auth.ReasonCode `json:"reason_code"`
 }
 
 func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
@@ -311,8 +319,8 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	var v varFlags
 	v.register(fs)
 	asJSON := fs.Bool("json", false, "print a JSON document instead of text")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform auth status [-json]", fs.Args())
@@ -340,6 +348,7 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 			a.SignedInAs = grant.Account
 			a.RefreshToken = grant.RefreshToken != ""
 			a.RefreshDropped = grant.RefreshDropped
+			a.RefreshPerOrg, _, _ = strings.Cut(grant.RefreshPerResource, ": ")
 		}
 		for _, cc := range g.conns {
 			a.Connections = append(a.Connections, connectionStatus(cc, grant, now))
@@ -349,53 +358,24 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	return newAuthStatusView(*asJSON, c.io).AuthStatus(rep, now)
 }
 
-// connectionStatus tells what apply would do for cc's token with grant, the
-// way apply decides it (apply/token.go), without asking anyone.
+// statusStates names auth's needs in auth status.
+var statusStates = map[auth.NeedKind]string{
+	auth.NeedNothing:      tokenValid,
+	auth.NeedRefresh:      tokenRefreshable,
+	auth.NeedClientSecret: tokenAppSecret,
+	auth.NeedCredential:   tokenCredential,
+	auth.NeedInteractive:  tokenSignIn,
+}
+
+// connectionStatus tells what apply would do for cc's token with grant:
+// auth decides (auth.Decide), exactly as for plan and apply, without
+// asking anyone.
 func connectionStatus(cc *config.Connection, grant *auth.Grant, now time.Time) statusConnection {
-	s := statusConnection{Address: cc.Addr, Org: cc.URL}
-	var at *auth.AccessToken
-	if grant != nil {
-		at = grant.Access[cc.URL]
-	}
-	if at != nil {
-		s.Expiry = at.Expiry
-	}
-	scopesOK := at != nil && auth.ScopesCover(at.Scopes, cc.Scopes)
-	switch {
-	case at.Valid(now) && scopesOK:
-		s.State, s.Reason = tokenValid, "access token valid"
-	case config.IsNativeMethod(cc.AuthenticationMethod):
-		s.State, s.Reason = tokenCredential, "silent when needed, "+plan.CredentialSource[cc.AuthenticationMethod]
-		if at != nil {
-			s.Reason = "access token expired; " + s.Reason
-		}
-	case cc.GrantType == config.GrantClientCredentials:
-		s.State, s.Reason = tokenAppSecret, "the app gets a token with its client secret when needed"
-		if at != nil {
-			s.Reason = "access token expired; " + s.Reason
-		}
-	case grant != nil && grant.RefreshToken != "" && (at == nil || scopesOK):
-		s.State = tokenRefreshable
-		if at == nil {
-			s.Reason = "no token for this org yet; the account's refresh token gets one silently"
-		} else {
-			s.Reason = "access token expired; the account's refresh token renews it silently"
-		}
-	default:
-		s.State = tokenSignIn
-		switch {
-		case grant == nil:
-			s.Reason = "no token (never signed in, or logged out)"
-		case at != nil && !scopesOK:
-			s.Reason = "the scopes changed since the last sign-in"
-		case grant.RefreshDropped != "":
-			when, _, _ := strings.Cut(grant.RefreshDropped, ": ")
-			s.Reason = "the account's refresh token was refused at " + when
-		case at == nil:
-			s.Reason = "no token for this org and no refresh token (is offline_access among the scopes?)"
-		default:
-			s.Reason = "access token expired and there is no refresh token (is offline_access among the scopes?)"
-		}
+	ac := plan.AuthConn(cc)
+	n := auth.Decide(ac, grant, now, auth.Situation{})
+	s := statusConnection{Address: cc.Addr, Org: cc.URL, State: statusStates[n.Kind], Reason: n.Text(), ReasonCode: n.Code}
+	if grant != nil && grant.Access[cc.URL] != nil {
+		s.Expiry = grant.Access[cc.URL].Expiry
 	}
 	return s
 }
@@ -442,8 +422,9 @@ func needNames(names []string, all bool, cmd string) error {
 	return nil
 }
 
-// selectConnections picks the connections named (by block name, by address,
-// or by address without "connection."), or all of them.
+// selectConnections picks the connections named (in any spelling
+// addrs.ParseTarget reads; a block name stands for all its instances), or
+// all of them.
 func selectConnections(conns []*config.Connection, names []string, all bool) ([]*config.Connection, error) {
 	if all {
 		return conns, nil
@@ -451,7 +432,7 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 	matched := map[string]bool{}
 	var out []*config.Connection
 	for _, cc := range conns {
-		if matchesAny(cc.Addr, cc.Name, names, matched) {
+		if matchesAny(cc.Addr, names, matched) {
 			out = append(out, cc)
 		}
 	}
@@ -461,19 +442,22 @@ func selectConnections(conns []*config.Connection, names []string, all bool) ([]
 			for _, cc := range conns {
 				known = append(known, cc.Addr)
 			}
-			return nil, fmt.Errorf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", "))
+			return nil, notNamed(n, fmt.Sprintf("no connection named %q in the configuration; the connections are: %s", n, strings.Join(known, ", ")))
 		}
 	}
 	return out, nil
 }
 
-// matchesAny reports whether a connection (addr, block name) is one of
-// names, recording in matched which names matched something. A block name
-// stands for all its instances.
-func matchesAny(addr, name string, names []string, matched map[string]bool) bool {
+// matchesAny reports whether the connection at addr is one of names,
+// recording in matched which names matched something.
+func matchesAny(addr string, names []string, matched map[string]bool) bool {
+	inst, err := addrs.ParseInstance(addr)
+	if err != nil {
+		return false
+	}
 	hit := false
 	for _, n := range names {
-		if a := normalAddr(n); a == addr || a == "connection."+name {
+		if t, err := addrs.ParseTarget(n); err == nil && t.Matches(inst) {
 			matched[n] = true
 			hit = true
 		}
@@ -481,15 +465,13 @@ func matchesAny(addr, name string, names []string, matched map[string]bool) bool
 	return hit
 }
 
-// normalAddr turns what a user types into an address: crm, connection.crm,
-// crm["sales"], or crm[sales] as a shell leaves it when the quotes were not
-// escaped.
-func normalAddr(name string) string {
-	addr := strings.TrimSpace(name)
-	if !strings.HasPrefix(addr, "connection.") {
-		addr = "connection." + addr
+// notNamed is the error for a name that matched nothing: why it is not an
+// address at all when it is not, else msg.
+func notNamed(name, msg string) error {
+	if _, err := addrs.ParseTarget(name); err != nil {
+		return err
 	}
-	return plan.QuoteKey(addr)
+	return errors.New(msg)
 }
 
 func addrList(conns []*config.Connection) string {

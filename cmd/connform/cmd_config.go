@@ -18,14 +18,17 @@ func (c *cli) cmdValidate(_ context.Context, args []string) error {
 	fs := c.flags("validate")
 	var v varFlags
 	v.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"validate", fmt.Errorf("unexpected arguments %q: validate takes none (it checks the .hcl files of the working directory; use -chdir=DIR before the command for another one)", fs.Args())}
 	}
 	cfg := c.loadConfig(v, nil)
 	if cfg == nil {
 		return exitError(1)
 	}
-	fmt.Fprintf(c.io.Out, "%s The configuration is valid: %d connection(s).\n", c.io.Paint("green", "Success!"), len(cfg.Connections))
+	fmt.Fprintf(c.io.Out, "%s The configuration is valid: %s.\n", c.io.Paint("green", "Success!"), count(len(cfg.Connections), "connection"))
 	return nil
 }
 
@@ -33,8 +36,8 @@ func (c *cli) cmdFmt(_ context.Context, args []string) error {
 	fs := c.flags("fmt")
 	check := fs.Bool("check", false, "only check: exit 3 when a file is not formatted, change nothing")
 	showDiff := fs.Bool("diff", false, "show the changes formatting makes")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {

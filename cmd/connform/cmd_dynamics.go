@@ -5,14 +5,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 
+	"connform/addrs"
 	"connform/apply"
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/plan"
 )
 
 // The commands people reach for once a connection exists: token, entities,
@@ -31,7 +34,7 @@ type connFlags struct {
 func (f *connFlags) register(fs *flag.FlagSet) {
 	f.vars.register(fs)
 	fs.BoolVar(&f.input, "input", true, "allow a browser sign-in; with -input=false a connection that needs one fails saying so")
-	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a browser sign-in")
+	fs.DurationVar(&f.authTimeout, "auth-timeout", 5*time.Minute, "how long to wait for a person to sign in (browser or device code)")
 }
 
 // session is a configuration, one connection of it, and a token for it.
@@ -41,6 +44,9 @@ type session struct {
 	token   string
 	account string
 	client  *dynamics.Client
+	// refused forgets the token when the org refuses it (HTTP 401), so
+	// that the next command gets a new one instead of reusing it.
+	refused func() error
 }
 
 // parseConnArgs parses args for a command that takes one connection name,
@@ -48,8 +54,8 @@ type session struct {
 func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage string) (string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return "", exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return "", err
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -67,8 +73,13 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 }
 
 // openSession loads the configuration, finds the connection and gets a
-// token for it silently where possible.
-func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*session, error) {
+// token for it silently where possible. applied refuses a connection whose
+// configuration would replace what apply made (another org, app or
+// scopes): its token would not be the applied connection's.
+func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
+	if s := c.cachedSession(name, f, applied); s != nil {
+		return s, nil
+	}
 	cfg := c.loadConfig(f.vars, nil)
 	if cfg == nil {
 		return nil, exitError(1)
@@ -76,6 +87,11 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	conn, err := findConnection(cfg, name)
 	if err != nil {
 		return nil, err
+	}
+	if applied {
+		if why := replacedSinceApply(cfg, conn, c.now()); why != "" {
+			return nil, fmt.Errorf("%s: the configuration would replace this connection (%s since connform apply); run connform plan to see the change and connform apply to make it", conn.Addr, why)
+		}
 	}
 	org, err := dynamics.ParseOrgURL(conn.URL)
 	if err != nil {
@@ -87,16 +103,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	}
 	log := c.logger()
 	hc := c.httpClientFor(log)
-	flow := &auth.Flow{
-		HTTPClient: hc,
-		Timeout:    f.authTimeout,
-		Now:        c.now,
-		Notify:     c.notifySignIn,
-		OnRetry:    c.notifyRetry,
-	}
-	if f.input {
-		flow.Opener = c.browser()
-	}
+	flow := c.signInFlow(hc, f.authTimeout, f.input)
 	tok, account, err := apply.Token(ctx, conn, apply.Options{
 		Store:       store,
 		Flow:        flow,
@@ -108,34 +115,43 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags) (*sessi
 	if err != nil {
 		return nil, err
 	}
+	c.cacheConnection(cfg, conn, f.vars, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
-		client: &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
+		client:  &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
+		refused: func() error { return (&auth.Source{Store: store}).DropAccess(plan.AuthConn(conn)) },
 	}, nil
 }
 
-// findConnection resolves what a user types for a connection: sales,
-// connection.sales, crm["dev"], crm[dev] or connection.crm["dev"].
+// findConnection resolves what a user types for one connection, in any
+// spelling addrs.ParseTarget reads: sales, connection.sales, crm["dev"],
+// crm[dev] or connection.crm["dev"].
 func findConnection(cfg *config.Config, name string) (*config.Connection, error) {
-	addr := normalAddr(name)
-	var instances, all []string
+	t, err := addrs.ParseTarget(name)
+	if err != nil {
+		return nil, err
+	}
+	var matches, all []string
+	var found *config.Connection
 	for _, c := range cfg.Connections {
-		if c.Addr == addr {
-			return c, nil
-		}
-		if "connection."+c.Name == addr {
-			instances = append(instances, c.Addr)
+		if t.Matches(c.Address()) {
+			matches = append(matches, c.Addr)
+			found = c
 		}
 		all = append(all, c.Addr)
 	}
-	if len(instances) > 0 {
-		return nil, fmt.Errorf("%s has %d instances (for_each); name one of them: %s", addr, len(instances), strings.Join(instances, ", "))
-	}
-	if len(all) == 0 {
-		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", addr)
+	switch {
+	case len(matches) == 1 && (!t.All || found.Key == ""):
+		return found, nil
+	case len(matches) > 0:
+		// A for_each block names a set that may grow: which instance is
+		// meant must be said, even while there is one.
+		return nil, fmt.Errorf("%s has %s (for_each); name one of them: %s", t, count(len(matches), "instance"), strings.Join(matches, ", "))
+	case len(all) == 0:
+		return nil, fmt.Errorf("no connection %s: the configuration has no connection blocks", t)
 	}
 	sort.Strings(all)
-	return nil, fmt.Errorf("no connection %s in the configuration; it has: %s", addr, strings.Join(all, ", "))
+	return nil, fmt.Errorf("no connection %s in the configuration; it has: %s", t, strings.Join(all, ", "))
 }
 
 func (c *cli) cmdToken(ctx context.Context, args []string) error {
@@ -147,7 +163,7 @@ func (c *cli) cmdToken(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, true)
 	if err != nil {
 		return err
 	}
@@ -163,8 +179,11 @@ func (s *session) apiError(doing string, err error) error {
 	var apiErr *dynamics.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.Problem()
-		if h := apiErr.Hint(s.conn.AppOnly()); h != "" {
+		if h := apiErr.Hint(plan.AuthConn(s.conn).AppOnly()); h != "" {
 			msg += "; " + h
+		}
+		if apiErr.StatusCode == http.StatusUnauthorized && s.refused != nil && s.refused() == nil {
+			msg += "; connform dropped the refused token, so the next command gets a new one"
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
 	}
@@ -181,7 +200,7 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, false)
 	if err != nil {
 		return err
 	}
@@ -197,7 +216,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	fs := c.flags("preview")
 	var f connFlags
 	f.register(fs)
-	entity := fs.String("entity", "", "the entity's logical name (default: the connection's entity attribute)")
+	entity := fs.String("entity", "", "the entity: its logical name (contact) or entity set name (contacts); default: the connection's entity attribute")
 	top := fs.Int("top", 10, "how many rows at most; pages are followed until there are this many")
 	sel := fs.String("select", "", "columns to show, comma-separated (default: all)")
 	filter := fs.String("filter", "", `an OData filter, such as "name eq 'Contoso'"`)
@@ -215,7 +234,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 			columns = append(columns, col)
 		}
 	}
-	s, err := c.openSession(ctx, name, f)
+	s, err := c.openSession(ctx, name, f, false)
 	if err != nil {
 		return err
 	}
@@ -226,8 +245,7 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if logical == "" {
 		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
 	}
-	appOnly := s.conn.AppOnly()
-	ent, err := apply.CheckEntity(ctx, s.client, s.org, s.token, logical, appOnly)
+	ent, err := s.entity(ctx, logical)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.conn.Addr, err)
 	}

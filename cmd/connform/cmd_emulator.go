@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,14 +29,16 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
 	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in as the test user without a person: the browser sign-in at once, a device code after "+emulator.DefaultDeviceAutoApproveDelay.String()+" (as someone typing it on another device)")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
+	fewer := fs.Bool("grant-fewer-scopes", false, "drop permissions an org does not expose from the grant instead of refusing them, and refuse a refresh asking for more than was granted (as many OpenID providers do)")
+	perResource := fs.Bool("refresh-per-resource", false, "bind each refresh token to the org it was issued for (as standard OpenID providers do; Entra's serve every org)")
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
 	varsFile := fs.String("vars-file", "", "also write authority, tenant_id, client_id (the public app) and orgs as a variables file (e.g. emulator.auto.vars.hcl, loaded without a flag); removed when the emulator stops")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	var parsed []emulator.Fault
 	for _, s := range faults {
@@ -47,7 +48,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 		}
 		parsed = append(parsed, f)
 	}
-	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS})
+	e, err := emulator.Start(emulator.Options{Addr: *addr, AutoApprove: *autoApprove, Orgs: *orgs, TLS: *useTLS, GrantFewerScopes: *fewer, RefreshPerResource: *perResource})
 	if err != nil {
 		return fmt.Errorf("starting the emulator: %w", err)
 	}
@@ -109,7 +110,7 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 			return fmt.Errorf("-info-file: %w", err)
 		}
 	}
-	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %d Dynamics org(s). Press Ctrl-C to stop (or kill %d).\n", e.Info().Authority, len(e.Info().Orgs), os.Getpid())
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %s. Press Ctrl-C to stop (or kill %d).\n", e.Info().Authority, count(len(e.Info().Orgs), "Dynamics org"), os.Getpid())
 	<-ctx.Done()
 	return nil
 }
@@ -237,8 +238,8 @@ connection "dynamics" {
 func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	fs := c.flags("demo")
 	keep := fs.Bool("keep", false, "keep the demo's directory (configuration, state, library) afterwards")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	e, err := emulator.Start(emulator.Options{})
 	if err != nil {
@@ -278,9 +279,9 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 
 	// The demo keeps its tokens in an encrypted file of its own, so it never
 	// touches the user's real token store.
-	pass := make([]byte, 32)
-	_, _ = rand.Read(pass)
-	store, err := auth.NewFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), []byte(hex.EncodeToString(pass)))
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	store, err := auth.NewKeyFileStore(filepath.Join(dir, ".tokens", "tokens.enc"), key)
 	if err != nil {
 		return err
 	}
@@ -320,7 +321,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.io.Out, "\nThe library now holds %d entries, one file per connection, for Simego Data Sync to open. %s:\n\n%s", len(libFiles), filepath.Join("library", filepath.Base(libFiles[0])), entry)
+	fmt.Fprintf(c.io.Out, "\nThe library now holds %s, one file per connection, for Simego Data Sync to open. %s:\n\n%s", count(len(libFiles), "entry", "entries"), filepath.Join("library", filepath.Base(libFiles[0])), entry)
 	if !strings.HasSuffix(string(entry), "\n") {
 		fmt.Fprintln(c.io.Out)
 	}
@@ -334,11 +335,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	signIns := fmt.Sprintf("%d sign-ins", e.Stats().SignIns)
-	if e.Stats().SignIns == 1 {
-		signIns = "1 sign-in"
-	}
-	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %d orgs. Its files are %s.\n", signIns, len(info.Orgs), where)
+	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s. Its files are %s.\n", count(e.Stats().SignIns, "sign-in"), count(len(info.Orgs), "org"), where)
 	fmt.Fprintf(c.io.Out, "In a real run, tokens go to the OS keyring (Windows Credential Manager, macOS Keychain, Secret Service) or else an encrypted file in %s, never beside the configuration; "+
 		"the library goes to library_path (Simego's own folder on Windows is %s).\n", c.connformHome(), `C:\ProgramData\Simego\DataSyncStudio30\Registry`)
 	fmt.Fprintln(c.io.Out, "Next: examples/quickstart/README.md runs the same steps yourself against `connform emulator`; then \"Five minutes with a real tenant\" in README.md.")

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"slices"
 
 	"connform/auth"
 	"connform/config"
 	"connform/library"
-	"connform/plan"
 	"connform/state"
 )
 
@@ -36,8 +33,8 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 	secrets := fs.Bool("include-secrets", false, "include client secrets (stdout only)")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return exitError(1)
+		if err := c.parse(fs, args); err != nil {
+			return err
 		}
 		if args = fs.Args(); len(args) == 0 {
 			break
@@ -58,91 +55,48 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 		return fmt.Errorf("unexpected arguments %q; usage: %s", pos[1:], usage)
 	}
 
-	cfg := c.loadConfig(v, nil)
-	if cfg == nil {
-		return exitError(1)
-	}
-	conns := cfg.Connections
-	if !*all {
-		conn, err := findConnection(cfg, pos[0])
-		if err != nil {
-			return err
-		}
-		conns = []*config.Connection{conn}
-	}
-	// The state only tells which connections apply has verified; reading it
-	// needs no lock, and a missing state just means none has been.
-	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	conns, recorded, err := c.exportConnections(v, *all, *secrets, pos)
 	if err != nil {
 		return err
 	}
 	for _, conn := range conns {
-		if st.Lookup(conn.Addr) == nil {
+		if !recorded(conn.Addr) {
 			fmt.Fprintf(c.io.ErrOut, "%s %s has not been applied: no sign-in has been verified for it yet (run connform apply).\n", c.io.Paint("yellow", "Warning:"), conn.Addr)
 		}
 	}
 	warn := c.io.Paint("yellow", "Warning:")
-
-	// Connections a connection string cannot express are left out of every
-	// format alike, so that the env and JSON forms never carry a string the
-	// connection-string form would refuse.
-	type exported struct {
-		conn *config.Connection
-		in   library.ExportInput
-		cs   string
+	out, warnings, err := library.Export(conns, library.ExportOptions{IncludeSecrets: *secrets, SkipUnsupported: *all, Thumbprint: auth.CertificateThumbprint})
+	for _, w := range warnings {
+		fmt.Fprintf(c.io.ErrOut, "%s %s\n", warn, w)
 	}
-	var out []exported
-	for _, conn := range conns {
-		in := c.exportInput(conn, *secrets)
-		cs, err := library.ConnectionString(in, *secrets)
-		var unsupported *library.UnsupportedMethodError
-		if errors.As(err, &unsupported) {
-			why := fmt.Sprintf("%s: %v. A tool that reads connection strings cannot sign in the way this connection does; give it the org URL (%s) and let it use %s itself, or export a connection with authentication_method = %q or the OAuth app",
-				conn.Addr, err, in.URL, methodDescription[unsupported.Method], config.MethodClientCertificate)
-			if !*all {
-				return fmt.Errorf("cannot export %s", why)
-			}
-			fmt.Fprintf(c.io.ErrOut, "%s skipping %s.\n", warn, why)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", conn.Addr, err)
-		}
-		out = append(out, exported{conn: conn, in: in, cs: cs})
-	}
-	if len(out) == 0 {
-		return fmt.Errorf("no connection could be exported: each one's authentication_method has no Dataverse connection string (see the warnings above)")
+	if err != nil {
+		return err
 	}
 	if *format == exportEnv {
-		// Two names with the same prefix would print the same variables
-		// twice, and the second would silently win when sourced.
-		seen := map[string]string{}
-		for _, e := range out {
-			p := library.EnvPrefix(e.in.Name)
-			if prev, dup := seen[p]; dup {
-				return fmt.Errorf("-format env: %s and %s would both be exported as %s_*; rename one of them (its connection name or for_each key) so that they differ in more than case and punctuation, or export them one at a time", prev, e.conn.Addr, p)
-			}
-			seen[p] = e.conn.Addr
+		if err := library.CheckEnvPrefixes(out); err != nil {
+			return err
 		}
 	}
-	if *secrets {
+	// Only a secret actually printed is worth a warning: one that cries
+	// wolf on every export teaches people to ignore it.
+	if *secrets && slices.ContainsFunc(out, func(e library.Exported) bool { return e.Input.ClientSecret != "" }) {
 		fmt.Fprintf(c.io.ErrOut, "%s the output holds client secrets: keep it out of files, logs and chat.\n", warn)
 	}
 
 	switch *format {
 	case exportConnectionString:
 		for _, e := range out {
-			s := e.cs
+			s := e.ConnectionString
 			if *all {
-				s = e.conn.Addr + "\t" + s
+				s = e.Addr + "\t" + s
 			}
 			fmt.Fprintln(c.io.Out, s)
 		}
 	case exportEnv:
 		for _, e := range out {
-			lines, err := library.EnvVars(e.in, *secrets)
+			lines, err := library.EnvVars(e.Input, *secrets)
 			if err != nil {
-				return fmt.Errorf("%s: %w", e.conn.Addr, err)
+				return fmt.Errorf("%s: %w", e.Addr, err)
 			}
 			for _, line := range lines {
 				fmt.Fprintln(c.io.Out, line)
@@ -151,12 +105,12 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 	case exportJSON:
 		entries := make([]exportJSONEntry, len(out))
 		for i, e := range out {
-			in := e.in
+			in := e.Input
 			entries[i] = exportJSONEntry{
-				Address: e.conn.Addr, Name: in.Name, URL: in.URL, TenantID: in.TenantID,
+				Address: e.Addr, Name: in.Name, URL: in.URL, TenantID: in.TenantID,
 				ClientID: in.ClientID, GrantType: in.GrantType, RedirectURI: in.RedirectURI,
 				AuthenticationMethod: in.AuthenticationMethod, Thumbprint: in.Thumbprint,
-				ConnectionString: e.cs,
+				ConnectionString: e.ConnectionString,
 			}
 			if *secrets {
 				entries[i].ClientSecret = in.ClientSecret
@@ -165,14 +119,6 @@ func (c *cli) cmdExport(_ context.Context, args []string) error {
 		return writeJSON(c.io.Out, entries)
 	}
 	return nil
-}
-
-// methodDescription names what signs in for a method that has no
-// connection string, for the warning that tells the user what to do.
-var methodDescription = map[string]string{
-	config.MethodAzureCLI:         "the Azure CLI's sign-in",
-	config.MethodManagedIdentity:  "the managed identity",
-	config.MethodWorkloadIdentity: "the federated token (workload identity)",
 }
 
 type exportJSONEntry struct {
@@ -190,53 +136,35 @@ type exportJSONEntry struct {
 	ClientSecret         string `json:"client_secret,omitempty"`
 }
 
-// exportInput is what an export shows of a connection. The secret is only
-// copied when asked for, so no later code can print it by mistake. For a
-// certificate it reads the file for the thumbprint, and when it cannot,
-// warns and leaves the thumbprint out rather than failing the export.
-func (c *cli) exportInput(conn *config.Connection, withSecret bool) library.ExportInput {
-	in := library.ExportInput{
-		Name:                 plan.LibraryKey(conn),
-		URL:                  conn.URL,
-		ClientID:             conn.ClientID,
-		TenantID:             conn.TenantID,
-		GrantType:            conn.GrantType,
-		AuthenticationMethod: conn.AuthenticationMethod,
-	}
-	if conn.GrantType != config.GrantClientCredentials && !config.IsNativeMethod(conn.AuthenticationMethod) {
-		// A ServiceClient opens its own sign-in on this redirect.
-		in.RedirectURI = conn.Redirect
-	}
-	if withSecret {
-		in.ClientSecret = conn.ClientSecret
-	}
-	if conn.AuthenticationMethod == config.MethodClientCertificate {
-		data, err := os.ReadFile(conn.CertificatePath)
-		var thumb string
-		if err == nil {
-			thumb, err = auth.CertificateThumbprint(data, conn.CertificatePassword)
+// exportConnections evaluates what export prints, and says which of them
+// the state records (apply has verified them). One connection without its
+// secret comes from the evaluation cache when it can (see
+// session_cache.go); a certificate's connection string needs its password
+// for the thumbprint, so it is never served from there.
+func (c *cli) exportConnections(v varFlags, all, secrets bool, pos []string) ([]*config.Connection, func(addr string) bool, error) {
+	if !all && !secrets {
+		if e, facts, ok := c.cachedConnection(pos[0], v); ok && e.Conn.AuthenticationMethod != config.MethodClientCertificate {
+			return []*config.Connection{e.Conn}, func(string) bool { return facts.recorded }, nil
 		}
+	}
+	cfg := c.loadConfig(v, nil)
+	if cfg == nil {
+		return nil, nil, exitError(1)
+	}
+	conns := cfg.Connections
+	if !all {
+		conn, err := findConnection(cfg, pos[0])
 		if err != nil {
-			hint := "check certificate_path"
-			if conn.CertificatePassword == "" {
-				hint += " (and set certificate_password if the file is encrypted)"
-			} else {
-				hint += " and certificate_password"
-			}
-			fmt.Fprintf(c.io.ErrOut, "%s %s: cannot read the certificate %s (%v), so its connection string has no Thumbprint: add Thumbprint=<the certificate's SHA-1 thumbprint> to it yourself, or %s and export again.\n",
-				c.io.Paint("yellow", "Warning:"), conn.Addr, conn.CertificatePath, plainError(err), hint)
+			return nil, nil, err
 		}
-		in.Thumbprint = thumb
+		conns = []*config.Connection{conn}
+		c.cacheConnection(cfg, conn, v, false)
 	}
-	return in
-}
-
-// plainError drops the path an *fs.PathError repeats, since the warning
-// names the file already.
-func plainError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
+	// The state only tells which connections apply has verified; reading it
+	// needs no lock, and a missing state just means none has been.
+	st, err := state.NewLocal(cfg.Settings.StatePath).Read()
+	if err != nil {
+		return nil, nil, err
 	}
-	return err
+	return conns, func(addr string) bool { return st.Lookup(addr) != nil }, nil
 }

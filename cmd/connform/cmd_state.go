@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"connform/addrs"
 	"connform/config"
 	"connform/plan"
 	"connform/state"
@@ -25,40 +26,62 @@ func (c *cli) statePath() string {
 func (c *cli) cmdShow(_ context.Context, args []string) error {
 	fs := c.flags("show")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 {
 		return fmt.Errorf("unexpected arguments %q; usage: connform show [-json] [PLANFILE]", fs.Args()[1:])
 	}
-	view := newShowView(*asJSON, c.io)
+	out, flush := c.io.Buffered()
+	view := newShowView(*asJSON, out)
+	var err error
 	if fs.NArg() == 1 {
-		p, err := plan.ReadFile(fs.Arg(0))
-		if err != nil {
-			return err
+		var p *plan.Plan
+		if p, err = plan.ReadFile(fs.Arg(0)); err == nil {
+			err = view.Plan(p)
 		}
-		return view.Plan(p)
+	} else {
+		var st *state.State
+		if st, err = state.NewLocal(c.statePath()).Read(); err == nil {
+			err = view.State(st)
+		}
 	}
-	st, err := state.NewLocal(c.statePath()).Read()
-	if err != nil {
-		return err
+	if ferr := flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing to standard output: %w", ferr)
 	}
-	return view.State(st)
+	return err
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {
-	if len(args) != 1 || args[0] != "list" {
-		return fmt.Errorf("usage: connform state list")
+	if len(args) == 0 || args[0] != "list" {
+		return c.subcommandHelp("state", args)
+	}
+	fs := c.flags("state list")
+	if err := c.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	// Addresses narrow the list as -target narrows a plan.
+	var targets []addrs.Target
+	for _, a := range fs.Args() {
+		t, err := addrs.ParseTarget(a)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
 	}
 	st, err := state.NewLocal(c.statePath()).Read()
 	if err != nil {
 		return err
 	}
-	if st == nil {
+	if st == nil || len(st.Connections) == 0 {
+		// On stderr: stdout stays a list a script can read, empty here.
+		fmt.Fprintln(c.io.ErrOut, "The state is empty: no connections have been applied.")
 		return nil
 	}
 	for _, conn := range st.Connections {
-		fmt.Fprintln(c.io.Out, conn.Addr)
+		if addrs.Selects(targets, conn.Addr) {
+			fmt.Fprintln(c.io.Out, conn.Addr)
+		}
 	}
 	return nil
 }
@@ -66,8 +89,8 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 func (c *cli) cmdForceUnlock(_ context.Context, args []string) error {
 	fs := c.flags("force-unlock")
 	force := fs.Bool("force", false, "do not ask for confirmation")
-	if err := fs.Parse(args); err != nil {
-		return exitError(1)
+	if err := c.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("usage: connform force-unlock [-force] LOCK_ID")

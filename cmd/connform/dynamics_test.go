@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"connform/addrs"
 	"connform/config"
 )
 
@@ -60,6 +61,9 @@ func TestFindConnection(t *testing.T) {
 		{arg: `crm["dev"]`, want: `connection.crm["dev"]`},
 		{arg: `crm[prod]`, want: `connection.crm["prod"]`},
 		{arg: `connection.crm["dev"]`, want: `connection.crm["dev"]`},
+		{arg: `connection.crm[dev]`, want: `connection.crm["dev"]`},
+		{arg: `crm[test]`, err: `no connection connection.crm["test"] in the configuration; it has: connection.crm["dev"], connection.crm["prod"], connection.sales`},
+		{arg: `crm[dev`, err: `invalid address "crm[dev" (a [ without its closing ]): write ` + addrs.Spellings},
 		{arg: "crm", err: `connection.crm has 2 instances (for_each); name one of them: connection.crm["dev"], connection.crm["prod"]`},
 		{arg: "nope", err: `no connection connection.nope in the configuration; it has: connection.crm["dev"], connection.crm["prod"], connection.sales`},
 	}
@@ -76,20 +80,5 @@ func TestFindConnection(t *testing.T) {
 				t.Fatalf("got %v, %v; want %s", c, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestImportIdentifier(t *testing.T) {
-	for key, want := range map[string]string{
-		"sales":        "sales",
-		"Marketing EU": "Marketing_EU",
-		"sales-dev":    "sales-dev",
-		"2024 budget":  "c_2024_budget",
-		"":             "c_",
-		"Ventes été":   "Ventes__t_",
-	} {
-		if got := identifier(key); got != want {
-			t.Errorf("identifier(%q) = %q, want %q", key, got, want)
-		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -25,7 +26,10 @@ import (
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+var version = devVersion
+
+// devVersion is the version of a build that was given none.
+const devVersion = "0.1.0-dev"
 
 func main() {
 	os.Exit(Main())
@@ -33,10 +37,14 @@ func main() {
 
 // Main runs connform on the process's arguments and streams.
 func Main() int {
-	// SIGTERM too, so that `kill PID` stops a command as Ctrl-C does
-	// (the emulator removes the files it wrote).
+	// SIGTERM (CI cancelling a job, timeout, systemd) is Ctrl-C: start
+	// nothing new, finish what is in flight, save, unlock, exit non-zero.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal stops at once, as the default action does: the
+	// first one is being honoured, and whoever sends another means it.
+	// Every file connform writes is replaced atomically, so that is safe.
+	go func() { <-ctx.Done(); stop() }()
 	c := &cli{io: System(), env: os.Environ(), now: clock(os.Getenv("CONNFORM_TEST_CLOCK_OFFSET"))}
 	return c.run(ctx, os.Args[1:])
 }
@@ -70,9 +78,15 @@ type cli struct {
 	// log is the run's logger (see logger); closeLog closes its file.
 	log      *slog.Logger
 	closeLog func() error
+	// opened are the token stores this command opened: run flushes their
+	// deferred writes when the command ends.
+	opened []auth.Store
 	// selfSignIn is set by the demo when it completes sign-ins itself:
 	// nobody needs to be shown the sign-in URL.
 	selfSignIn bool
+	// lastFlags is the flag set the command made, for the test that
+	// checks help and documentation against every flag.
+	lastFlags *flag.FlagSet
 }
 
 // notifySignIn shows the sign-in URL as the browser opens, so that someone
@@ -145,16 +159,6 @@ func commands() []command {
 	}
 }
 
-func (c *cli) usage() {
-	w := c.io.ErrOut
-	fmt.Fprintln(w, "Usage: connform [-chdir=DIR] <command> [options]")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, cmd := range commands() {
-		fmt.Fprintf(w, "  %-13s %s\n", cmd.name, cmd.summary)
-	}
-	fmt.Fprintln(w, "\nRun connform <command> -help for a command's options.")
-}
-
 func (c *cli) run(ctx context.Context, args []string) int {
 	defer func() {
 		if c.closeLog != nil {
@@ -177,19 +181,27 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		case a == "-version" || a == "--version":
 			args = []string{"version"}
 			continue
-		case a == "-help" || a == "--help" || a == "-h":
-			c.usage()
+		case isHelpArg(a):
+			c.usage(c.io.Out)
 			return 0
 		default:
 			fmt.Fprintf(c.io.ErrOut, "Error: unknown global option %s\n\n", a)
-			c.usage()
+			c.usage(c.io.ErrOut)
 			return 1
 		}
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		c.usage()
+		c.usage(c.io.ErrOut)
 		return 1
+	}
+	if args[0] == "help" {
+		if len(args) == 1 {
+			c.usage(c.io.Out)
+			return 0
+		}
+		// The command prints its own help, from its own flag set.
+		args = append(args[1:len(args):len(args)], "-help")
 	}
 	if c.dir != "" {
 		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
@@ -206,6 +218,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 			continue
 		}
 		err := cmd.run(c, ctx, args[1:])
+		c.flushStores()
 		var code exitError
 		switch {
 		case err == nil:
@@ -220,8 +233,21 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		}
 	}
 	fmt.Fprintf(c.io.ErrOut, "Error: unknown command %q\n\n", args[0])
-	c.usage()
+	c.usage(c.io.ErrOut)
 	return 1
+}
+
+// flushStores writes what the token stores the command opened deferred
+// (access tokens: refresh tokens are written at once), so a run writes the
+// token file once, not once per connection. A failure is a warning: what
+// was deferred can be fetched again, and the command's own work is done.
+func (c *cli) flushStores() {
+	for _, s := range c.opened {
+		if err := auth.Flush(s); err != nil {
+			fmt.Fprintf(c.io.ErrOut, "%s the new access tokens could not be saved (%v); the next run asks for them again\n", c.io.Paint("yellow", "Warning:"), err)
+		}
+	}
+	c.opened = nil
 }
 
 // errorf prints an error the way every command reports one.
@@ -239,11 +265,6 @@ func (c *cli) getenv(name string) string {
 	return ""
 }
 
-func (c *cli) cmdVersion(_ context.Context, args []string) error {
-	fmt.Fprintf(c.io.Out, "connform v%s\n", version)
-	return nil
-}
-
 // stringList is a repeatable flag.
 type stringList []string
 
@@ -252,7 +273,10 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func (c *cli) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("connform "+name, flag.ContinueOnError)
-	fs.SetOutput(c.io.ErrOut)
+	// c.parse reports errors and prints help itself.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	c.lastFlags = fs
 	// Every command takes it, as NO_COLOR works everywhere.
 	fs.BoolFunc("no-color", "never colour the output", func(string) error {
 		c.io.DisableColor()

@@ -46,6 +46,15 @@ func TestMain(m *testing.M) {
 			}
 			os.Exit(0)
 		},
+		// stallbrowser is a browser whose user never signs in: it says it
+		// opened the page by writing the process id of the connform that
+		// started it to the file browser-opened, and does nothing more.
+		"stallbrowser": func() {
+			if err := os.WriteFile("browser-opened", []byte(strconv.Itoa(os.Getppid())), 0o600); err != nil {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
 		// holdlock takes the state lock as another process would (an apply
 		// in another terminal), says so in a file, and holds it until killed.
 		"holdlock": func() {
@@ -71,10 +80,13 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupEmulator,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":       cmdEmu,
-			"nosecrets": cmdNoSecrets,
-			"waitfile":  cmdWaitFile,
-			"readmesh":  cmdReadmeSh,
+			"emu":         cmdEmu,
+			"nosecrets":   cmdNoSecrets,
+			"waitfile":    cmdWaitFile,
+			"readmesh":    cmdReadmeSh,
+			"signal":      cmdSignal,
+			"snapshot":    cmdSnapshot,
+			"cmpsnapshot": cmdCmpSnapshot,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)
@@ -135,11 +147,12 @@ func setupEmulator(env *testscript.Env) error {
 // cmdEmu drives the script's emulator: "emu advance 1h", "emu revoke",
 // "emu signins N" (asserts the number of completed sign-ins, browser or
 // device code), "emu fault ..." (see emuFault), "emu clearfaults",
-// "emu approve-device" (see approveDevice).
+// "emu approve-device" (see approveDevice), "emu grant-fewer-scopes on|off"
+// and "emu refresh-per-resource on|off" (see emulator.Options).
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulator.Emulator)
 	if len(args) == 0 {
-		ts.Fatalf("usage: emu advance DURATION | revoke | signins N | fault ENDPOINT KIND [count=N] [client=ID] [delay=D] | clearfaults | approve-device")
+		ts.Fatalf("usage: emu advance DURATION | revoke | signins N | fault ENDPOINT KIND [count=N] [client=ID] [delay=D] | clearfaults | approve-device | grant-fewer-scopes on|off | refresh-per-resource on|off")
 	}
 	switch args[0] {
 	case "advance":
@@ -155,6 +168,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("CONNFORM_TEST_CLOCK_OFFSET", (total + d).String())
 	case "revoke":
 		e.RevokeRefreshTokens()
+	case "grant-fewer-scopes":
+		e.SetGrantFewerScopes(args[1] == "on")
+	case "refresh-per-resource":
+		e.SetRefreshPerResource(args[1] == "on")
 	case "fault":
 		emuFault(ts, e, args[1:])
 	case "clearfaults":

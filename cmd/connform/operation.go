@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"connform/auth"
 	"connform/config"
+	"connform/internal/redact"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -31,7 +34,7 @@ type varFlags struct {
 }
 
 func (v *varFlags) register(fs *flag.FlagSet) {
-	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable: -var 'name=value' (repeatable)")
+	fs.Var(varArgFlag{&v.args, false}, "var", "set a variable (repeatable; of -var and -var-file, the later wins)")
 	fs.Var(varArgFlag{&v.args, true}, "var-file", "read variables from a .vars.hcl file (repeatable)")
 }
 
@@ -62,6 +65,7 @@ func (c *cli) loadConfig(v varFlags, planVars map[string]string) *config.Config 
 	if diags.HasErrors() {
 		return nil
 	}
+	c.logger().Debug("configuration evaluated", "connections", len(cfg.Connections))
 	c.storeChoice = auth.Choice{Store: cfg.Settings.TokenStore}
 	if r := cfg.Settings.TokenStoreRange; r.Filename != "" {
 		c.storeChoice.Where = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
@@ -98,8 +102,14 @@ func (o *operation) close() {
 	}
 }
 
+// open locks (unless -lock=false) and reads the state for a command. A
+// command that writes (apply, destroy) first folds in the journal of a run
+// that died and removes the temporary files killed writes left; the others
+// read such a journal without writing anything.
 func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lockFlags) (*operation, error) {
 	op := &operation{cfg: cfg, backend: state.NewLocal(cfg.Settings.StatePath), log: c.logger()}
+	op.backend.Notify = func(msg string) { fmt.Fprintln(c.io.ErrOut, msg) }
+	writes := name == "apply" || name == "destroy"
 	op.log.Debug("configuration loaded", "dir", c.dir, "files", len(cfg.Files), "connections", len(cfg.Connections), "hash", cfg.Hash)
 	if lf.lock {
 		info := state.NewLockInfo(name, version)
@@ -109,6 +119,12 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 		}
 		op.unlock = unlock
 		op.log.Debug("state locked", "path", cfg.Settings.StatePath, "lock_id", info.ID, "operation", name)
+	}
+	if writes {
+		if err := c.recoverState(op, lf.lock); err != nil {
+			op.close()
+			return nil, err
+		}
 	}
 	st, err := op.backend.Read()
 	if err != nil {
@@ -131,6 +147,30 @@ func (c *cli) open(ctx context.Context, name string, cfg *config.Config, lf lock
 	return op, nil
 }
 
+// recoverState folds a journal left by a run that died, and (holding the
+// lock, so no other run can be mid-write) removes the temporary files that
+// killed writes left beside the state and in the library folder.
+func (c *cli) recoverState(op *operation, locked bool) error {
+	n, err := op.backend.Recover()
+	if err != nil {
+		return err
+	}
+	op.log.Debug("state journal recovered", "records", n)
+	if !locked {
+		return nil
+	}
+	removed, err := op.backend.RemoveTemps()
+	more, lerr := library.RemoveTemps(op.cfg.Settings.LibraryPath)
+	removed = append(removed, more...)
+	for _, p := range removed {
+		op.log.Debug("leftover temporary file removed", "path", p)
+	}
+	if err := errors.Join(err, lerr); err != nil {
+		fmt.Fprintf(c.io.ErrOut, "%s %v\n", c.io.Paint("yellow", "Warning:"), err)
+	}
+	return nil
+}
+
 // tokenStore opens the machine's token store, or the injected one.
 func (c *cli) tokenStore() (auth.Store, error) {
 	store, _, err := c.openStore()
@@ -145,13 +185,18 @@ func (c *cli) tokenStore() (auth.Store, error) {
 // plaintext store warns on stderr before its first write.
 func (c *cli) openStore() (auth.Store, string, error) {
 	if c.store != nil {
+		c.opened = append(c.opened, c.store)
 		return c.store, "the store given to this process", nil
 	}
 	choice := c.storeChoice
 	choice.Warn = func(msg string) {
 		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
 	}
-	return auth.Open(c.connformHome(), c.env, choice)
+	s, desc, err := auth.Open(c.connformHome(), c.env, choice)
+	if err == nil {
+		c.opened = append(c.opened, s)
+	}
+	return s, desc, err
 }
 
 // connformHome is where per-user files (the encrypted token file) live:
@@ -169,6 +214,18 @@ func (c *cli) connformHome() string {
 // planInput gathers what plan.Make needs from an open operation.
 func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Input {
 	s := op.cfg.Settings
+	// One read of the store per account, not per connection: 10,000
+	// connections of one app would otherwise read and decrypt the token
+	// file 10,000 times.
+	read := map[string]*auth.Grant{}
+	grants := func(key string) *auth.Grant {
+		g, seen := read[key]
+		if !seen {
+			g, _ = op.store.Get(key)
+			read[key] = g
+		}
+		return g
+	}
 	in := plan.Input{
 		Config:      op.cfg,
 		Now:         c.now(),
@@ -176,6 +233,17 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 		Destroy:     destroy,
 		Version:     version,
 		LibraryFile: plan.DefaultLibraryFile(s.LibraryPath, s.LibraryFormat, library.FileName),
+		Removable: func(path, hash string) (bool, string) {
+			err := library.Owned(s.LibraryPath, path, hash)
+			var kept *library.KeptError
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return true, ""
+			case errors.As(err, &kept):
+				return false, kept.Reason
+			}
+			return false, ""
+		},
 		Library: func(path, hash string) plan.LibraryStatus {
 			st, err := library.Check(path, hash)
 			if err != nil {
@@ -183,17 +251,8 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			}
 			return plan.LibraryStatus(st)
 		},
-		Tokens: func(key, resource string) plan.TokenStatus {
-			g, err := op.store.Get(key)
-			if err != nil || g == nil {
-				return plan.TokenStatus{}
-			}
-			ts := plan.TokenStatus{Grant: true, Refreshable: g.RefreshToken != ""}
-			if at := g.Access[resource]; at != nil {
-				ts.AccessExpiry, ts.AccessScopes = at.Expiry, at.Scopes
-			}
-			return ts
-		},
+		// An unreadable entry plans as none: apply signs in afresh.
+		Grant: grants,
 	}
 	if op.existed {
 		in.State = op.st
@@ -206,10 +265,20 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 // which may hold a code or a token).
 func (c *cli) httpClientFor(log *slog.Logger) *http.Client {
 	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		// Apply works on -parallelism connections at once, often of one
+		// org: with Go's default of 2 idle connections per host, most
+		// requests would open a new connection (and TLS session).
+		t = t.Clone()
+		t.MaxIdleConnsPerHost = 64
+		base = t
+	}
 	if c.httpClient != nil && c.httpClient.Transport != nil {
 		base = c.httpClient.Transport
 	}
-	return &http.Client{Transport: loggingTransport{base: base, log: log}, Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
+	// Outermost, so that neither the log nor any caller sees an answer
+	// that echoes a secret of its request.
+	return &http.Client{Transport: redact.Transport(loggingTransport{base: base, log: log}), Timeout: 2 * time.Minute, CheckRedirect: refuseRedirect}
 }
 
 // refuseRedirect stops every redirect. Token requests carry the client
@@ -297,8 +366,12 @@ func (c *cli) logger() *slog.Logger {
 func logPlan(log *slog.Logger, p *plan.Plan) {
 	sum := p.Summarize()
 	log.Debug("plan made", "add", sum.Add, "change", sum.Change, "destroy", sum.Destroy, "sign_ins", sum.SignIns, "interactive", sum.Interactive)
+	if !log.Enabled(context.Background(), levelTrace) {
+		// The words of 10,000 reasons would be made for nothing.
+		return
+	}
 	for _, ch := range p.Changes {
-		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", ch.Reason,
+		log.Log(context.Background(), levelTrace, "planned", "address", ch.Addr, "action", ch.Action.String(), "reason", reasonText(ch.Reasons),
 			"auth", ch.Auth.Kind.String(), "auth_reason", ch.Auth.Reason, "account_key", ch.Auth.Account)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"connform/config"
+	"connform/auth"
 )
 
 // AuthStatusView is the output of auth status; now is when the report was
@@ -36,13 +36,15 @@ func (v humanView) AuthStatus(rep statusReport, now time.Time) error {
 		fmt.Fprintf(w, "\nAccount: %s\n", accountPhrase(a.Key))
 		// An app signs in with its secret, a credential by itself: no
 		// person, no refresh token.
-		if a.Account != "app" && !config.IsNativeMethod(a.Account) {
+		if a.Account != "app" && !auth.IsCredentialMethod(a.Account) {
 			who := a.SignedInAs
 			if who == "" {
 				who = "(nobody yet)"
 			}
 			fmt.Fprintf(w, "  signed in as:  %s\n", who)
 			switch {
+			case a.RefreshPerOrg != "":
+				fmt.Fprintf(w, "  refresh token: one per org (this provider's do not span orgs; learnt %s)\n", a.RefreshPerOrg)
 			case a.RefreshToken:
 				fmt.Fprintln(w, "  refresh token: held (serves every org of this account)")
 			case a.RefreshDropped != "":

@@ -100,7 +100,7 @@ func (v jsonView) Entities(list []dynamics.Entity) error {
 // Rows puts the count on ErrOut, out of the way of a pipe.
 func (v humanView) Rows(recs *dynamics.Records, entitySet, org string) error {
 	renderRows(v.s.Out, recs)
-	fmt.Fprintf(v.s.ErrOut, "%d row(s) of %s from %s.\n", len(recs.Rows), entitySet, org)
+	fmt.Fprintf(v.s.ErrOut, "%s of %s from %s.\n", count(len(recs.Rows), "row"), entitySet, org)
 	return nil
 }
 

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"connform/addrs"
+	"connform/auth"
 	"connform/config"
 	"connform/library"
 	"connform/plan"
@@ -78,7 +83,21 @@ func (v jsonView) State(st *state.State) error {
 	if st == nil {
 		return v.write(map[string]any{"connections": []any{}})
 	}
-	return v.write(st)
+	// Empty attributes are unset ones: left out, as plan -json leaves out
+	// empty values. The state itself is not changed.
+	out := *st
+	out.Connections = make([]*state.Connection, len(st.Connections))
+	for i, c := range st.Connections {
+		cc := *c
+		cc.Attributes = map[string]string{}
+		for k, val := range c.Attributes {
+			if val != "" {
+				cc.Attributes[k] = val
+			}
+		}
+		out.Connections[i] = &cc
+	}
+	return v.write(out)
 }
 
 // symbols belong to the renderer alone; the plan package only has actions.
@@ -99,7 +118,15 @@ var actionPhrase = map[plan.Action]string{
 func renderPlan(s *IOStreams, p *plan.Plan) {
 	w := s.Out
 	if !p.HasChanges() {
-		fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		switch {
+		case p.Destroy && len(p.Targets) > 0:
+			fmt.Fprintf(w, "%s Nothing to destroy: no connection that -target names is in the state.\n", s.Paint("green", "No changes."))
+		case p.Destroy:
+			fmt.Fprintf(w, "%s Nothing to destroy: the state records no connections.\n", s.Paint("green", "No changes."))
+		default:
+			fmt.Fprintf(w, "%s Your connections match the configuration, and no sign-in is needed.\n", s.Paint("green", "No changes."))
+		}
+		renderRemovals(w, s, p.Removals)
 		return
 	}
 	fmt.Fprintln(w, "connform will perform the following actions:")
@@ -109,8 +136,8 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		}
 		sym := actionSymbol[ch.Action]
 		fmt.Fprintf(w, "\n  # %s %s", ch.Addr, actionPhrase[ch.Action])
-		if ch.Reason != "" && ch.Action != plan.Create {
-			fmt.Fprintf(w, " (%s)", ch.Reason)
+		if why := reasonText(ch.Reasons); why != "" && ch.Action != plan.Create {
+			fmt.Fprintf(w, " (%s)", why)
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "%s connection %q {\n", s.Paint(actionColor[ch.Action], fmt.Sprintf("%3s", sym)), blockLabel(ch.Addr))
@@ -138,6 +165,7 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 			fmt.Fprintf(w, "    note: %s\n", ch.Note)
 		}
 	}
+	renderRemovals(w, s, p.Removals)
 	sum := p.Summarize()
 	fmt.Fprintf(w, "\n%s %d to add, %d to change, %d to destroy.", s.Paint("bold", "Plan:"), sum.Add, sum.Change, sum.Destroy)
 	switch {
@@ -150,11 +178,42 @@ func renderPlan(s *IOStreams, p *plan.Plan) {
 		how := "Browser"
 		if i := slices.IndexFunc(p.Changes, func(c *plan.Change) bool {
 			return c.Auth.Account == acct && c.Auth.Kind == plan.AuthInteractive
-		}); i >= 0 && p.Changes[i].Auth.Via == "device_code" {
+		}); i >= 0 && p.Changes[i].Auth.Via == string(auth.WayDeviceCode) {
 			how = "Device code"
 		}
 		fmt.Fprintf(w, "  %s sign-in: %s\n", how, accountPhrase(acct))
 	}
+}
+
+// renderRemovals says, a line per file, which library files apply removes
+// and which it leaves in place, so that no file goes unannounced.
+func renderRemovals(w io.Writer, s *IOStreams, rs []plan.Removal) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nLibrary files:")
+	for _, r := range rs {
+		whose := r.Addr
+		if r.Orphan {
+			whose = "written for " + cmp.Or(r.Addr, "a connection") + " by a run that did not record it"
+		}
+		if r.Kept != "" {
+			fmt.Fprintf(w, "  %s %s will be left in place (%s): %s\n", s.Paint("yellow", "!"), escapeControl(r.Path), escapeControl(whose), escapeControl(r.Kept))
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s will be removed (%s)\n", s.Paint("red", "-"), escapeControl(r.Path), escapeControl(whose))
+	}
+}
+
+// escapeControl shows control characters of a string that came from a
+// file (the state can be edited by anyone) as Go escapes, so it cannot
+// move the cursor or fake output.
+func escapeControl(v string) string {
+	if !strings.ContainsFunc(v, unicode.IsControl) {
+		return v
+	}
+	q := strconv.QuoteToGraphic(v)
+	return q[1 : len(q)-1]
 }
 
 func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange, width int) {
@@ -162,21 +221,34 @@ func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange
 		if a.Sensitive {
 			return "(sensitive value)"
 		}
-		return fmt.Sprintf("%q", v)
+		return attrValue(a.Name, v)
 	}
-	pad := strings.Repeat(" ", width-len(a.Name))
+	// One write of pieces per line: fmt would parse a format for each of
+	// the 100,000 lines of a large plan.
+	var sym, rest string
 	switch {
 	case action == plan.Create || (a.Before == "" && a.After != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("green", "+"), a.Name, pad, val(a.After))
+		sym, rest = s.Paint("green", "+"), val(a.After)
 	case action == plan.Delete || (a.After == "" && a.Before != ""):
-		fmt.Fprintf(w, "      %s %s%s = %s\n", s.Paint("red", "-"), a.Name, pad, val(a.Before))
+		sym, rest = s.Paint("red", "-"), val(a.Before)
 	default:
-		line := fmt.Sprintf("      %s %s%s = %s -> %s", s.Paint("yellow", "~"), a.Name, pad, val(a.Before), val(a.After))
+		sym, rest = s.Paint("yellow", "~"), val(a.Before)+" -> "+val(a.After)
 		if a.ForcesReplacement {
-			line += s.Paint("red", " # forces replacement")
+			rest += s.Paint("red", " # forces replacement")
 		}
-		fmt.Fprintln(w, line)
 	}
+	line := make([]byte, 0, 16+width+len(sym)+len(rest))
+	line = append(line, "      "...)
+	line = append(line, sym...)
+	line = append(line, ' ')
+	line = append(line, a.Name...)
+	for range width - len(a.Name) {
+		line = append(line, ' ')
+	}
+	line = append(line, " = "...)
+	line = append(line, rest...)
+	line = append(line, '\n')
+	_, _ = w.Write(line)
 }
 
 func authPhrase(a plan.Auth) string {
@@ -190,7 +262,7 @@ func authPhrase(a plan.Auth) string {
 	case plan.AuthCredential:
 		return "Entra credential, silent"
 	}
-	if a.Via == "device_code" {
+	if a.Via == string(auth.WayDeviceCode) {
 		return "interactive, with a device code"
 	}
 	return "interactive, in a browser"
@@ -199,8 +271,20 @@ func authPhrase(a plan.Auth) string {
 // blockLabel turns connection.NAME["KEY"] into NAME: the block's label, as
 // Terraform shows instances under their resource block.
 func blockLabel(addr string) string {
-	name, _, _ := strings.Cut(strings.TrimPrefix(addr, "connection."), "[")
-	return name
+	if i, err := addrs.ParseInstance(addr); err == nil {
+		return i.Name
+	}
+	return addr
+}
+
+// signedInPhrase is accountPhrase naming the user who signed in, once
+// known, instead of "(whoever signs in)".
+func signedInPhrase(key, user string) string {
+	phrase := accountPhrase(key)
+	if _, _, account := splitKey(key); account == "default" && user != "" {
+		return user + strings.TrimPrefix(phrase, "(whoever signs in)")
+	}
+	return phrase
 }
 
 // accountPhrase makes a token store key readable: which account, of which
@@ -242,37 +326,6 @@ func plural(n int) string {
 	return "s"
 }
 
-// planJSON is the documented -json form of a plan (see README.md).
-type planJSON struct {
-	FormatVersion int            `json:"format_version"`
-	Changes       []*plan.Change `json:"changes"`
-	Summary       summaryJSON    `json:"summary"`
-}
-
-type summaryJSON struct {
-	Add                 int      `json:"add"`
-	Change              int      `json:"change"`
-	Destroy             int      `json:"destroy"`
-	SignIns             int      `json:"sign_ins"`
-	Interactive         int      `json:"interactive"`
-	InteractiveAccounts []string `json:"interactive_accounts"`
-}
-
-func (v jsonView) Plan(p *plan.Plan) error {
-	sum := p.Summarize()
-	out := planJSON{FormatVersion: plan.FormatVersion, Changes: p.Changes, Summary: summaryJSON{
-		Add: sum.Add, Change: sum.Change, Destroy: sum.Destroy, SignIns: sum.SignIns,
-		Interactive: sum.Interactive, InteractiveAccounts: sum.InteractiveAccounts,
-	}}
-	if out.Changes == nil {
-		out.Changes = []*plan.Change{}
-	}
-	if out.Summary.InteractiveAccounts == nil {
-		out.Summary.InteractiveAccounts = []string{}
-	}
-	return v.write(out)
-}
-
 // renderState prints what the state knows, one block per connection.
 func renderState(s *IOStreams, st *state.State) {
 	w := s.Out
@@ -288,7 +341,7 @@ func renderState(s *IOStreams, st *state.State) {
 		rows := [][2]string{}
 		for _, k := range sortedKeys(c.Attributes) {
 			if c.Attributes[k] != "" {
-				rows = append(rows, [2]string{k, fmt.Sprintf("%q", c.Attributes[k])})
+				rows = append(rows, [2]string{k, attrValue(k, c.Attributes[k])})
 			}
 		}
 		for _, k := range sortedKeys(c.SensitiveFingerprints) {
