@@ -75,6 +75,9 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scripts in testdata/script through the real
 // binary, each against its own in-process emulator.
 func TestScripts(t *testing.T) {
+	// Alongside the other long tests (TestCrashConsistency): every script
+	// has its own emulator, folder and environment.
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
