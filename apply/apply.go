@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -535,6 +536,14 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	file, err := r.libraryFile(c)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.Addr, err)
+	}
+	// A file where the state records no entry of this connection is not
+	// connform's (a hand-made entry, another tool's; connform's own
+	// leftovers were reclaimed as orphans first): never overwrite it.
+	if prior == nil || prior.LibraryPath != file.Path {
+		if _, err := os.Lstat(file.Path); err == nil {
+			return "", fmt.Errorf("%s: %s exists and connform did not write it (the state records no entry there), so connform leaves it alone: move it away, or bring it under connform with connform import, then apply again", c.Addr, file.Path)
+		}
 	}
 	undo, err := library.Undo(file.Path)
 	if err != nil {

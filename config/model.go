@@ -79,6 +79,7 @@ type Variable struct {
 	defaults    *typeexpr.Defaults
 	value       cty.Value // cty.NilVal until some source sets it
 	source      hcl.Range // where value was set
+	from        string    // which option or file set value, for messages ("-var")
 	rejected    bool      // a source's value did not fit the type (already reported)
 	validations []validation
 	// feedsSecret is set when client_secret or certificate_password reads

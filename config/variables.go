@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -159,7 +160,7 @@ func (l *loader) setVariable(v *Variable, val cty.Value, src hcl.Range, from str
 		v.rejected = true
 		return
 	}
-	v.value, v.source, v.rejected = cv, src, false
+	v.value, v.source, v.from, v.rejected = cv, src, from, false
 }
 
 // setVariableText sets a variable from the text of -var, CONNFORM_VAR_name
@@ -395,10 +396,14 @@ func (l *loader) validateVariable(v *Variable) {
 			l.diags = append(l.diags, diags...)
 		}
 		subject := rule.condition.Range()
+		checked := fmt.Sprintf("This was checked by the validation rule at %s.", at(rule.rng))
 		if _, inFile := l.cfg.Files[v.source.Filename]; inFile {
 			subject = v.source
+		} else if v.from != "" {
+			// No line to point at: say where the value came from instead.
+			checked = fmt.Sprintf("The value of var.%s came from %s; this was checked by the validation rule at %s.", v.Name, v.from, at(rule.rng))
 		}
-		l.errorf(subject, "Invalid value for variable", "%s\n\nThis was checked by the validation rule at %s.", msg, at(rule.rng))
+		l.errorf(subject, "Invalid value for variable", "%s\n\n%s", msg, checked)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"connform/addrs"
 	"connform/internal/atomicfile"
@@ -110,7 +111,7 @@ func Check(path, wantHash string) (Status, error) {
 		return StatusMissing, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read library entry %s: %w", path, err)
+		return "", readError(path, err)
 	}
 	if Hash(data) != wantHash {
 		return StatusModified, nil
@@ -138,8 +139,13 @@ func Owned(dir, path, hash string) error {
 	switch {
 	case path == "":
 		return kept("no path recorded")
-	case slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".."):
+	// connform records clean paths; a library folder may itself lie
+	// above the working directory ("../shared"), so ".." is refused only
+	// where it does not belong.
+	case path != filepath.Clean(path) && slices.Contains(strings.Split(filepath.ToSlash(path), "/"), ".."):
 		return kept(`the path contains ".."`)
+	case path != filepath.Clean(path):
+		return kept("not a path as connform writes it (" + filepath.Clean(path) + ")")
 	case filepath.IsAbs(path) && !filepath.IsAbs(dir):
 		return kept("an absolute path, outside the library folder " + dir)
 	case filepath.Dir(filepath.Clean(path)) != filepath.Clean(dir):
@@ -204,7 +210,7 @@ func Undo(path string) (func(wrote string) error, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		existed = false
 	case err != nil:
-		return nil, fmt.Errorf("read library entry %s: %w", path, err)
+		return nil, readError(path, err)
 	}
 	return func(wrote string) error {
 		now, err := os.ReadFile(path)
@@ -265,7 +271,7 @@ func ReadDir(dir string) ([]Entry, []string, error) {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read library entry %s: %w", path, err)
+			return nil, nil, readError(path, err)
 		}
 		e, err := Decode(data, format)
 		if err != nil {
@@ -278,4 +284,14 @@ func ReadDir(dir string) ([]Entry, []string, error) {
 		paths = append(paths, path)
 	}
 	return entries, paths, nil
+}
+
+// readError words a failure to read a library entry. Not a directory means
+// a file stands where the library folder (or one above it) should be, which
+// the bare system error would not tell the user.
+func readError(path string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("read library entry %s: %s, or a folder above it, is a file: move that file away so that connform can keep the library there", path, filepath.Dir(path))
+	}
+	return fmt.Errorf("read library entry %s: %w", path, err)
 }

@@ -202,8 +202,10 @@ func (imp *importer) add(e Entry, path string) string {
 	}
 	org, err := dynamics.ParseOrgURL(attrs["url"])
 	if err != nil {
-		imp.warnf("skipping %s: %s", path, err)
-		return ""
+		// A Dynamics entry whose org connform cannot reach is refused like
+		// one it cannot sign in to: skipping it would leave a folder of
+		// such entries "without a Dynamics entry".
+		return fmt.Sprintf("%s has a %s connform refuses: %s; correct it in the entry, or move the entry out of the folder", path, imp.names["url"], err)
 	}
 	attrs["url"] = org.Root
 	method := attrs["authentication_method"]

@@ -48,6 +48,11 @@ func TestImportRefusesEntries(t *testing.T) {
 			"has no ClientID parameter",
 		},
 		{
+			"an org URL connform refuses",
+			dsconn("bad", "ServiceUrl", "http://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc", "TenantID", tenant, "ClientID", client),
+			`has a ServiceUrl connform refuses: "http://contoso.crm4.dynamics.com/XRMServices/2011/Organization.svc" must use https`,
+		},
+		{
 			"a value the configuration refuses",
 			dsconn("bad", "ServiceUrl", orgURL, "TenantID", tenant, "ClientID", client, "GrantType", "password"),
 			`gives a connection connform refuses (Unsupported grant_type: grant_type must be "authorization_code"`,

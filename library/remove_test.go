@@ -99,6 +99,30 @@ func TestRemoveOwned(t *testing.T) {
 	}
 }
 
+// A library folder may lie above the working directory (library_path =
+// "../shared"): its entries are connform's to remove like any other.
+func TestRemoveOwnedInAFolderAbove(t *testing.T) {
+	root := t.TempDir()
+	f, err := Render(filepath.Join(root, "shared"), FormatJSON, goldenEntry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "work"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(root, "work"))
+	path := filepath.Join("../shared", filepath.Base(f.Path))
+	if removed, err := RemoveOwned("../shared", path, f.Hash); !removed || err != nil {
+		t.Fatalf("RemoveOwned(%s) = %v, %v; want it removed", path, removed, err)
+	}
+	if _, err := os.Stat(f.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s is still there", f.Path)
+	}
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

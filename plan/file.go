@@ -11,13 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"connform/addrs"
 	"connform/auth"
 	"connform/internal/atomicfile"
+	"connform/internal/safetext"
 )
 
 // FileFormatVersion is the plan file format this build reads and writes.
@@ -234,7 +234,7 @@ func fromFile(f *planFile) (*Plan, error) {
 	if f.ConfigHash == "" {
 		return nil, errors.New("it has no config_hash")
 	}
-	if !printable(f.ConfigHash) || !printable(f.StateLineage) || !printable(f.ConnformVersion) {
+	if !oneLine(f.ConfigHash) || !oneLine(f.StateLineage) || !oneLine(f.ConnformVersion) {
 		return nil, errors.New("its header holds control characters")
 	}
 	for i, t := range f.Targets {
@@ -300,7 +300,7 @@ func fromFileChange(fc *fileChange) (*Change, error) {
 		if !slices.Contains(ReasonCodes, ReasonCode(r.Code)) {
 			return nil, fmt.Errorf("unknown reason code %s", quote(r.Code))
 		}
-		if !printable(r.Path) || slices.ContainsFunc(r.Attributes, func(s string) bool { return !printable(s) }) {
+		if !oneLine(r.Path) || slices.ContainsFunc(r.Attributes, func(s string) bool { return !oneLine(s) }) {
 			return nil, errors.New("a reason holds control characters")
 		}
 		ch.Reasons = append(ch.Reasons, Reason{Code: ReasonCode(r.Code), Attrs: r.Attributes, Path: r.Path})
@@ -336,7 +336,7 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 		return Auth{}, fmt.Errorf("unknown sign-in reason code %s", quote(fa.ReasonCode))
 	case fa.Via != "" && (a.Kind != AuthInteractive || fa.Via != "browser" && fa.Via != "device_code"):
 		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, browser or device_code", quote(fa.Via), fa.Kind)
-	case !printable(fa.Reason) || !printable(fa.Account):
+	case !printable(fa.Reason) || !oneLine(fa.Account) || !oneLine(fa.ReasonCode):
 		return Auth{}, errors.New("the sign-in holds control characters")
 	case fa.CoveredBy != "" && a.Kind != AuthRefresh:
 		return Auth{}, fmt.Errorf("a sign-in of kind %s cannot be covered by another change's", fa.Kind)
@@ -381,7 +381,7 @@ func checkCovers(changes []*Change, index map[string]int) error {
 // connform.
 func checkAddr(addr string) error {
 	bad := fmt.Errorf("address %s is not a connection address such as connection.NAME or connection.NAME[\"KEY\"]", quote(addr))
-	if len(addr) > 1024 || !printable(addr) {
+	if len(addr) > 1024 || !oneLine(addr) {
 		return bad
 	}
 	t, err := addrs.ParseTarget(addr)
@@ -391,11 +391,15 @@ func checkAddr(addr string) error {
 	return nil
 }
 
-// printable refuses control characters, so that nothing read from a plan
-// file can move the cursor or clear the screen when show prints it.
-func printable(s string) bool {
-	return !strings.ContainsFunc(s, unicode.IsControl)
-}
+// printable refuses what could act on a terminal when show prints it:
+// control characters other than line breaks and tabs (which a heredoc
+// value may hold, and renderers quote), bidirectional overrides, bytes
+// that are not UTF-8.
+func printable(s string) bool { return safetext.Safe(s) }
+
+// oneLine is printable for what connform writes on one line: names, ids,
+// codes, paths.
+func oneLine(s string) bool { return safetext.Safe(s) && !strings.ContainsAny(s, "\n\t") }
 
 // quote shows a value from the file in a message: quoted, escaped, and cut
 // short.

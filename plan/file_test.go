@@ -149,7 +149,7 @@ func TestFileCarriesEveryField(t *testing.T) {
 		Changes: []*Change{
 			{Addr: `connection.a["k"]`, Action: Update, Note: "n",
 				Reasons: []Reason{{Code: ReasonLibraryMissing, Attrs: []string{"x"}, Path: "lib/a.dsconn"}},
-				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}},
+				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}, {Name: "description", After: "two\nlines\tand a tab"}},
 				Auth:    Auth{Kind: AuthInteractive, Reason: "r", ReasonCode: "no_token", Account: "acct", Via: "browser"}},
 			{Addr: "connection.b", Action: Update, Reasons: []Reason{{Code: ReasonNoToken}},
 				Attrs: []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
@@ -253,6 +253,9 @@ func TestVerify(t *testing.T) {
 			p.Changes[iSales].Auth.Via = "device_code"
 		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
+		{"a library file removal added", func(p *Plan) {
+			p.Removals = append(p.Removals, Removal{Path: "main.hcl", Addr: "connection.old"})
+		}, "the plan handles the library file main.hcl, which a plan made now does not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,8 @@ import (
 
 // Verify checks that a saved plan says what a plan made now from the same
 // configuration and state says: the same changes, actions, reasons,
-// attributes and sign-ins, address by address (when it was made, and the
+// attributes and sign-ins, address by address, and the same library files
+// removed or left in place (when it was made, and the
 // wording of sign-in reasons, which carries times, do not count). A plan
 // file edited by hand or by a pull request therefore cannot make apply do
 // anything the configuration does not say. The error names the first
@@ -33,7 +34,30 @@ func (p *Plan) Verify(now *Plan) error {
 		}
 		i, j = i+1, j+1
 	}
+	return removalsDiff(p.Removals, now.Removals)
+}
+
+// removalsDiff names the first library file the two plans treat
+// differently: the reviewed plan must have shown every file apply removes.
+func removalsDiff(saved, now []Removal) error {
+	for k := range max(len(saved), len(now)) {
+		switch {
+		case k >= len(saved):
+			return fmt.Errorf("a plan made now also handles the library file %s, which the plan does not", now[k].Path)
+		case k >= len(now):
+			return fmt.Errorf("the plan handles the library file %s, which a plan made now does not", saved[k].Path)
+		case saved[k] != now[k]:
+			return fmt.Errorf("the library file %s: the plan says %s, a plan made now %s", now[k].Path, removalSummary(saved[k]), removalSummary(now[k]))
+		}
+	}
 	return nil
+}
+
+func removalSummary(r Removal) string {
+	if r.Kept != "" {
+		return "it is left in place (" + r.Kept + ")"
+	}
+	return "it is removed"
 }
 
 // changeDiff says how a saved change differs from the one made now, or "".

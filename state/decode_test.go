@@ -45,3 +45,50 @@ func TestDecodeNamesAByteOrderMark(t *testing.T) {
 		t.Errorf("problem %q does not name the byte order mark", problem)
 	}
 }
+
+// A leftover journal is a file like the state: what it would add is held
+// to the same rules, and a journal that breaks them is left alone.
+func TestJournalEntriesPassTheStateFileChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name, addr string
+		refused    bool
+	}{
+		{"an address connform writes", "connection.a", false},
+		{"an address that does not parse", "connection.a[", true},
+		{"an escape in the address", "connection.a\x1b[2J", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := statePath(t)
+			seedFile(t, path)
+			st := mustRead(t, NewLocal(path))
+			j, err := NewLocal(path).OpenJournal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := conn(tc.addr)
+			c.Attributes["url"] = "https://x\x1b[2J"
+			if err := j.Record(Entry{Op: OpPut, Conn: c}); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			before := readFile(t, path)
+			_, err = NewLocal(path).Recover()
+			if tc.refused {
+				if err == nil || !strings.Contains(err.Error(), "holds a record connform could not have written") {
+					t.Fatalf("Recover = %v, want the journal refused", err)
+				}
+				if string(before) != string(readFile(t, path)) {
+					t.Error("the state file was changed")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := mustRead(t, NewLocal(path)).Lookup(tc.addr)
+			if got == nil || strings.ContainsRune(got.Attributes["url"], 0x1b) {
+				t.Fatalf("folded %+v; want the connection with its escape escaped", got)
+			}
+		})
+	}
+}

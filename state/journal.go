@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -421,9 +422,14 @@ func (j *FileJournal) close() error {
 
 func (j *FileJournal) remove() error {
 	// Removed while still locked, so a -lock=false run cannot take over a
-	// journal that is about to disappear.
+	// journal that is about to disappear. Windows cannot remove a file
+	// that is open, so there it goes once the lock is released.
+	j.f.Close()
 	err := os.Remove(j.path)
-	j.close()
+	j.fl.Unlock()
+	if err != nil && runtime.GOOS == "windows" {
+		err = os.Remove(j.path)
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the state journal %s: %w; the state was saved, so delete it by hand", j.path, err)
 	}
@@ -482,11 +488,28 @@ func (l *Local) fold(s *State, entries []Entry) (*State, error) {
 			l.journalPath(), begin.Lineage, l.path, s.Lineage)
 	}
 	in := intents{}
-	for _, e := range entries[1:] {
+	for i, e := range entries[1:] {
+		// A journal is a file anyone could have edited, like the state:
+		// what it records must pass what a state file passes.
+		if e.Op == OpPut {
+			problem := "its connection is null"
+			if e.Conn != nil {
+				problem = checkAddresses([]*Connection{e.Conn})
+			}
+			if problem != "" {
+				return nil, fmt.Errorf("the state journal %s holds a record connform could not have written (record %d: %s); it was left untouched: move it away", l.journalPath(), i+1, problem)
+			}
+		}
 		s.Apply(e)
 		in.note(e)
 	}
 	in.settle(s)
+	// A journal is a file on disk like the state, so what it adds passes
+	// the checks a state file's content does.
+	sanitize(s)
+	if problem := checkAddresses(s.Connections); problem != "" {
+		return nil, fmt.Errorf("the state journal %s is not valid: %s; it was left untouched: move it away", l.journalPath(), problem)
+	}
 	return s, nil
 }
 

@@ -114,3 +114,33 @@ func TestJournalRefusesAnotherStatesJournal(t *testing.T) {
 		t.Errorf("the foreign journal was not left in place: %v", err)
 	}
 }
+
+// A journal is as hostile as the state file: a record with an address
+// connform could not have written is refused, and nothing is changed.
+func TestJournalRefusesRecordsConnformCouldNotWrite(t *testing.T) {
+	for _, bad := range []*Connection{nil, {Addr: "connection.x", Name: "y"}, {Addr: "not an address"}} {
+		path := statePath(t)
+		seedFile(t, path)
+		l := NewLocal(path)
+		s := mustRead(t, l)
+		j, err := l.OpenJournal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Record(Entry{Op: OpPut, Conn: bad}); err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		before := readFile(t, path)
+		_, err = NewLocal(path).Recover()
+		if err == nil || !strings.Contains(err.Error(), "could not have written") {
+			t.Errorf("Recover of a journal recording %+v = %v, want a refusal", bad, err)
+		}
+		if _, err := NewLocal(path).Read(); err == nil {
+			t.Errorf("Read with a journal recording %+v succeeded, want the same refusal", bad)
+		}
+		if string(before) != string(readFile(t, path)) {
+			t.Error("the state file was changed")
+		}
+	}
+}

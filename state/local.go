@@ -172,7 +172,14 @@ func (l *Local) load() ([]byte, *State, error) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read state file %s: %w", l.path, err)
+		// The path is said once: os wraps the cause in a *PathError that
+		// would repeat it.
+		cause := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			cause = pe.Err
+		}
+		return nil, nil, fmt.Errorf("cannot read state file %s: %w. The file was left untouched: make it a readable file, or run connform where the right state file is", l.path, cause)
 	}
 	s, problem, tooNew := decode(raw)
 	if problem != "" {
@@ -289,7 +296,7 @@ func (l *Local) Write(s *State) error {
 		}
 	}
 
-	raw, disk, err := l.load()
+	raw, disk, err := l.loadForWrite()
 	if err != nil {
 		return err
 	}
@@ -302,11 +309,15 @@ func (l *Local) Write(s *State) error {
 			e.Kept = l.keepConflict(s, next)
 			return e
 		}
-		same, err := sameContent(s, disk)
+		// Unchanged content encodes to the very bytes on disk (encode is
+		// deterministic): one encode tells, without decoding the file.
+		same := *s
+		same.Serial = disk.Serial
+		data, err := encode(&same)
 		if err != nil {
 			return fmt.Errorf("write state file %s: %w", l.path, err)
 		}
-		if same {
+		if bytes.Equal(data, raw) {
 			s.Serial = disk.Serial
 			l.seen = &seenState{lineage: s.Lineage, serial: s.Serial, digest: sha256.Sum256(raw)}
 			return nil
@@ -370,6 +381,27 @@ func (l *Local) keepConflict(s *State, serial uint64) string {
 // one state file, so one workspace.
 func (l *Local) Workspaces() ([]string, error) { return []string{DefaultWorkspace}, nil }
 
+// loadForWrite is load for Write's conflict check. When the file's bytes
+// are the ones this Local last read or wrote, it takes their lineage and
+// serial from memory instead of decoding the file again: at the end of a
+// large apply that decode would be most of the write.
+func (l *Local) loadForWrite() ([]byte, *State, error) {
+	if l.seen == nil {
+		return l.load()
+	}
+	raw, err := os.ReadFile(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read state file %s: %w", l.path, err)
+	}
+	if sha256.Sum256(raw) != l.seen.digest {
+		return l.load()
+	}
+	return raw, &State{Lineage: l.seen.lineage, Serial: l.seen.serial}, nil
+}
+
 // encode renders the file format: indented JSON with a trailing newline so
 // the file diffs and prints cleanly. A nil connection list is written as []
 // so an empty state looks the same however it was built.
@@ -384,22 +416,6 @@ func encode(s *State) ([]byte, error) {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
 	return append(data, '\n'), nil
-}
-
-// sameContent reports whether a and b differ only in serial. Comparing the
-// encoded forms keeps this exact for every field, present and future.
-func sameContent(a, b *State) (bool, error) {
-	ca, cb := *a, *b
-	ca.Serial, cb.Serial = 0, 0
-	ea, err := encode(&ca)
-	if err != nil {
-		return false, err
-	}
-	eb, err := encode(&cb)
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(ea, eb), nil
 }
 
 func sortConnections(cs []*Connection) {

@@ -15,7 +15,7 @@ import (
 	"connform/internal/atomicfile"
 )
 
-func statePath(t *testing.T) string {
+func statePath(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(t.TempDir(), "connform.state.json")
 }

@@ -27,7 +27,7 @@ import (
 // moments (seeded, so a failure can be replayed) and checks what a user
 // would find afterwards. CONNFORM_CRASH_KILLS sets the number of kills (20
 // by default), CONNFORM_CRASH_SEED the seed (1), CONNFORM_CRASH_N the
-// connections per apply (200). The long run:
+// connections per apply (300). The long run:
 //
 //	CONNFORM_CRASH_KILLS=100 go test ./cmd/connform -run TestCrashConsistency -v -timeout 30m
 func TestCrashConsistency(t *testing.T) {
@@ -35,7 +35,7 @@ func TestCrashConsistency(t *testing.T) {
 	t.Parallel()
 	kills := envInt(t, "CONNFORM_CRASH_KILLS", 20)
 	seed := envInt(t, "CONNFORM_CRASH_SEED", 1)
-	n := envInt(t, "CONNFORM_CRASH_N", 200)
+	n := envInt(t, "CONNFORM_CRASH_N", 300)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x636f6e6e666f726d))
 
 	e, err := emulator.Start(emulator.Options{Orgs: 1})
@@ -46,12 +46,13 @@ func TestCrashConsistency(t *testing.T) {
 	bin := connformBinary(t)
 	env := crashEnv(t, e)
 
-	// How long a whole apply takes here, so kills land all over it.
+	// How long a whole apply takes here, and how long it records
+	// connections in its journal, so kills land all over both.
 	calib := newCrashDir(t, n, 0)
 	start := time.Now()
-	calib.run(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
+	_, _, recording := calib.kill(t, bin, env, time.Hour, true)
 	full := time.Since(start)
-	t.Logf("a full apply of %d connections takes %s", n, full.Round(time.Millisecond))
+	t.Logf("a full apply of %d connections takes %s, %s of it with its journal open", n, full.Round(time.Millisecond), recording.Round(time.Millisecond))
 
 	consistent, midRun, recovered := 0, 0, 0
 	for i := range kills {
@@ -65,9 +66,15 @@ func TestCrashConsistency(t *testing.T) {
 			d.writeConfig(t, n, 1)
 		}
 		// Early enough that most kills land inside the run, which ends
-		// sooner when it starts from an applied state.
-		delay := time.Duration(rng.Int64N(int64(full)*3/4 + 1))
-		verified, killed := d.kill(t, bin, env, delay)
+		// sooner when it starts from an applied state. Every other kill
+		// counts from the moment the journal appears, so that many land
+		// while connections are being recorded rather than at start-up.
+		delay := time.Duration(rng.Int64N(int64(full)*2/3 + 1))
+		fromJournal := i%4 >= 2
+		if fromJournal {
+			delay = time.Duration(rng.Int64N(int64(recording) + 1))
+		}
+		verified, killed, _ := d.kill(t, bin, env, delay, fromJournal)
 		if killed {
 			midRun++
 		}
@@ -204,9 +211,11 @@ func (d *crashDir) run2(t *testing.T, bin string, env []string, wantExit int, ar
 
 var verifiedLine = regexp.MustCompile(`^(connection\.\S+): (verified as|destroyed after)`)
 
-// kill starts an apply, SIGKILLs it after delay (unless it ended first) and
-// returns the connections it had reported done, and whether it was killed.
-func (d *crashDir) kill(t *testing.T, bin string, env []string, delay time.Duration) (map[string]string, bool) {
+// kill starts an apply, SIGKILLs it after delay (counted from the moment
+// its journal appears, with fromJournal; unless it ended first) and
+// returns the connections it had reported done, whether it was killed, and
+// how long it ran after the delay started.
+func (d *crashDir) kill(t *testing.T, bin string, env []string, delay time.Duration, fromJournal bool) (map[string]string, bool, time.Duration) {
 	t.Helper()
 	cmd := d.command(bin, env, "apply", "-auto-approve", "-input=false")
 	stderr, err := cmd.StderrPipe()
@@ -227,14 +236,24 @@ func (d *crashDir) kill(t *testing.T, bin string, env []string, delay time.Durat
 			}
 		}
 	}()
+	if fromJournal {
+		journal := filepath.Join(d.dir, "connform.state.json.journal")
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if fi, err := os.Stat(journal); err == nil && fi.Size() > 0 {
+				break
+			}
+		}
+	}
+	from := time.Now()
 	timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
 	err = cmd.Wait()
+	after := time.Since(from)
 	killed := !timer.Stop()
 	<-lines
 	if !killed && err != nil {
 		t.Fatalf("apply failed before it was killed: %v", err)
 	}
-	return done, killed
+	return done, killed, after
 }
 
 // check returns what is wrong after a kill: the state must read and hold

@@ -83,13 +83,14 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupEmulator,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":         cmdEmu,
-			"nosecrets":   cmdNoSecrets,
-			"waitfile":    cmdWaitFile,
-			"readmesh":    cmdReadmeSh,
-			"signal":      cmdSignal,
-			"snapshot":    cmdSnapshot,
-			"cmpsnapshot": cmdCmpSnapshot,
+			"emu":             cmdEmu,
+			"nosecrets":       cmdNoSecrets,
+			"waitfile":        cmdWaitFile,
+			"readmesh":        cmdReadmeSh,
+			"signal":          cmdSignal,
+			"snapshot":        cmdSnapshot,
+			"cmpsnapshot":     cmdCmpSnapshot,
+			"leftoverjournal": cmdLeftoverJournal,
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"connform/plan"
@@ -13,6 +15,22 @@ func TestReasonPhrases(t *testing.T) {
 		r := plan.Reason{Code: code, Attrs: []string{"url"}, Path: "library/x.dsconn"}
 		if got := reasonPhrase(r); got == string(code) || got == "" {
 			t.Errorf("reason %s has no words: %q", code, got)
+		}
+	}
+}
+
+// README.md documents plan -json for programs: every reason code they may
+// meet is named there.
+func TestReadmeNamesReasonCodes(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc, _ := strings.Cut(string(readme), "## `plan -json`")
+	doc, _, _ = strings.Cut(doc, "\n## ")
+	for _, code := range plan.ReasonCodes {
+		if !strings.Contains(doc, string(code)) {
+			t.Errorf("README.md's plan -json section does not name the reason code %s", code)
 		}
 	}
 }

@@ -217,38 +217,52 @@ func escapeControl(v string) string {
 }
 
 func renderAttr(w io.Writer, s *IOStreams, action plan.Action, a plan.AttrChange, width int) {
-	val := func(v string) string {
+	// One write per line, built in place: fmt, or a string per value, would
+	// cost an allocation each for the 100,000 lines of a large plan.
+	line := make([]byte, 0, 64+width+len(a.Before)+len(a.After))
+	line = append(line, "      "...)
+	value := func(v string) {
 		if a.Sensitive {
-			return "(sensitive value)"
+			line = append(line, "(sensitive value)"...)
+		} else {
+			line = appendAttrValue(line, a.Name, v)
 		}
-		return attrValue(a.Name, v)
 	}
-	// One write of pieces per line: fmt would parse a format for each of
-	// the 100,000 lines of a large plan.
-	var sym, rest string
+	head := func(sym string) {
+		line = append(line, sym...)
+		line = append(line, ' ')
+		line = append(line, a.Name...)
+		for range width - len(a.Name) {
+			line = append(line, ' ')
+		}
+		line = append(line, " = "...)
+	}
 	switch {
 	case action == plan.Create || (a.Before == "" && a.After != ""):
-		sym, rest = s.Paint("green", "+"), val(a.After)
+		head(s.Paint("green", "+"))
+		value(a.After)
 	case action == plan.Delete || (a.After == "" && a.Before != ""):
-		sym, rest = s.Paint("red", "-"), val(a.Before)
+		head(s.Paint("red", "-"))
+		value(a.Before)
 	default:
-		sym, rest = s.Paint("yellow", "~"), val(a.Before)+" -> "+val(a.After)
+		head(s.Paint("yellow", "~"))
+		value(a.Before)
+		line = append(line, " -> "...)
+		value(a.After)
 		if a.ForcesReplacement {
-			rest += s.Paint("red", " # forces replacement")
+			line = append(line, s.Paint("red", " # forces replacement")...)
 		}
 	}
-	line := make([]byte, 0, 16+width+len(sym)+len(rest))
-	line = append(line, "      "...)
-	line = append(line, sym...)
-	line = append(line, ' ')
-	line = append(line, a.Name...)
-	for range width - len(a.Name) {
-		line = append(line, ' ')
-	}
-	line = append(line, " = "...)
-	line = append(line, rest...)
 	line = append(line, '\n')
 	_, _ = w.Write(line)
+}
+
+// appendAttrValue appends what attrValue returns.
+func appendAttrValue(b []byte, name, v string) []byte {
+	if name != "scopes" {
+		return strconv.AppendQuote(b, v)
+	}
+	return append(b, attrValue(name, v)...)
 }
 
 func authPhrase(a plan.Auth) string {

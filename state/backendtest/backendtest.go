@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	address "connform/addrs"
 	"connform/state"
 )
 
@@ -38,8 +39,14 @@ func Run(t *testing.T, open Open) {
 	t.Run("concurrent records all survive", func(t *testing.T) { journalConcurrent(t, open(t)) })
 }
 
+// conn is a record as apply writes it: name and key agree with the address,
+// which every backend's reader checks.
 func conn(addr string) *state.Connection {
-	return &state.Connection{Addr: addr, Name: addr, Attributes: map[string]string{"url": "https://" + addr + ".example"},
+	inst, err := address.ParseInstance(addr)
+	if err != nil {
+		panic(err)
+	}
+	return &state.Connection{Addr: addr, Name: inst.Name, Key: inst.Key, Attributes: map[string]string{"url": "https://" + addr + ".example"},
 		LibraryPath: "library/" + addr + ".json", LibraryHash: "sha256:" + addr}
 }
 

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"connform/addrs"
+	"connform/state"
 )
 
 // snapshotExt marks the files that hold snapshots; they are left out of
@@ -106,4 +109,31 @@ func listing(ts *testscript.TestScript, dir string) string {
 	})
 	ts.Check(err)
 	return b.String()
+}
+
+// cmdLeftoverJournal leaves a state journal as an apply killed after
+// finishing the given connections would: "leftoverjournal STATEFILE ADDR...".
+// Each connection is recorded as the run's journal records it; the journal
+// is closed without being folded into the state.
+func cmdLeftoverJournal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: leftoverjournal STATEFILE ADDR...")
+	}
+	l := state.NewLocal(ts.MkAbs(args[0]))
+	st, err := l.Read()
+	ts.Check(err)
+	if st == nil {
+		st = state.New("test")
+	}
+	j, err := l.OpenJournal(st)
+	ts.Check(err)
+	for _, a := range args[1:] {
+		inst, err := addrs.ParseInstance(a)
+		ts.Check(err)
+		ts.Check(j.Record(state.Entry{Op: state.OpPut, Conn: &state.Connection{
+			Addr: inst.String(), Name: inst.Name, Key: inst.Key,
+			Attributes: map[string]string{"url": "https://" + inst.Name + ".crm4.dynamics.com"},
+		}}))
+	}
+	ts.Check(j.Close())
 }
