@@ -16,8 +16,14 @@ type ResourceType string
 // secret and the application user come next (see the package doc).
 const Connection ResourceType = "connection"
 
-// Types lists the resource types an address may start with.
+// Types is the registry of resource types: the only ones an address may
+// start with, so the only ones a state file, a plan file or a -target may
+// name. Adding a resource type starts here; see the package doc for the
+// rest.
 var Types = []ResourceType{Connection}
+
+// Known reports whether t is a registered resource type.
+func Known(t ResourceType) bool { return slices.Contains(Types, t) }
 
 // Resource names a resource block: connection.crm.
 type Resource struct {
@@ -105,7 +111,7 @@ func ParseTarget(s string) (Target, error) {
 		return Target{}, invalid(raw, "no name")
 	}
 	if !hclsyntax.ValidIdentifier(name) {
-		if dot := strings.IndexByte(name, '.'); dot >= 0 && !slices.Contains(Types, ResourceType(name[:dot])) {
+		if dot := strings.IndexByte(name, '.'); dot >= 0 && !Known(ResourceType(name[:dot])) {
 			return Target{}, invalid(raw, fmt.Sprintf("%q is not a resource type (%s)", name[:dot], typeList()))
 		}
 		return Target{}, invalid(raw, fmt.Sprintf("%q is not a block name", name))
@@ -118,6 +124,21 @@ func ParseTarget(s string) (Target, error) {
 func ParseInstance(s string) (Instance, error) {
 	t, err := ParseTarget(s)
 	return t.Instance, err
+}
+
+// ParseWritten reads an address the way state and plan files hold it, and
+// only that way: a registered resource type, and the key quoted, exactly
+// as Instance.String writes it. Any other spelling in such a file means it
+// was edited or damaged, so it is refused rather than read generously.
+func ParseWritten(s string) (Instance, error) {
+	inst, err := ParseInstance(s)
+	if err != nil {
+		return Instance{}, err
+	}
+	if !Known(inst.Type) || inst.String() != s {
+		return Instance{}, fmt.Errorf("%q is not written as connform writes addresses (%s)", s, inst)
+	}
+	return inst, nil
 }
 
 // parseKey reads a key between brackets: "dev" (quoted as in HCL or Go), or

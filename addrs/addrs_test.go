@@ -138,3 +138,30 @@ func TestSelects(t *testing.T) {
 		}
 	}
 }
+
+// State and plan files hold addresses one way only: everything a person may
+// type but connform never writes is refused.
+func TestParseWritten(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"connection.crm", true},
+		{`connection.crm["dev"]`, true},
+		{`connection.crm["say \"hi\""]`, true},
+		{"crm", false},
+		{`connection.crm[dev]`, false},
+		{` connection.crm`, false},
+		{"application.app", false}, // not a registered resource type (yet)
+		{"variable.x", false},
+		{`connection.crm[""]`, false},
+	} {
+		inst, err := ParseWritten(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ParseWritten(%q) = %v, %v", tt.in, inst, err)
+		}
+		if err == nil && (inst.Type != Connection || inst.String() != tt.in) {
+			t.Errorf("ParseWritten(%q) = %#v", tt.in, inst)
+		}
+	}
+}

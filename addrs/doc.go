@@ -9,5 +9,23 @@
 // take them from people) and none of those owns the others. Resource types
 // beyond connection are coming (the Entra application, its client secret,
 // the Dataverse application user), so an address carries its resource type
-// as well as the block name and the optional for_each key.
+// as well as the block name and the optional for_each key, and Types is
+// the one registry of resource types: state files, plan files, -target and
+// configuration references accept only the types listed there.
+//
+// Adding a resource type (application, say) touches:
+//   - addrs/addrs.go: its ResourceType constant, and an entry in Types;
+//   - config: a decoder for its block (as connection.go decodes
+//     connection blocks), and evaluation of references to its attributes
+//     (load.go's checkRefs refuses them today), recorded as the referring
+//     resource's dependencies;
+//   - state/model.go: its record list, keyed by the full address as
+//     Connections is (checkAddresses holds each list to its own type);
+//   - plan: a diff function making its Changes, with DependsOn set from
+//     the configuration's references (plan.go calls each type's);
+//   - apply/apply.go: its case in runner.check and runner.carryOut.
+//
+// The order of work needs nothing new: plan.Graph and apply's walk
+// (internal/dag) already order changes by DependsOn, delete in reverse,
+// and skip a change whose reference failed.
 package addrs

@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"connform/addrs"
 	"connform/auth"
 	"connform/config"
 	"connform/dynamics"
+	"connform/internal/dag"
 	"connform/library"
 	"connform/plan"
 	"connform/state"
@@ -92,6 +94,20 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// defaults fills in what a caller may leave out.
+func (opt *Options) defaults() {
+	opt.Parallelism = max(opt.Parallelism, 1)
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Events == nil {
+		opt.Events = func(Event) {}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Outcome is what happened to one change.
 type Outcome struct {
 	Addr    string
@@ -124,102 +140,75 @@ func (r *Result) Failed() []Outcome {
 // connections in flight. One connection's failure does not stop the
 // others. Library files the state lists as orphans are removed first.
 func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State, w StateWriter, opt Options) (*Result, error) {
-	if opt.Parallelism < 1 {
-		opt.Parallelism = 1
+	opt.defaults()
+	graph, err := p.Graph()
+	if err != nil {
+		return nil, fmt.Errorf("the plan cannot be carried out: %w; run connform plan again", err)
 	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.Events == nil {
-		opt.Events = func(Event) {}
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
-	}
-	r := &runner{cfg: cfg, st: st, w: w, opt: opt, src: newSource(opt), tokenDone: map[string]*settled{}}
+	r := &runner{cfg: cfg, st: st, w: w, opt: opt, src: newSource(opt), steps: map[string]*dag.Step{}}
 	r.tokenUse = map[string]int{}
-	r.slots = map[string]func(){}
 	for _, c := range st.Connections {
 		r.tokenUse[c.TokenKey]++
 	}
-	byAddr := map[string]*config.Connection{}
+	r.conns = map[string]*config.Connection{}
 	for _, c := range cfg.Connections {
-		byAddr[c.Addr] = c
+		r.conns[c.Addr] = c
 	}
 
 	var changes []*plan.Change
+	byAddr := map[string]*plan.Change{}
 	for _, ch := range p.Changes {
+		byAddr[ch.Addr] = ch
 		if ch.Action == plan.NoOp {
 			continue
 		}
-		if ch.Action != plan.Delete && byAddr[ch.Addr] == nil {
-			return nil, fmt.Errorf("%s is in the plan but not in the configuration; run connform plan again", ch.Addr)
+		if err := r.check(ch); err != nil {
+			return nil, err
 		}
 		changes = append(changes, ch)
-		if ch.Action != plan.Delete {
-			r.tokenDone[ch.Addr] = &settled{done: make(chan struct{})}
-		}
 	}
 
 	res := &Result{}
 	if err := r.removeOrphans(); err != nil {
 		return nil, err
 	}
-	if err := r.announce(changes, byAddr); err != nil {
+	if err := r.announce(changes); err != nil {
 		return nil, fmt.Errorf("saving the state: %w", err)
 	}
 	var mu sync.Mutex
-	sem := make(chan struct{}, opt.Parallelism)
-	var wg sync.WaitGroup
-	for i, ch := range changes {
-		// On Ctrl-C, let the changes in flight finish (their state is
-		// saved as each ends) but start no more, as Terraform does.
-		acquired := false
-		select {
-		case sem <- struct{}{}:
-			acquired = true
-		case <-ctx.Done():
+	// The walk starts a change once what it waits for allows (a covering
+	// sign-in settled, what it refers to done), at most -parallelism at a
+	// time, and on Ctrl-C starts no more while the changes in flight
+	// finish (their state is saved as each ends), as Terraform does.
+	results, err := graph.Walk(ctx, opt.Parallelism, func(ctx context.Context, addr string, step *dag.Step) error {
+		ch := byAddr[addr]
+		if ch.Action == plan.NoOp {
+			return nil
 		}
-		if ctx.Err() != nil {
-			if acquired {
-				<-sem
-			}
-			mu.Lock()
-			for _, rest := range changes[i:] {
-				res.Outcomes = append(res.Outcomes, Outcome{Addr: rest.Addr, Action: rest.Action,
-					Err: fmt.Errorf("%s: not started: the run was interrupted", rest.Addr)})
-				r.tokenSettled(rest.Addr)
-			}
-			mu.Unlock()
-			break
+		r.mu.Lock()
+		r.steps[addr] = step
+		r.mu.Unlock()
+		start := time.Now()
+		o := Outcome{Addr: ch.Addr, Action: ch.Action}
+		o.Account, o.Err = r.carryOut(ctx, ch)
+		o.Elapsed = time.Since(start)
+		if o.Err != nil {
+			opt.Events(Event{Addr: ch.Addr, Kind: EventFailed, Action: ch.Action, Message: o.Err.Error(), Elapsed: o.Elapsed})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var once sync.Once
-			release := func() { once.Do(func() { <-sem }) }
-			defer release()
-			r.mu.Lock()
-			r.slots[ch.Addr] = release
-			r.mu.Unlock()
-			start := time.Now()
-			o := Outcome{Addr: ch.Addr, Action: ch.Action}
-			if ch.Action == plan.Delete {
-				o.Err = r.delete(ch)
-			} else {
-				o.Account, o.Err = r.converge(ctx, ch, byAddr[ch.Addr])
-				r.tokenSettled(ch.Addr)
-			}
-			o.Elapsed = time.Since(start)
-			if o.Err != nil {
-				opt.Events(Event{Addr: ch.Addr, Kind: EventFailed, Action: ch.Action, Message: o.Err.Error(), Elapsed: o.Elapsed})
-			}
-			mu.Lock()
-			res.Outcomes = append(res.Outcomes, o)
-			mu.Unlock()
-		}()
+		mu.Lock()
+		res.Outcomes = append(res.Outcomes, o)
+		mu.Unlock()
+		return o.Err
+	})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
+	for _, ch := range changes {
+		var ns *dag.NotStarted
+		if errors.As(results[ch.Addr], &ns) {
+			res.Outcomes = append(res.Outcomes, Outcome{Addr: ch.Addr, Action: ch.Action, Err: fmt.Errorf("%s: %w", ch.Addr, ns)})
+		}
+	}
 	if err := r.withdraw(); err != nil {
 		// Harmless: the next plan shows those files as orphans, and
 		// finds them gone or not connform's.
@@ -228,6 +217,33 @@ func Run(ctx context.Context, p *plan.Plan, cfg *config.Config, st *state.State,
 	sort.Slice(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Addr < res.Outcomes[j].Addr })
 	res.Interactive = r.src.InteractiveCount()
 	return res, nil
+}
+
+// check refuses, before anything is done, a change this run cannot carry
+// out: a resource type it has no work for, or a configured resource the
+// configuration no longer has.
+func (r *runner) check(ch *plan.Change) error {
+	inst, err := addrs.ParseWritten(ch.Addr)
+	if err != nil {
+		return fmt.Errorf("the plan names %q, which is not a resource address; run connform plan again", ch.Addr)
+	}
+	switch inst.Type {
+	case addrs.Connection:
+		if ch.Action != plan.Delete && r.conns[ch.Addr] == nil {
+			return fmt.Errorf("%s is in the plan but not in the configuration; run connform plan again", ch.Addr)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: this connform cannot apply a %s", ch.Addr, inst.Type)
+}
+
+// carryOut does one change's work, by its resource type (check accepted
+// it). A new resource type adds its case here and in check.
+func (r *runner) carryOut(ctx context.Context, ch *plan.Change) (string, error) {
+	if ch.Action == plan.Delete {
+		return "", r.delete(ch)
+	}
+	return r.converge(ctx, ch, r.conns[ch.Addr])
 }
 
 type runner struct {
@@ -247,41 +263,26 @@ type runner struct {
 	// written says which of them it wrote and kept.
 	files   map[string]library.File
 	written map[string]bool
-	// slots release a change's place among the -parallelism at work.
-	slots map[string]func()
-	// tokenDone says, per change, when its token step has settled; a
-	// change the plan says is covered by another's sign-in waits for it.
-	// Changes start in plan order, so the awaited one is always running.
-	// The map is written before any change starts, and only read after.
-	tokenDone map[string]*settled
+	// conns are the configured connections by address.
+	conns map[string]*config.Connection
+	// steps are the running changes' handles on the walk: a change
+	// settles its sign-in (the changes it covers may start) and yields
+	// its place while it waits for the disk.
+	steps map[string]*dag.Step
 }
 
-// settled is closed once, when a change's token step is over.
-type settled struct {
-	done chan struct{}
-	once sync.Once
+// step is addr's handle on the walk, nil outside one.
+func (r *runner) step(addr string) *dag.Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.steps[addr]
 }
 
-// tokenSettled says addr's token step is over, however it ended (it may be
-// said twice: after the token, and when the change ends early).
+// tokenSettled says addr's token step is over, however it ended: the
+// changes the plan says its sign-in covers may start.
 func (r *runner) tokenSettled(addr string) {
-	if s := r.tokenDone[addr]; s != nil {
-		s.once.Do(func() { close(s.done) })
-	}
-}
-
-// awaitCover waits until the change whose sign-in covers ch has its token,
-// so that the sign-in happens where the plan said it would.
-func (r *runner) awaitCover(ctx context.Context, ch *plan.Change) error {
-	s := r.tokenDone[ch.Auth.CoveredBy]
-	if s == nil {
-		return nil
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if s := r.step(addr); s != nil {
+		s.Settle()
 	}
 }
 
@@ -293,16 +294,13 @@ func (r *runner) lookup(addr string) *state.Connection {
 	return r.st.Lookup(addr)
 }
 
-// releaseSlot lets the next change start while this one waits for its
-// record to reach the disk: waiting is not work, and the changes that
-// finish meanwhile then share the next sync instead of each waiting a
-// sync of its own.
+// releaseSlot lets the next change start while this one writes its
+// library entry and waits for its record to reach the disk: -parallelism
+// bounds the work against orgs and Entra, and the changes that finish
+// meanwhile share the next sync instead of each waiting a sync of its own.
 func (r *runner) releaseSlot(addr string) {
-	r.mu.Lock()
-	release := r.slots[addr]
-	r.mu.Unlock()
-	if release != nil {
-		release()
+	if s := r.step(addr); s != nil {
+		s.Yield()
 	}
 }
 
@@ -358,15 +356,16 @@ func (r *runner) libraryFile(c *config.Connection) (library.File, error) {
 // before it writes any: every file connform writes is then either
 // recorded by the state or, if the run dies, an orphan the next run
 // reclaims. It renders each entry once, for converge to write.
-func (r *runner) announce(changes []*plan.Change, byAddr map[string]*config.Connection) error {
+func (r *runner) announce(changes []*plan.Change) error {
 	r.files = map[string]library.File{}
 	r.written = map[string]bool{}
 	var intents []state.Entry
 	for _, ch := range changes {
-		if ch.Action == plan.Delete {
-			continue
+		c := r.conns[ch.Addr]
+		if ch.Action == plan.Delete || c == nil {
+			continue // only a configured connection has a library entry
 		}
-		f, err := r.libraryFile(byAddr[ch.Addr])
+		f, err := r.libraryFile(c)
 		if err != nil {
 			continue // converge reports it
 		}
@@ -485,9 +484,6 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	prior := r.lookup(c.Addr)
 
 	key := plan.TokenKey(c)
-	if err := r.awaitCover(ctx, ch); err != nil {
-		return "", fmt.Errorf("%s: %w", c.Addr, err)
-	}
 	t, err := r.token(ctx, c, ch)
 	r.tokenSettled(c.Addr)
 	if err != nil {
@@ -532,6 +528,9 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		}
 	}
 
+	// The org has answered: what is left is local (the library entry, the
+	// record), and the next change may start its requests meanwhile.
+	r.releaseSlot(c.Addr)
 	attrs := c.Attributes()
 	file, err := r.libraryFile(c)
 	if err != nil {
@@ -587,7 +586,6 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if movedFrom {
 		put.Addr, put.Path, put.Hash = c.Addr, prior.LibraryPath, prior.LibraryHash
 	}
-	r.releaseSlot(c.Addr)
 	if err := r.record(put); err != nil {
 		if uerr := undo(file.Hash); uerr != nil {
 			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v)", c.Addr, err, uerr)

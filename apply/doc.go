@@ -1,4 +1,6 @@
-// Package apply owns carrying out a plan: a parallel walk of its changes,
+// Package apply owns carrying out a plan: a parallel walk of its graph of
+// changes (plan.Graph: a covered sign-in after the one covering it, a
+// reference after what it refers to, deletes in reverse),
 // obtaining tokens (silently where it can, one interactive sign-in per
 // account at most), verifying each against its org, writing the library
 // entry and recording every finished connection in the state journal, so

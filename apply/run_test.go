@@ -180,13 +180,8 @@ func TestRunTenOrgsOneSignIn(t *testing.T) {
 
 func TestRunFailureStaysWithItsConnection(t *testing.T) {
 	e, conns := setup(t, 2)
-	// A resource the tenant does not know: Entra refuses the token
-	// (AADSTS500011), and only this connection fails.
-	bad := *conns[1]
-	bad.Name, bad.Addr = "ghost", "connection.ghost"
-	bad.URL = "http://127.0.0.1:1"
-	bad.Scopes = []string{"http://127.0.0.1:1/user_impersonation", "offline_access"}
-	cfg := &config.Config{Connections: []*config.Connection{conns[0], &bad}}
+	// Only the ghost connection fails.
+	cfg := &config.Config{Connections: []*config.Connection{conns[0], ghost(conns[1])}}
 	opt := options(t, e, true)
 	st := state.New("test")
 

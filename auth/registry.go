@@ -70,6 +70,17 @@ func MethodFor(grantType, authenticationMethod string) Method {
 	return unknown{grantType}
 }
 
+// UserSignsIn reports whether the method a connection's grant_type and
+// authentication_method name signs a person in (a browser or a device
+// code), rather than the app or an Entra-native credential.
+func UserSignsIn(grantType, authenticationMethod string) bool {
+	switch MethodFor(grantType, authenticationMethod).(type) {
+	case authorizationCode, deviceCode:
+		return true
+	}
+	return false
+}
+
 // IsCredentialMethod reports whether name is an Entra-native method.
 func IsCredentialMethod(name string) bool {
 	_, ok := methods[name]

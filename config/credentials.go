@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"connform/auth"
 )
 
 // NativeMethods lists the Entra-native authentication methods.
@@ -25,23 +27,14 @@ func ClientIDRequired(method string) bool {
 	return method != MethodAzureCLI && method != MethodManagedIdentity
 }
 
-// IsNativeMethod reports whether method is an Entra-native credential.
-func IsNativeMethod(method string) bool {
-	return method != "" && method != MethodOAuth && contains(validMethods, method)
-}
+// UserSignsIn reports whether a person signs in for the connection (a
+// browser or a device code) rather than the app or a credential: auth's
+// registry decides.
+func (c *Connection) UserSignsIn() bool { return auth.UserSignsIn(c.GrantType, c.AuthenticationMethod) }
 
-// AppOnly reports whether the connection acts as an application (a
-// service principal or managed identity) rather than a user: Dynamics then
-// needs an application user for it in the org.
-func (c *Connection) AppOnly() bool {
-	switch c.AuthenticationMethod {
-	case MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate:
-		return true
-	case MethodAzureCLI:
-		return false
-	}
-	return c.GrantType == GrantClientCredentials
-}
+// IsNativeMethod reports whether method is an Entra-native credential:
+// auth's registry decides.
+func IsNativeMethod(method string) bool { return auth.IsCredentialMethod(method) }
 
 // methodAttrs are the attributes that belong to one Entra-native method
 // only, by attribute.

@@ -52,6 +52,7 @@ func TestLoadInvalid(t *testing.T) {
 		},
 		{"undefined variable", map[string]string{"main.hcl": body(okAttrs, `  entity = var.nope`)}, LoadOptions{}, "Reference to undeclared input variable", "main.hcl:5", `variable "nope"`},
 		{"undefined local", map[string]string{"main.hcl": body(okAttrs, `  entity = local.nope`)}, LoadOptions{}, "Reference to undeclared local value", "main.hcl:5", "locals"},
+		{"reference to another resource", map[string]string{"main.hcl": body(okAttrs, `  entity = connection.other.url`)}, LoadOptions{}, "Reference to another resource", "main.hcl:5", "connection.other is another resource: connection blocks cannot refer to other resources yet"},
 		{"each without for_each", map[string]string{"main.hcl": body(okAttrs, `  entity = each.key`)}, LoadOptions{}, "Reference to each outside for_each", "main.hcl:5", "for_each"},
 		{
 			"cycle in locals",

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"connform/addrs"
 )
 
 // LoadOptions are the inputs to a configuration besides its directory.
@@ -377,6 +379,16 @@ func (l *loader) checkRefs(expr hcl.Expression, allowEach bool) bool {
 				ok = false
 			}
 		default:
+			if addrs.Known(addrs.ResourceType(root)) {
+				// The seam for references between resources (an
+				// application's client_id in a connection): the plan and
+				// apply already order work by them (plan.Change.DependsOn);
+				// evaluating one needs a resource type that has
+				// attributes to refer to.
+				l.errorf(rng, "Reference to another resource", "%s.%s is another resource: connection blocks cannot refer to other resources yet. Use a variable or a local value instead.", root, attr)
+				ok = false
+				continue
+			}
 			l.errorf(rng, "Unknown reference", "%q is not something connform knows; refer to var.NAME, local.NAME, or each.key / each.value inside for_each.", root)
 			ok = false
 		}

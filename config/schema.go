@@ -4,28 +4,32 @@ import (
 	"slices"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"connform/auth"
 )
 
-// Grant types a connection may declare.
+// Grant types a connection may declare. auth's method registry spells
+// them, since each names a way of getting a token; the configuration only
+// accepts them.
 const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = auth.GrantAuthorizationCode
+	GrantClientCredentials = auth.GrantClientCredentials
 	// GrantDeviceCode signs a user in on another device with a short code:
 	// for machines without a browser. Scopes are delegated, as for
 	// authorization_code; no redirect is used.
-	GrantDeviceCode = "device_code"
+	GrantDeviceCode = auth.GrantDeviceCode
 )
 
-// Authentication methods. MethodOAuth, the default, is the data-sync tool's
-// custom OAuth application (the grant types above); the others are
-// Entra-native credentials obtained through azidentity, none of which needs
-// a person.
+// Authentication methods, as auth's registry spells them. MethodOAuth, the
+// default, is the data-sync tool's custom OAuth application (the grant
+// types above); the others are Entra-native credentials obtained through
+// azidentity, none of which needs a person.
 const (
-	MethodOAuth             = "oauth"
-	MethodAzureCLI          = "azure_cli"
-	MethodManagedIdentity   = "managed_identity"
-	MethodWorkloadIdentity  = "workload_identity"
-	MethodClientCertificate = "client_certificate"
+	MethodOAuth             = auth.MethodOAuth
+	MethodAzureCLI          = auth.MethodAzureCLI
+	MethodManagedIdentity   = auth.MethodManagedIdentity
+	MethodWorkloadIdentity  = auth.MethodWorkloadIdentity
+	MethodClientCertificate = auth.MethodClientCertificate
 )
 
 var validMethods = []string{MethodOAuth, MethodAzureCLI, MethodManagedIdentity, MethodWorkloadIdentity, MethodClientCertificate}
@@ -195,7 +199,7 @@ func LibraryAttributes() []string {
 // connection's app proves itself with when it signs in as the app (client
 // credentials or an Entra-native method with a credential of its own).
 func (c *Connection) CredentialChanged(changed []string) []string {
-	if c.GrantType != GrantClientCredentials && !IsNativeMethod(c.AuthenticationMethod) {
+	if c.UserSignsIn() {
 		// A user signs in: the secret of a confidential app is proved by
 		// the next refresh, which plan arranges on its own.
 		return nil

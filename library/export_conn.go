@@ -100,7 +100,7 @@ func exportInput(conn *config.Connection, opt ExportOptions) (ExportInput, strin
 		GrantType:            conn.GrantType,
 		AuthenticationMethod: conn.AuthenticationMethod,
 	}
-	if conn.GrantType != config.GrantClientCredentials && !config.IsNativeMethod(conn.AuthenticationMethod) {
+	if conn.UserSignsIn() {
 		// A ServiceClient opens its own sign-in on this redirect.
 		in.RedirectURI = conn.Redirect
 	}

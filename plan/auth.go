@@ -9,22 +9,28 @@ import (
 	"connform/state"
 )
 
-// AuthKind is how apply will obtain a token for a connection.
-type AuthKind int
+// AuthKind is how apply will obtain a token for a connection: auth's
+// decision (auth.NeedKind) as the plan records it. It is the same value,
+// not a second list of the ways to get a token; it has a type of its own
+// only for the names plan files and plan -json have always written.
+type AuthKind auth.NeedKind
 
 // Authorisation kinds. Only AuthInteractive needs a person.
 const (
-	AuthNone AuthKind = iota
-	AuthRefresh
-	AuthClientCredentials
-	AuthInteractive
+	AuthNone              = AuthKind(auth.NeedNothing)
+	AuthRefresh           = AuthKind(auth.NeedRefresh)
+	AuthClientCredentials = AuthKind(auth.NeedClientSecret)
+	AuthInteractive       = AuthKind(auth.NeedInteractive)
 	// AuthCredential gets the token from an Entra-native credential
 	// (azure_cli, managed_identity, workload_identity, client_certificate):
 	// silent, and never a browser.
-	AuthCredential
+	AuthCredential = AuthKind(auth.NeedCredential)
 )
 
-var authNames = [...]string{"none", "refresh", "client-credentials", "interactive", "credential"}
+var authNames = [...]string{
+	AuthNone: "none", AuthRefresh: "refresh", AuthClientCredentials: "client-credentials",
+	AuthInteractive: "interactive", AuthCredential: "credential",
+}
 
 func (k AuthKind) String() string { return authNames[k] }
 
@@ -98,29 +104,14 @@ func grantOf(in Input, key string) *auth.Grant {
 	return in.Grant(key)
 }
 
-// authKinds maps auth's needs onto the plan's kinds.
-var authKinds = map[auth.NeedKind]AuthKind{
-	auth.NeedNothing:      AuthNone,
-	auth.NeedRefresh:      AuthRefresh,
-	auth.NeedClientSecret: AuthClientCredentials,
-	auth.NeedInteractive:  AuthInteractive,
-	auth.NeedCredential:   AuthCredential,
-}
-
 // authOf records a need in the plan.
 func authOf(n auth.Need, key string) Auth {
-	return Auth{Kind: authKinds[n.Kind], Reason: n.Text(), ReasonCode: n.Code, Account: key, Fresh: n.Fresh, Via: string(n.Way)}
+	return Auth{Kind: AuthKind(n.Kind), Reason: n.Text(), ReasonCode: n.Code, Account: key, Fresh: n.Fresh, Via: string(n.Way)}
 }
 
 // Need is the plan's promise for a change, as the token source takes it.
 func (a Auth) Need() auth.Need {
-	n := auth.Need{Code: a.ReasonCode, Fresh: a.Fresh, Way: auth.Way(a.Via), By: a.CoveredBy}
-	for k, v := range authKinds {
-		if v == a.Kind {
-			n.Kind = k
-		}
-	}
-	return n
+	return auth.Need{Kind: auth.NeedKind(a.Kind), Code: a.ReasonCode, Fresh: a.Fresh, Way: auth.Way(a.Via), By: a.CoveredBy}
 }
 
 // AuthConn is c as auth sees it.

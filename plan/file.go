@@ -61,7 +61,10 @@ type fileChange struct {
 	Reasons    []fileReason `json:"reasons,omitempty"`
 	Attributes []fileAttr   `json:"attributes,omitempty"`
 	Auth       fileAuth     `json:"auth"`
-	Note       string       `json:"note,omitempty"`
+	// DependsOn is Change.DependsOn. Added within format 2: a plan without
+	// it has no references, which is what every earlier plan meant.
+	DependsOn []string `json:"depends_on,omitempty"`
+	Note      string   `json:"note,omitempty"`
 }
 
 type fileReason struct {
@@ -208,7 +211,7 @@ func toFile(p *Plan) *planFile {
 
 func toFileChange(ch *Change) *fileChange {
 	fc := &fileChange{
-		Address: ch.Addr, Action: ch.Action.String(), Note: ch.Note,
+		Address: ch.Addr, Action: ch.Action.String(), Note: ch.Note, DependsOn: ch.DependsOn,
 		Auth: fileAuth{Kind: ch.Auth.Kind.String(), Reason: ch.Auth.Reason, ReasonCode: string(ch.Auth.ReasonCode), Account: ch.Auth.Account,
 			Fresh: ch.Auth.Fresh, CoveredBy: ch.Auth.CoveredBy, Via: ch.Auth.Via},
 	}
@@ -266,6 +269,11 @@ func fromFile(f *planFile) (*Plan, error) {
 	if err := checkCovers(p.Changes, seen); err != nil {
 		return nil, err
 	}
+	// Apply walks this graph: a dependency it could not find, or a cycle,
+	// would make a change wait forever.
+	if _, err := p.Graph(); err != nil {
+		return nil, err
+	}
 	// Shown by show, never acted on: apply removes what the state and the
 	// library folder say when it runs.
 	for i, r := range f.Removals {
@@ -293,6 +301,12 @@ func fromFileChange(fc *fileChange) (*Change, error) {
 		return nil, fmt.Errorf("unknown action %s; actions are %s", quote(fc.Action), strings.Join(actionNames[:], ", "))
 	}
 	ch := &Change{Addr: fc.Address, Action: action, Note: fc.Note}
+	for _, dep := range fc.DependsOn {
+		if err := checkAddr(dep); err != nil {
+			return nil, fmt.Errorf("depends_on: %v", err)
+		}
+		ch.DependsOn = append(ch.DependsOn, dep)
+	}
 	if !printable(fc.Note) {
 		return nil, errors.New("note holds control characters")
 	}
@@ -334,8 +348,8 @@ func fromFileAuth(fa fileAuth) (Auth, error) {
 	switch {
 	case fa.ReasonCode != "" && !auth.KnownReason(a.ReasonCode):
 		return Auth{}, fmt.Errorf("unknown sign-in reason code %s", quote(fa.ReasonCode))
-	case fa.Via != "" && (a.Kind != AuthInteractive || fa.Via != "browser" && fa.Via != "device_code"):
-		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, browser or device_code", quote(fa.Via), fa.Kind)
+	case fa.Via != "" && (a.Kind != AuthInteractive || a.Via != string(auth.WayBrowser) && a.Via != string(auth.WayDeviceCode)):
+		return Auth{}, fmt.Errorf("sign-in via %s with kind %s; only an interactive sign-in has a way, %s or %s", quote(fa.Via), fa.Kind, auth.WayBrowser, auth.WayDeviceCode)
 	case !printable(fa.Reason) || !oneLine(fa.Account) || !oneLine(fa.ReasonCode):
 		return Auth{}, errors.New("the sign-in holds control characters")
 	case fa.CoveredBy != "" && a.Kind != AuthRefresh:
@@ -384,8 +398,7 @@ func checkAddr(addr string) error {
 	if len(addr) > 1024 || !oneLine(addr) {
 		return bad
 	}
-	t, err := addrs.ParseTarget(addr)
-	if err != nil || t.Type != addrs.Connection || t.String() != addr {
+	if _, err := addrs.ParseWritten(addr); err != nil {
 		return bad
 	}
 	return nil

@@ -121,6 +121,16 @@ func TestDecodeRefuses(t *testing.T) {
 		{"escape in a value", edit(t, good, func(m map[string]any) {
 			changeAt(m, iSales)["attributes"].([]any)[0].(map[string]any)["after"] = "\x1b[2JApply complete!"
 		}), "changes[3] (connection.sales): attribute authorization_url holds control characters"},
+		{"depends on an address of no resource type", edit(t, good, func(m map[string]any) { changeAt(m, iSales)["depends_on"] = []any{"application.app"} }),
+			`changes[3] (connection.sales): depends_on: address "application.app" is not a connection address`},
+		{"depends on a change not in the plan", edit(t, good, func(m map[string]any) { changeAt(m, iSales)["depends_on"] = []any{"connection.gone"} }),
+			"connection.sales depends on connection.gone, which is not in the plan"},
+		{"depends on itself", edit(t, good, func(m map[string]any) { changeAt(m, iSales)["depends_on"] = []any{"connection.sales"} }),
+			"connection.sales depends on connection.sales: connection.sales waits for itself"},
+		{"dependency cycle", edit(t, good, func(m map[string]any) {
+			// sales waits for finance's sign-in, which would wait for sales.
+			changeAt(m, iFinance)["depends_on"] = []any{"connection.sales"}
+		}), "its dependencies form a cycle: connection.finance → connection.sales → connection.finance"},
 		{"bad target", edit(t, good, func(m map[string]any) { m["targets"] = []any{"sales"} }), `targets[0]: address "sales" is not a connection address`},
 	}
 	for _, tt := range tests {
@@ -152,8 +162,9 @@ func TestFileCarriesEveryField(t *testing.T) {
 				Attrs:   []AttrChange{{Name: "url", Before: "b", After: "a", Sensitive: false, ForcesReplacement: true}, {Name: "description", After: "two\nlines\tand a tab"}},
 				Auth:    Auth{Kind: AuthInteractive, Reason: "r", ReasonCode: "no_token", Account: "acct", Via: "browser"}},
 			{Addr: "connection.b", Action: Update, Reasons: []Reason{{Code: ReasonNoToken}},
-				Attrs: []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
-				Auth:  Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true}},
+				Attrs:     []AttrChange{{Name: "client_secret", After: sensitiveShown, Sensitive: true}},
+				Auth:      Auth{Kind: AuthRefresh, Account: "acct", CoveredBy: `connection.a["k"]`, Fresh: true},
+				DependsOn: []string{`connection.a["k"]`}},
 		},
 	}
 	p.Removals = []Removal{{Path: "lib/old.dsconn", Addr: `connection.a["k"]`, Orphan: true, Kept: "outside the library folder lib"}}
@@ -252,6 +263,9 @@ func TestVerify(t *testing.T) {
 		{"a sign-in edited", func(p *Plan) {
 			p.Changes[iSales].Auth.Via = "device_code"
 		}, "connection.sales: the plan's sign-in (refresh via device_code, covered by connection.finance, covered) differs from a plan made now (refresh, covered by connection.finance, covered)"},
+		{"a dependency added", func(p *Plan) {
+			p.Changes[iSales].DependsOn = []string{"connection.app"}
+		}, `connection.sales: the plan says it depends on ["connection.app"], a plan made now []`},
 		{"destroy turned on", func(p *Plan) { p.Destroy = true }, "the plan says destroy=true, a plan made now says destroy=false"},
 		{"a library file removal added", func(p *Plan) {
 			p.Removals = append(p.Removals, Removal{Path: "main.hcl", Addr: "connection.old"})
@@ -284,6 +298,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"refresh","covered_by":"connection.b"}},{"address":"connection.b","action":"create","auth":{"kind":"refresh","covered_by":"connection.a"}}]}`))
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"none"}},{"address":"connection.a","action":"delete","auth":{"kind":"none"}}]}`))
 	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection[","action":"create","auth":{"kind":"none"}}]}`))
+	f.Add([]byte(`{"format_version":2,"config_hash":"h","changes":[{"address":"connection.a","action":"create","auth":{"kind":"none"},"depends_on":["connection.b"]},{"address":"connection.b","action":"delete","auth":{"kind":"none"},"depends_on":["connection.a"]}]}`))
 	f.Add([]byte(`{"format_version":1,"changes":[]}`))
 	f.Add([]byte(`{"format_version":99999999999999999999}`))
 	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`))

@@ -98,6 +98,14 @@ type Change struct {
 	// changed ones for an update or replace.
 	Attrs []AttrChange
 	Auth  Auth
+	// DependsOn lists the addresses of the resources this one refers to
+	// (a connection naming application.app.client_id): apply creates and
+	// updates them first and deletes this one before them (Plan.Graph). A
+	// change's work needs their results, so it does not start when one of
+	// them failed. Every address is a change of the same plan. No
+	// connection refers to anything yet: the field is the seam the
+	// application, its secret and the application user come through.
+	DependsOn []string
 	// Note is what the user must have done outside connform for the
 	// change to succeed (an app-only connection's application user).
 	Note string

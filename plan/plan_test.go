@@ -306,7 +306,7 @@ func TestMake(t *testing.T) {
 				for _, x := range tt.conns {
 					c[x.Addr] = x
 				}
-				wantNote := (ch.Action == Create || ch.Action == Replace) && c[ch.Addr] != nil && c[ch.Addr].AppOnly()
+				wantNote := (ch.Action == Create || ch.Action == Replace) && c[ch.Addr] != nil && AuthConn(c[ch.Addr]).AppOnly()
 				if (ch.Note != "") != wantNote || (wantNote && !strings.Contains(ch.Note, "needs an application user with a security role in "+c[ch.Addr].URL)) {
 					t.Errorf("%s: note %q, want one: %v", ch.Addr, ch.Note, wantNote)
 				}

@@ -71,6 +71,10 @@ func changeDiff(saved, now *Change) string {
 		return "the plan's attribute changes differ from a plan made now" + firstAttrDiff(saved.Attrs, now.Attrs)
 	case saved.Note != now.Note:
 		return "the plan's note differs from a plan made now"
+	case !slices.Equal(saved.DependsOn, now.DependsOn):
+		// An edited dependency would reorder apply's work, or let a change
+		// run after what it refers to failed.
+		return fmt.Sprintf("the plan says it depends on %q, a plan made now %q", saved.DependsOn, now.DependsOn)
 	}
 	sa, na := saved.Auth, now.Auth
 	sa.Reason, na.Reason = "", ""

@@ -13,8 +13,11 @@ import (
 // means the file was edited or damaged.
 func checkAddresses(cs []*Connection) string {
 	for _, c := range cs {
-		inst, err := addrs.ParseInstance(c.Addr)
-		if err != nil || inst.String() != c.Addr {
+		inst, err := addrs.ParseWritten(c.Addr)
+		// Records are keyed by the full address, resource type included,
+		// and this list holds connections only: a record of another
+		// registered type belongs in that type's own list.
+		if err != nil || inst.Type != addrs.Connection {
 			return fmt.Sprintf("connection %q does not have an address connform writes, such as connection.NAME or connection.NAME[\"KEY\"]", c.Addr)
 		}
 		if (c.Name != "" && c.Name != inst.Name) || (c.Key != "" && c.Key != inst.Key) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -144,61 +143,18 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 
 	// Connections removed from the configuration may still hold tokens: the
 	// state remembers which key served them.
-	type target struct {
-		key   string
-		addrs []string
-		// user is who signed in for the key, as the state remembers it.
-		user string
-	}
-	var targets []*target
-	byKey := map[string]*target{}
-	add := func(key, addr string) {
-		if key == "" {
-			return
-		}
-		t := byKey[key]
-		if t == nil {
-			t = &target{key: key}
-			byKey[key] = t
-			targets = append(targets, t)
-		}
-		if !slices.Contains(t.addrs, addr) {
-			t.addrs = append(t.addrs, addr)
-		}
-	}
 	st, stErr := state.NewLocal(statePath).Read()
-	var prior []*state.Connection
+	var holders []auth.Holder
+	for _, cc := range cfg.Connections {
+		holders = append(holders, auth.Holder{Addr: cc.Addr, Key: plan.TokenKey(cc)})
+	}
 	if st != nil {
-		prior = st.Connections
+		for _, sc := range st.Connections {
+			holders = append(holders, auth.Holder{Addr: sc.Addr, Key: sc.TokenKey, User: sc.Account})
+		}
 	}
 	matched := map[string]bool{}
-	for _, cc := range cfg.Connections {
-		if *all || matchesAny(cc.Addr, fs.Args(), matched) {
-			add(plan.TokenKey(cc), cc.Addr)
-		}
-	}
-	for _, sc := range prior {
-		if *all || matchesAny(sc.Addr, fs.Args(), matched) {
-			add(sc.TokenKey, sc.Addr)
-		}
-	}
-	// Tokens belong to the account, not the connection: every connection
-	// of a key loses them, named or not, and is listed.
-	for _, cc := range cfg.Connections {
-		if t := byKey[plan.TokenKey(cc)]; t != nil && !slices.Contains(t.addrs, cc.Addr) {
-			t.addrs = append(t.addrs, cc.Addr)
-		}
-	}
-	for _, sc := range prior {
-		if t := byKey[sc.TokenKey]; t != nil {
-			if !slices.Contains(t.addrs, sc.Addr) {
-				t.addrs = append(t.addrs, sc.Addr)
-			}
-			if t.user == "" {
-				t.user = sc.Account
-			}
-		}
-	}
+	targets := auth.Accounts(holders, func(addr string) bool { return *all || matchesAny(addr, fs.Args(), matched) })
 	for _, n := range fs.Args() {
 		if !matched[n] {
 			return notNamed(n, fmt.Sprintf("no connection named %q in the configuration or the state; connform state list and connform validate show the names", n))
@@ -223,23 +179,22 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 	for _, t := range targets {
 		// Get only to say whether there was something; a damaged entry is
 		// deleted all the same.
-		slices.Sort(t.addrs)
-		g, getErr := store.Get(t.key)
-		user := t.user
+		g, getErr := store.Get(t.Key)
+		user := t.User
 		if g != nil && g.Account != "" {
 			user = g.Account
 		}
-		who := signedInPhrase(t.key, user)
-		if err := store.Delete(t.key); err != nil {
+		who := signedInPhrase(t.Key, user)
+		if err := store.Delete(t.Key); err != nil {
 			failed++
-			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.addrs, ", "), err)
+			c.errorf("logging out %s (for %s): %v", who, strings.Join(t.Addrs, ", "), err)
 			continue
 		}
 		what := "forgot its tokens"
 		if g == nil && getErr == nil {
 			what = "no tokens were stored"
 		}
-		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.addrs, ", "), what)
+		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.Addrs, ", "), what)
 	}
 	if failed > 0 {
 		return exitError(1)
@@ -336,7 +291,7 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	now := c.now()
 	rep := statusReport{FormatVersion: 1, Store: desc, Accounts: []statusAccount{}}
 	for _, g := range groupByKey(cfg.Connections) {
-		authority, client, account := splitKey(g.key)
+		authority, client, account := auth.SplitKey(g.key)
 		a := statusAccount{Key: g.key, Authority: authority, ClientID: client, Account: account}
 		grant, err := store.Get(g.key)
 		if err != nil {
@@ -401,15 +356,6 @@ func groupByKey(conns []*config.Connection) []*keyGroup {
 		g.conns = append(g.conns, cc)
 	}
 	return out
-}
-
-// splitKey reads auth.Key's "authority|client|account".
-func splitKey(key string) (authority, client, account string) {
-	parts := strings.SplitN(key, "|", 3)
-	if len(parts) != 3 {
-		return key, "", ""
-	}
-	return parts[0], parts[1], parts[2]
 }
 
 func needNames(names []string, all bool, cmd string) error {

@@ -40,7 +40,9 @@ type changeJSON struct {
 	Reasons    []reasonJSON    `json:"reasons"`
 	Attributes []attributeJSON `json:"attributes,omitempty"`
 	Auth       authJSON        `json:"auth"`
-	Note       string          `json:"note,omitempty"`
+	// DependsOn: the resources this change refers to (plan.Change).
+	DependsOn []string `json:"depends_on,omitempty"`
+	Note      string   `json:"note,omitempty"`
 }
 
 type reasonJSON struct {
@@ -99,7 +101,7 @@ func changeToJSON(ch *plan.Change) changeJSON {
 	out := changeJSON{
 		Address: ch.Addr, Action: ch.Action.String(), Reason: reasonText(ch.Reasons), Reasons: make([]reasonJSON, len(ch.Reasons)),
 		Auth: authJSON{Kind: a.Kind.String(), Reason: a.Reason, ReasonCode: string(a.ReasonCode), Account: a.Account, Fresh: a.Fresh, CoveredBy: a.CoveredBy, Via: a.Via},
-		Note: ch.Note,
+		Note: ch.Note, DependsOn: ch.DependsOn,
 	}
 	for i, r := range ch.Reasons {
 		out.Reasons[i] = reasonJSON{Code: r.Code, Attributes: r.Attrs, Path: r.Path}

@@ -295,7 +295,7 @@ func blockLabel(addr string) string {
 // known, instead of "(whoever signs in)".
 func signedInPhrase(key, user string) string {
 	phrase := accountPhrase(key)
-	if _, _, account := splitKey(key); account == "default" && user != "" {
+	if _, _, account := auth.SplitKey(key); account == "default" && user != "" {
 		return user + strings.TrimPrefix(phrase, "(whoever signs in)")
 	}
 	return phrase
@@ -304,11 +304,10 @@ func signedInPhrase(key, user string) string {
 // accountPhrase makes a token store key readable: which account, of which
 // app, at which authority.
 func accountPhrase(key string) string {
-	parts := strings.SplitN(key, "|", 3)
-	if len(parts) != 3 {
+	authority, client, who := auth.SplitKey(key)
+	if client == "" && who == "" {
 		return key
 	}
-	who := parts[2]
 	switch who {
 	case "default":
 		who = "(whoever signs in)"
@@ -324,11 +323,11 @@ func accountPhrase(key string) string {
 		who = "(the app, by its certificate)"
 	}
 	out := who
-	if parts[1] != "" {
-		out += " with app " + parts[1]
+	if client != "" {
+		out += " with app " + client
 	}
-	if parts[0] != "" {
-		out += " at " + parts[0]
+	if authority != "" {
+		out += " at " + authority
 	}
 	return out
 }
