@@ -31,6 +31,8 @@ import (
 //
 //	CONNFORM_CRASH_KILLS=100 go test ./cmd/connform -run TestCrashConsistency -v -timeout 30m
 func TestCrashConsistency(t *testing.T) {
+	// Alongside the scripts: it waits on its own processes and emulator.
+	t.Parallel()
 	kills := envInt(t, "CONNFORM_CRASH_KILLS", 20)
 	seed := envInt(t, "CONNFORM_CRASH_SEED", 1)
 	n := envInt(t, "CONNFORM_CRASH_N", 300)
@@ -131,6 +133,9 @@ func crashEnv(t *testing.T, e *emulator.Emulator) []string {
 		// Nothing may reach for a real identity endpoint.
 		"IDENTITY_ENDPOINT=" + info.Authority,
 		"NO_COLOR=1",
+		// Without it every connform run under -race sleeps a second before
+		// exiting (see setupEmulator): most of this test's time.
+		strings.TrimSpace("GORACE=" + os.Getenv("GORACE") + " atexit_sleep_ms=0"),
 	}
 	return env
 }
