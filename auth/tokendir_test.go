@@ -16,10 +16,10 @@ func TestTokenDirModeError(t *testing.T) {
 		{fs.ModeDir | 0o700, false},
 		{fs.ModeDir | 0o755, false}, // others may read and list, not write
 		{fs.ModeDir | 0o750, false},
-		{fs.ModeDir | 0o770, true},                 // the group can place its own file
-		{fs.ModeDir | 0o702, true},                 // anyone can
-		{fs.ModeDir | 0o777, true},                 // /tmp without the sticky bit
-		{fs.ModeDir | fs.ModeSticky | 0o777, true}, // /tmp: others can still create tokens.enc first
+		{fs.ModeDir | 0o770, true},                  // the group can place its own file
+		{fs.ModeDir | 0o702, true},                  // anyone can
+		{fs.ModeDir | 0o777, true},                  // /tmp without the sticky bit
+		{fs.ModeDir | fs.ModeSticky | 0o777, true},  // /tmp: others can still create tokens.enc first
 		{fs.ModeDir | fs.ModeSetgid | 0o750, false}, // setgid shares the group id, not write access
 	} {
 		err := tokenDirModeError("/x/home", tc.mode)
