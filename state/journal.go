@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -421,20 +420,27 @@ func (j *FileJournal) close() error {
 }
 
 func (j *FileJournal) remove() error {
-	// Removed while still locked, so a -lock=false run cannot take over a
-	// journal that is about to disappear. Windows cannot remove a file
-	// that is open, so there it goes once the lock is released.
 	j.f.Close()
-	err := os.Remove(j.path)
-	j.fl.Unlock()
-	if err != nil && runtime.GOOS == "windows" {
-		err = os.Remove(j.path)
-	}
+	err := removeLocked(j.path, os.Remove, func() { j.fl.Unlock() }, retryRemoveUnlocked)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the state journal %s: %w; the state was saved, so delete it by hand", j.path, err)
 	}
 	_ = atomicfile.SyncDir(filepath.Dir(j.path))
 	return nil
+}
+
+// removeLocked removes path, a file under an OS lock that unlock releases.
+// It is removed while still locked, so a -lock=false run cannot take over a
+// journal that is about to disappear. Where the OS refuses to remove a file
+// that is open or locked (Windows: the lock holds a handle), retryUnlocked
+// tries once more after unlocking, when nothing holds it.
+func removeLocked(path string, remove func(string) error, unlock func(), retryUnlocked bool) error {
+	err := remove(path)
+	unlock()
+	if err != nil && retryUnlocked && !errors.Is(err, fs.ErrNotExist) {
+		err = remove(path)
+	}
+	return err
 }
 
 // leftover reads a journal a run left behind. It returns nil entries when
