@@ -214,7 +214,7 @@ func (l *Local) journalPath() string { return l.path + ".journal" }
 // with -lock=false) is refused.
 func (l *Local) OpenJournal(st *State) (Journal, error) {
 	path := l.journalPath()
-	fl := flock.New(path)
+	fl := flock.New(journalLockPath(path))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("open the state journal %s: %w (check that %s is writable)", path, err, filepath.Dir(path))
@@ -222,9 +222,8 @@ func (l *Local) OpenJournal(st *State) (Journal, error) {
 	if !ok {
 		return nil, fmt.Errorf("the state journal %s is being written by another connform run on this state (was -lock=false used?); wait for it to finish, then re-run", path)
 	}
-	// flock created the file; a journal with content is a leftover that
-	// Recover should have folded.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	// A journal with content is a leftover that Recover should have folded.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err == nil {
 		var fi os.FileInfo
 		if fi, err = f.Stat(); err == nil && fi.Size() > 0 {
@@ -432,8 +431,8 @@ func (j *FileJournal) remove() error {
 // removeLocked removes path, a file under an OS lock that unlock releases.
 // It is removed while still locked, so a -lock=false run cannot take over a
 // journal that is about to disappear. Where the OS refuses to remove a file
-// that is open or locked (Windows: the lock holds a handle), retryUnlocked
-// tries once more after unlocking, when nothing holds it.
+// that any handle holds open (Windows), retryUnlocked tries once more after
+// unlocking.
 func removeLocked(path string, remove func(string) error, unlock func(), retryUnlocked bool) error {
 	err := remove(path)
 	unlock()
@@ -527,7 +526,7 @@ func (l *Local) Recover() (int, error) {
 	if _, err := os.Stat(l.journalPath()); errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
-	fl := flock.New(l.journalPath())
+	fl := flock.New(journalLockPath(l.journalPath()))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return 0, fmt.Errorf("lock the state journal %s: %w", l.journalPath(), err)
