@@ -80,7 +80,7 @@ func replace(path string, data []byte, perm fs.FileMode, sync bool, beforeRename
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	if err := os.Rename(tmpName, path); err != nil {
+	if err := renameFile(tmpName, path); err != nil {
 		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
 	}
 	return nil
