@@ -56,6 +56,11 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, l := range res.Learned {
+		// Not a warning: the names are proven by the entries' values, but
+		// the configuration now depends on them, so the user sees them.
+		fmt.Fprintf(c.io.ErrOut, "%s%s (review them in %s).\n", strings.ToUpper(l[:1]), l[1:], *out)
+	}
 
 	st := state.New(version)
 	for _, conn := range res.Config.Connections {
