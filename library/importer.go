@@ -135,6 +135,16 @@ func Import(opt ImportOptions) (*ImportResult, error) {
 		return &ImportResult{Warnings: imp.warnings}, fmt.Errorf("import %s: no Dynamics connection entry (.dsconn or .json with a %s parameter) in the folder; if the entries name the org URL otherwise, import again with -param url=NAME", opt.Dir, imp.names["url"])
 	}
 
+	if dt := imp.dataType(); len(imp.dataTypes) > 1 {
+		// One library_data_type serves every entry: apply would rewrite the
+		// others with it, which the user should hear before it happens.
+		for _, ic := range imp.conns {
+			if ic.dataType != dt {
+				imp.warnf("%s has DataType %q, the other entries %q: library_data_type holds one, so connform apply will rewrite this entry with %q; import it from a folder of its own to keep its DataType", ic.path, ic.dataType, dt, dt)
+			}
+		}
+	}
+
 	// Load what was generated, as plan will: anything connform would reject
 	// is caught before a file is written, and named by its entry.
 	src := imp.hcl()

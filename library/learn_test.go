@@ -227,3 +227,35 @@ func TestImportLearningRefuses(t *testing.T) {
 		})
 	}
 }
+
+// Entries of several DataTypes share one library_data_type: the most common
+// is learned, and each other entry is named, since apply would rewrite it.
+func TestImportWarnsOfOtherDataTypes(t *testing.T) {
+	res, lib, err := importFolder(t, nil, map[string]string{
+		"a.dsconn": entryOf("a", foreignType, "ServiceUrl", orgURL, "TenantID", tenant, "ClientID", client),
+		"b.dsconn": entryOf("b", foreignType, "ServiceUrl", "https://b.crm4.dynamics.com/", "TenantID", tenant, "ClientID", client),
+		"c.dsconn": dsconn("c", "ServiceUrl", "https://c.crm4.dynamics.com/", "TenantID", tenant, "ClientID", client),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res.Source), `library_data_type = "`+foreignType+`"`) {
+		t.Errorf("configuration lacks the DataType most entries have:\n%s", res.Source)
+	}
+	want := filepath.Join(lib, "c.dsconn") + ` has DataType "Simego.DataSync.Providers.Dynamics365.Dynamics365SourceReader", the other entries "` + foreignType + `": library_data_type holds one, so connform apply will rewrite this entry with`
+	var found int
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "has DataType") {
+			found++
+			if !strings.HasPrefix(w, want) {
+				t.Errorf("warning\n%s\nwant it to start\n%s", w, want)
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d DataType warnings, want 1: %q", found, res.Warnings)
+	}
+	if got := strings.Join(res.Learned, "\n"); got != "learned from "+filepath.Join(lib, "a.dsconn")+": DataType "+foreignType {
+		t.Errorf("learned %q", got)
+	}
+}
