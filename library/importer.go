@@ -16,6 +16,7 @@ import (
 
 	"connform/config"
 	"connform/dynamics"
+	"connform/internal/safetext"
 )
 
 // ImportOptions are the inputs of Import.
@@ -196,7 +197,8 @@ func (imp *importer) unreadable(e Entry, path string) string {
 	why := fmt.Sprintf("%s has the Dynamics DataType but no %s parameter", path, imp.names["url"])
 	for _, p := range e.Params {
 		if _, err := dynamics.ParseOrgURL(p.Value); err == nil && !LooksSecret(p.Name) {
-			return fmt.Sprintf("%s; its org URL is in the parameter %s: import again with -param url=%s (and -param ATTRIBUTE=NAME for any other renamed parameter)", why, p.Name, p.Name)
+			name := safetext.Line(p.Name, safetext.FieldMax)
+			return fmt.Sprintf("%s; its org URL is in the parameter %s: import again with -param url=%s (and -param ATTRIBUTE=NAME for any other renamed parameter)", why, name, name)
 		}
 	}
 	return why + " and no parameter holds an org URL: import again with -param url=NAME naming the parameter that does, or move the entry out of the folder"

@@ -10,6 +10,7 @@ import (
 
 	"connform/config"
 	"connform/dynamics"
+	"connform/internal/safetext"
 )
 
 // The data-sync tool's parameter names are unconfirmed, so import learns
@@ -46,6 +47,10 @@ var learnRules = []learnRule{
 	}},
 	{"redirect", "a loopback redirect", func(_, v string) bool { return isRedirectValue(v) }},
 }
+
+// maxLearnedName bounds a learned parameter name: the tool's are short
+// identifiers.
+const maxLearnedName = 128
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -104,6 +109,11 @@ func (imp *importer) learnEntry(e Entry, path string) entryNames {
 			// A parameter another attribute is configured to read is not
 			// free to learn, and a secret's is never looked at.
 			if _, claimed := imp.byParam[strings.ToLower(p.Name)]; claimed || LooksSecret(p.Name) || p.Value == "" {
+				continue
+			}
+			// A name that would not print as it is (escapes, a screenful)
+			// is no name to put into a configuration and show the user.
+			if !safetext.Safe(p.Name) || len(p.Name) > maxLearnedName || strings.ContainsAny(p.Name, "\n\t") {
 				continue
 			}
 			if r.holds(p.Name, p.Value) && !slices.Contains(cands, p.Name) {
@@ -237,12 +247,12 @@ func (imp *importer) learnedLines(dataType, dataTypeFrom string) []string {
 	}
 	var lines []string
 	for _, p := range imp.taughtOrder {
-		line := "learned from " + p + ": " + strings.Join(imp.taught[p], ", ")
+		line := "learned from " + safetext.Line(p, safetext.FieldMax) + ": " + strings.Join(imp.taught[p], ", ")
 		if dataType != "" && p == dataTypeFrom {
 			if len(imp.taught[p]) > 0 {
 				line += "; "
 			}
-			line += "DataType " + dataType
+			line += "DataType " + safetext.Line(dataType, safetext.FieldMax)
 		}
 		lines = append(lines, line)
 	}

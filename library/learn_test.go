@@ -196,6 +196,12 @@ func TestImportLearningRefuses(t *testing.T) {
 			[]string{"DIR/a.dsconn keeps url in the parameter OrgUrl but DIR/b.dsconn in Address"},
 		},
 		{
+			"a name with terminal escapes is not learned, and shown escaped",
+			nil,
+			map[string]string{"a.dsconn": dsconn("a", "Url&#x9b;2J", orgURL, "ClientID", client)},
+			[]string{`DIR/a.dsconn has the Dynamics DataType but no ServiceUrl parameter; its org URL is in the parameter Url\u009b2J: import again`},
+		},
+		{
 			"-param names a parameter the entry lacks",
 			map[string]string{"url": "Site"},
 			map[string]string{"a.dsconn": dsconn("a", "OrgUrl", orgURL, "ClientID", client)},
@@ -216,6 +222,9 @@ func TestImportLearningRefuses(t *testing.T) {
 			}
 			// Values are the entry's, and may be secrets: only names are
 			// quoted.
+			if strings.ContainsAny(msg, "\x1b\u009b") {
+				t.Errorf("error holds a raw escape: %q", msg)
+			}
 			for _, v := range []string{client, tenant, "contoso-b"} {
 				if strings.Contains(msg, v) {
 					t.Errorf("error quotes the value %s: %s", v, msg)
