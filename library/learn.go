@@ -98,7 +98,7 @@ type entryNames struct {
 // learnEntry reads which parameters of e hold which attribute.
 func (imp *importer) learnEntry(e Entry, path string) entryNames {
 	en := entryNames{path: path, uses: map[string]string{}, learned: map[string]string{}}
-	byAttr := map[string][]string{} // learned attribute → candidates
+	byAttr := map[string][]string{} // a learned parameter → the attributes it fits
 	for _, r := range learnRules {
 		if has := e.findParam(imp.names[r.attr]); has {
 			en.uses[r.attr] = imp.names[r.attr]
