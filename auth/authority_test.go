@@ -63,6 +63,25 @@ func TestAuthorityNoteServesOtherAccounts(t *testing.T) {
 		})
 	}
 
+	// An account that signed in for sales before the note was learnt keeps
+	// its refresh token for sales; finance signs in on its own instead of
+	// trying it and being refused.
+	held := conn(base+"token", "app-three", "", sales)
+	if err := store.Put(held.Key(), &Grant{RefreshToken: "rt-three", RefreshResource: sales}); err != nil {
+		t.Fatal(err)
+	}
+	r := NewGrantReader(store)
+	for org, want := range map[string]ReasonCode{sales: ReasonNoTokenForOrg, finance: ReasonRefreshNotShared} {
+		c := conn(base+"token", "app-three", "", org)
+		g := r.Grant(c.Key())
+		if n := Decide(c, g, testNow, Situation{}); n.Code != want {
+			t.Errorf("account holding sales' refresh token, %s: need %s/%s, want %s", org, n.Kind, n.Code, want)
+		}
+		if org == sales && g.refreshFor(org) != "rt-three" {
+			t.Error("the account's refresh token no longer serves the org it came from")
+		}
+	}
+
 	// Logging out the account that learnt it keeps the authority's note;
 	// forgetting the authorities (logout -all) drops it.
 	if err := store.Delete(first.Key()); err != nil {

@@ -228,6 +228,11 @@ func (user) Silent(ctx context.Context, env *Env, c Conn, g *Grant) (*Result, er
 // cached token, else the refresh token, else a person.
 func userNeed(way Way, c Conn, g *Grant, now time.Time) Need {
 	at := g.access(c.Resource)
+	if at != nil && at.Token == "" && at.Requested == nil {
+		// Only the org's own refresh token is held: there is no token
+		// whose scopes could differ.
+		at = nil
+	}
 	if at.Valid(now) && at.Serves(c.Scopes) {
 		return Need{Kind: NeedNothing, Code: ReasonValid, Until: at.Expiry}
 	}
