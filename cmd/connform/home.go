@@ -80,12 +80,12 @@ func (c *cli) connformHome() (string, error) {
 	}
 	legacy := false
 	if h == "" && err != nil {
-		legacy = exists(filepath.Join(legacyHome, "tokens.enc")) || exists(filepath.Join(legacyHome, "tokens.json"))
+		legacy = lstatOK(filepath.Join(legacyHome, "tokens.enc")) || lstatOK(filepath.Join(legacyHome, "tokens.json"))
 	}
 	return chooseHome(h, dir, err, legacy)
 }
 
-func exists(p string) bool {
+func lstatOK(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
 }
