@@ -43,6 +43,12 @@ func TestLoadInvalid(t *testing.T) {
 		{"unknown block", map[string]string{"main.hcl": "resource \"x\" \"y\" {}\n"}, LoadOptions{}, "Unsupported block type", "main.hcl:1", ""},
 		{"unknown attribute", map[string]string{"main.hcl": body(okAttrs, `  colour = "red"`)}, LoadOptions{}, "Unsupported argument", "main.hcl:5", ""},
 		{"missing url", map[string]string{"main.hcl": body(`  client_id = "app"`)}, LoadOptions{}, "Missing required argument", "main.hcl:1", `"url"`},
+		{"null url", map[string]string{"main.hcl": body(`  url = null`, `  tenant_id = "t"`, `  client_id = "app"`)}, LoadOptions{}, "Missing url", "main.hcl:2", "url is null"},
+		{
+			"null url from for_each",
+			map[string]string{"main.hcl": "connection \"c\" {\n  for_each = { a = null }\n  url = each.value\n  tenant_id = \"t\"\n  client_id = \"app\"\n}\n"},
+			LoadOptions{}, "Missing url", "main.hcl:3", "url is null",
+		},
 		{"wrong type", map[string]string{"main.hcl": body(okAttrs, `  scopes = "a b"`)}, LoadOptions{}, "Incorrect value type", "main.hcl:5", "list of strings"},
 		{"wrong type for a string", map[string]string{"main.hcl": body(okAttrs, `  entity = ["account"]`)}, LoadOptions{}, "Incorrect value type", "main.hcl:5", "a string"},
 		{
