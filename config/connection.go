@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"connform/addrs"
@@ -131,7 +130,7 @@ func (l *loader) decodeConnections(blocks []*hcl.Block) {
 	first := map[string]*hcl.Block{}
 	for _, b := range blocks {
 		name := b.Labels[0]
-		if !hclsyntax.ValidIdentifier(name) {
+		if !addrs.ValidName(name) {
 			l.errorf(b.LabelRanges[0], "Invalid connection name", "%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name)
 			continue
 		}
