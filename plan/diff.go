@@ -82,7 +82,7 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 	case len(forcing) > 0:
 		ch.Action = Replace
 		ch.Reasons = []Reason{{Code: ReasonForcesReplacement, Attrs: forcing}}
-		ch.Auth = authOf(decide(in, c, auth.Situation{Unstored: auth.ReasonIdentityChanged, UnstoredAttrs: forcing}), AuthConn(c).Key())
+		ch.Auth = authOf(decide(in, c, auth.Situation{Unstored: auth.ReasonIdentityChanged, UnstoredAttrs: forcing}))
 		ch.Note = appUserNote(c)
 		return ch
 	case len(changed) > 0:
@@ -110,7 +110,7 @@ func createChange(in Input, c *config.Connection, after map[string]string) *Chan
 	for _, name := range sortedNames(sens) {
 		ch.Attrs = append(ch.Attrs, AttrChange{Name: name, After: "(sensitive)", Sensitive: true})
 	}
-	ch.Auth = authOf(decide(in, c, auth.Situation{}), AuthConn(c).Key())
+	ch.Auth = authOf(decide(in, c, auth.Situation{}))
 	ch.Note = appUserNote(c)
 	return ch
 }
