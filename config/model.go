@@ -128,9 +128,23 @@ type Connection struct {
 	PreventDestroy bool
 
 	DeclRange hcl.Range
-	// Ranges holds the source range of every attribute that was set, by
-	// attribute name, so later stages can point at the line to fix.
-	Ranges map[string]hcl.Range
+	// attrs are the block's attributes, for Range.
+	attrs blockAttrs
+}
+
+// Range is where attribute attr was set, so later stages can point at the
+// line to fix; false when it was not set (or c was not loaded from files).
+// It is looked up when asked for: a map per connection would be 10,000
+// maps in a large configuration, and almost never read.
+func (c *Connection) Range(attr string) (hcl.Range, bool) {
+	if attr == "for_each" {
+		return hcl.Range{}, false
+	}
+	expr, ok := c.attrs.expr(attr)
+	if !ok {
+		return hcl.Range{}, false
+	}
+	return expr.Range(), true
 }
 
 // Address is the connection instance's address.
