@@ -294,10 +294,10 @@ func (r *runner) lookup(addr string) *state.Connection {
 	return r.st.Lookup(addr)
 }
 
-// releaseSlot lets the next change start while this one waits for its
-// record to reach the disk: waiting is not work, and the changes that
-// finish meanwhile then share the next sync instead of each waiting a
-// sync of its own.
+// releaseSlot lets the next change start while this one writes its
+// library entry and waits for its record to reach the disk: -parallelism
+// bounds the work against orgs and Entra, and the changes that finish
+// meanwhile share the next sync instead of each waiting a sync of its own.
 func (r *runner) releaseSlot(addr string) {
 	if s := r.step(addr); s != nil {
 		s.Yield()
@@ -528,6 +528,9 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 		}
 	}
 
+	// The org has answered: what is left is local (the library entry, the
+	// record), and the next change may start its requests meanwhile.
+	r.releaseSlot(c.Addr)
 	attrs := c.Attributes()
 	file, err := r.libraryFile(c)
 	if err != nil {
@@ -583,7 +586,6 @@ func (r *runner) converge(ctx context.Context, ch *plan.Change, c *config.Connec
 	if movedFrom {
 		put.Addr, put.Path, put.Hash = c.Addr, prior.LibraryPath, prior.LibraryHash
 	}
-	r.releaseSlot(c.Addr)
 	if err := r.record(put); err != nil {
 		if uerr := undo(file.Hash); uerr != nil {
 			return "", fmt.Errorf("%s: %w; and the library entry could not be put back (%v)", c.Addr, err, uerr)

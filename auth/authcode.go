@@ -137,7 +137,11 @@ func (f *Flow) AuthorizationCode(ctx context.Context, p Params) (*Result, error)
 			waited := time.Since(start)
 			f.waiting(waited, timeout-waited)
 		case <-timer.C:
-			return nil, fmt.Errorf("browser sign-in: %w within %s (-auth-timeout); run again, or open the sign-in URL shown above in a browser on this machine", errNotCompleted, timeout)
+			// Entra shows its refusals on the page, never to connform, so
+			// the likely causes are named here.
+			return nil, fmt.Errorf("browser sign-in: %w within %s (-auth-timeout). If the page showed an error, its AADSTS code names the cause; the usual ones: client_id is not an app of tenant_id, "+
+				"the app has no redirect URI http://localhost under \"Mobile and desktop applications\", or the account has no access to the org. "+
+				"Run again, or open the sign-in URL shown above in a browser on this machine (from another machine: docs/signin.md)", errNotCompleted, timeout)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("browser sign-in: cancelled while waiting for the browser: %w", ctx.Err())
 		}

@@ -165,7 +165,7 @@ func (f *Flow) startDevice(ctx context.Context, endpoint string, p Params) (*dev
 	client := f.client()
 	form := url.Values{"client_id": {p.ClientID}, "scope": {strings.Join(p.Scopes, " ")}}
 	var da *deviceAuth
-	err := retry.Do(ctx, f.retryPolicy(), func() (time.Duration, bool, error) {
+	err := retry.Do(ctx, f.retryPolicy("device code endpoint"), func() (time.Duration, bool, error) {
 		var wait time.Duration
 		var err error
 		da, wait, err = requestDevice(ctx, client, endpoint, form, f.now())

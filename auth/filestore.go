@@ -61,6 +61,16 @@ const (
 // tests lower it.
 var scryptN = 1 << 15
 
+// SetScryptCost sets the scrypt cost N (a power of two) of the token files
+// this process creates from now on, and returns the previous cost; a file
+// keeps the cost it was written with. Only tests call it: the default cost
+// is paid by every connform run that opens the file, about 0.7 s under the
+// race detector, which the command-line tests pay hundreds of times.
+func SetScryptCost(n int) (previous int) {
+	previous, scryptN = scryptN, n
+	return previous
+}
+
 // Bounds of what a token file may ask for. The file is input like any
 // other: its parameters decide how much memory and time opening it costs,
 // so a damaged or planted file must not be able to ask for gigabytes or

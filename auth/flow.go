@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,6 +63,10 @@ type Flow struct {
 	// between device code polls; nil means a timer that ends early when ctx
 	// is done. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, hears of each wait before a transient failure is
+	// tried again, e.g. "token endpoint answered 503, retrying in 4 s
+	// (attempt 2 of 4)", so that a slow run says why it is slow.
+	OnRetry func(message string)
 
 	listening func(addr net.Addr) // tests: where the callback listener is bound
 }
@@ -119,9 +124,30 @@ func (f *Flow) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // retryPolicy is how token and device code requests are retried: a busy
-// Entra usually answers within a few seconds.
-func (f *Flow) retryPolicy() retry.Policy {
-	return retry.Policy{Attempts: maxAttempts, FirstBackoff: firstBackoff, MaxWait: maxRetryAfter, Sleep: f.Sleep}
+// Entra usually answers within a few seconds. endpoint names the request in
+// retry notices ("token endpoint").
+func (f *Flow) retryPolicy(endpoint string) retry.Policy {
+	p := retry.Policy{Attempts: maxAttempts, FirstBackoff: firstBackoff, MaxWait: maxRetryAfter, Sleep: f.Sleep}
+	if f.OnRetry != nil {
+		p.OnRetry = func(n retry.Notice) { f.OnRetry(retryMessage(endpoint, n)) }
+	}
+	return p
+}
+
+// retryMessage says what failed in a retry notice: the status alone, since
+// a description from the server is long and already logged.
+func retryMessage(endpoint string, n retry.Notice) string {
+	var e *Error
+	what := endpoint + " failed"
+	if errors.As(n.Err, &e) {
+		switch {
+		case e.StatusCode != 0:
+			what = fmt.Sprintf("%s answered %d", endpoint, e.StatusCode)
+		case e.Code != "":
+			what = endpoint + " answered " + e.Code
+		}
+	}
+	return what + ", " + n.String()
 }
 
 // ClientCredentials obtains an app-only token with the client secret.
@@ -196,7 +222,7 @@ func (p Params) require(flow string, secret bool) error {
 func (f *Flow) retrieve(ctx context.Context, p Params, request func(context.Context) (*oauth2.Token, error)) (*Result, error) {
 	rctx := f.ctx(ctx)
 	var tok *oauth2.Token
-	err := retry.Do(ctx, f.retryPolicy(), func() (time.Duration, bool, error) {
+	err := retry.Do(ctx, f.retryPolicy("token endpoint"), func() (time.Duration, bool, error) {
 		t, err := request(rctx)
 		if err == nil {
 			tok = t

@@ -21,8 +21,8 @@ const (
 	DefaultLibraryFormat = LibraryFormatDSConn
 	DefaultRedirect      = "http://localhost"
 	DefaultPrompt        = "select_account"
-	// DefaultLibraryDataType is the seed tool's Dynamics provider type name
-	// (unconfirmed, see REFERENCE.md), which is why it can be overridden.
+	// DefaultLibraryDataType is Simego Data Sync's Dynamics provider type
+	// name (not checked against the tool itself, see docs/library.md), which is why it can be overridden.
 	DefaultLibraryDataType = "Simego.DataSync.Providers.Dynamics365.Dynamics365SourceReader"
 )
 

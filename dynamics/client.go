@@ -29,6 +29,10 @@ type Client struct {
 	// Sleep waits before retrying a transient answer (429, 5xx); nil means
 	// a timer that ends early when ctx is done. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, hears of each wait before a transient answer is
+	// tried again, e.g. "the org answered 503 to GET …/WhoAmI, retrying in
+	// 4 s (attempt 2 of 4)".
+	OnRetry func(message string)
 }
 
 const (
@@ -73,6 +77,19 @@ func (c *Client) WhoAmI(ctx context.Context, org Org, token string) (*WhoAmI, er
 // backoff).
 func (c *Client) get(ctx context.Context, url, token string, out any) error {
 	p := retry.Policy{Attempts: maxAttempts, FirstBackoff: firstBackoff, MaxWait: maxRetryAfter, Sleep: c.Sleep}
+	if c.OnRetry != nil {
+		p.OnRetry = func(n retry.Notice) {
+			// The query (select lists, filters) makes the line long and
+			// says nothing about the wait.
+			path, _, _ := strings.Cut(url, "?")
+			what := "GET " + path + " failed"
+			var apiErr *APIError
+			if errors.As(n.Err, &apiErr) {
+				what = fmt.Sprintf("the org answered %d to GET %s", apiErr.StatusCode, path)
+			}
+			c.OnRetry(what + ", " + n.String())
+		}
+	}
 	return retry.Do(ctx, p, func() (time.Duration, bool, error) {
 		err := c.getOnce(ctx, url, token, out)
 		var apiErr *APIError

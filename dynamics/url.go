@@ -43,7 +43,8 @@ type Org struct {
 	Cloud Cloud
 }
 
-// OrganizationServiceURL is the SOAP endpoint the seed's tool stores.
+// OrganizationServiceURL is the SOAP endpoint Simego Data Sync's Dynamics
+// connections store.
 func (o Org) OrganizationServiceURL() string { return o.Root + OrgServicePath }
 
 // WebAPIURL is the Web API root, with its trailing slash.

@@ -23,6 +23,11 @@ const (
 	deviceCodeLifetime = 15 * time.Minute // Entra's expires_in is 900
 	// DefaultDeviceCodeInterval is the polling interval Entra announces.
 	DefaultDeviceCodeInterval = 5 * time.Second
+	// DefaultDeviceAutoApproveDelay is how long AutoApprove leaves a device
+	// code pending: a client that never polls while pending (or that
+	// mishandles authorization_pending) is caught, yet a headless run
+	// finishes within one polling interval.
+	DefaultDeviceAutoApproveDelay = 2 * time.Second
 	// grant type names: RFC 8628's, and the short form azidentity sends.
 	deviceGrantURN   = "urn:ietf:params:oauth:grant-type:device_code"
 	deviceGrantShort = "device_code"
@@ -36,9 +41,12 @@ type deviceGrant struct {
 	expires  time.Time
 	interval time.Duration
 	lastPoll time.Time
-	approved bool
-	declined bool
-	redeemed bool
+	// autoApprove, when set, is when the code approves itself
+	// (Options.AutoApprove).
+	autoApprove time.Time
+	approved    bool
+	declined    bool
+	redeemed    bool
 }
 
 func (e *Emulator) deviceInterval() time.Duration {
@@ -80,7 +88,15 @@ func (e *Emulator) deviceCode(w http.ResponseWriter, r *http.Request) {
 	if e.devices == nil {
 		e.devices = map[string]*deviceGrant{}
 	}
-	e.devices[device] = &deviceGrant{app: a, scopes: s, userCode: user, expires: e.nowLocked().Add(deviceCodeLifetime), interval: interval}
+	g := &deviceGrant{app: a, scopes: s, userCode: user, expires: e.nowLocked().Add(deviceCodeLifetime), interval: interval}
+	if e.opts.AutoApprove {
+		delay := e.opts.DeviceAutoApproveDelay
+		if delay <= 0 {
+			delay = DefaultDeviceAutoApproveDelay
+		}
+		g.autoApprove = e.nowLocked().Add(delay)
+	}
+	e.devices[device] = g
 	e.mu.Unlock()
 	verify := e.authority + "/devicelogin"
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -128,6 +144,10 @@ func (e *Emulator) redeemDevice(a *app, p url.Values) (map[string]any, *entraErr
 	}
 	last := g.lastPoll
 	g.lastPoll = now
+	if !g.approved && !g.autoApprove.IsZero() && !now.Before(g.autoApprove) {
+		g.approved = true
+		e.stats.SignIns++
+	}
 	if !g.approved {
 		if !last.IsZero() && now.Sub(last) < g.interval {
 			return nil, newErr(http.StatusBadRequest, "slow_down", 70016, "OAuth 2.0 device flow error. The client polled faster than every %s.", g.interval)

@@ -80,6 +80,41 @@ func TestDeviceCodeFlow(t *testing.T) {
 	}
 }
 
+// TestDeviceCodeAutoApprove: with AutoApprove a device code stays pending
+// for the announced delay, as a person typing it would leave it, then
+// approves itself and counts as a sign-in: a headless run against
+// `connform emulator -auto-approve` completes without anyone at a page.
+func TestDeviceCodeAutoApprove(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration // Options.DeviceAutoApproveDelay
+		want  time.Duration // when the code approves itself
+	}{
+		{"default delay", 0, emulator.DefaultDeviceAutoApproveDelay},
+		{"chosen delay", 10 * time.Second, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, info := start(t, emulator.Options{AutoApprove: true, DeviceAutoApproveDelay: tc.delay, DeviceCodeInterval: time.Second})
+			pub := app(t, info, emulator.PublicApp).ClientID
+			dc := startDevice(t, info, pub)["device_code"].(string)
+			e.Advance(tc.want - time.Second)
+			status, raw, _ := post(t, info.TokenURL, pollForm(pub, dc, "device_code"), nil)
+			wantEntraError(t, 400, raw, status, "authorization_pending", 70016)
+			if e.Stats().SignIns != 0 {
+				t.Fatalf("approved %s early", time.Second)
+			}
+			e.Advance(time.Second)
+			status, raw, tok := post(t, info.TokenURL, pollForm(pub, dc, "device_code"), nil)
+			if status != http.StatusOK || tok["refresh_token"] == nil {
+				t.Fatalf("after the delay: %d %s", status, raw)
+			}
+			if st := e.Stats(); st.SignIns != 1 {
+				t.Errorf("SignIns = %d, want 1", st.SignIns)
+			}
+		})
+	}
+}
+
 // TestDeviceCodeEnds: expiry, a declined request, and codes the page refuses.
 func TestDeviceCodeEnds(t *testing.T) {
 	e, info := start(t, emulator.Options{})

@@ -23,8 +23,14 @@ type Options struct {
 	// Orgs is how many Dynamics orgs to emulate ("org1".."orgN"); default 2.
 	Orgs int
 	// AutoApprove makes the authorize endpoint sign the test user in at once
-	// and redirect, without showing the sign-in page.
+	// and redirect, without showing the sign-in page, and approves every
+	// device code DeviceAutoApproveDelay after it was issued, as a person
+	// typing the code on another device would.
 	AutoApprove bool
+	// DeviceAutoApproveDelay is how long an auto-approved device code stays
+	// pending; default DefaultDeviceAutoApproveDelay (2s). It is measured on
+	// the emulator's clock, so Advance settles it at once.
+	DeviceAutoApproveDelay time.Duration
 	// Now is the base clock; default time.Now. Advance moves the emulator's
 	// clock ahead of it.
 	Now                  func() time.Time

@@ -1,5 +1,5 @@
-// Package library writes the connection library: the folder in which the
-// seed's data-sync tool keeps one file per connection. connform writes one
+// Package library writes the connection library: the folder in which
+// Simego Data Sync (Data Sync Studio) keeps one file per connection. connform writes one
 // entry per applied connection, either in the tool's own XML form (a
 // NAME.dsconn file) or as JSON (NAME.json), and reads such folders back for
 // import.

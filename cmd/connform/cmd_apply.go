@@ -136,7 +136,7 @@ func (c *cli) applyCommand(ctx context.Context, name string, args []string, dest
 		Store:           op.store,
 		Flow:            flow,
 		Log:             op.log,
-		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version},
+		Dynamics:        &dynamics.Client{HTTP: httpClient, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
 		Interactive:     *input,
 		Parallelism:     *parallelism,
 		Now:             c.now,
@@ -290,7 +290,7 @@ func (c *cli) signInProgress(e apply.Event) {
 // reminder that it still waits every 30 s on a terminal (once a minute in
 // a log, where more would be noise).
 func (c *cli) signInFlow(hc *http.Client, timeout time.Duration, input bool) *auth.Flow {
-	f := &auth.Flow{HTTPClient: hc, Timeout: timeout, Now: c.now, Notify: c.notifySignIn, WaitEvery: time.Minute}
+	f := &auth.Flow{HTTPClient: hc, Timeout: timeout, Now: c.now, Notify: c.notifySignIn, OnRetry: c.notifyRetry, WaitEvery: time.Minute}
 	if c.io.errTTY {
 		f.WaitEvery = 30 * time.Second
 	}

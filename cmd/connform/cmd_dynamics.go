@@ -118,7 +118,7 @@ func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied
 	c.cacheConnection(cfg, conn, f.vars, applied)
 	return &session{
 		conn: conn, org: org, token: tok, account: account,
-		client:  &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version},
+		client:  &dynamics.Client{HTTP: hc, UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
 		refused: func() error { return (&auth.Source{Store: store}).DropAccess(plan.AuthConn(conn)) },
 	}, nil
 }

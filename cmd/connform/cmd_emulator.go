@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"connform/auth"
 	"connform/emulator"
 	"connform/internal/atomicfile"
-	"connform/library"
 )
 
 func faultKindList() string {
@@ -29,13 +27,14 @@ func faultKindList() string {
 func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	fs := c.flags("emulator")
 	addr := fs.String("addr", "127.0.0.1:0", "address of the authority endpoint (orgs get free ports beside it)")
-	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in at once as the test user, without a page")
+	autoApprove := fs.Bool("auto-approve", false, "approve every sign-in as the test user without a person: the browser sign-in at once, a device code after "+emulator.DefaultDeviceAutoApproveDelay.String()+" (as someone typing it on another device)")
 	orgs := fs.Int("orgs", 2, "how many Dynamics orgs to emulate")
 	fewer := fs.Bool("grant-fewer-scopes", false, "drop permissions an org does not expose from the grant instead of refusing them, and refuse a refresh asking for more than was granted (as many OpenID providers do)")
 	perResource := fs.Bool("refresh-per-resource", false, "bind each refresh token to the org it was issued for (as standard OpenID providers do; Entra's serve every org)")
 	var faults stringList
 	fs.Var(&faults, "fault", "script a failure: ENDPOINT:KIND[,count=N][,client=ID][,delay=D], e.g. token:revoked,count=1 (repeatable; endpoints: "+strings.Join(emulator.FaultEndpoints(), ", ")+", a Web API route also without webapi/; kinds: "+faultKindList()+")")
 	infoFile := fs.String("info-file", "", "also write the JSON to this file (0600) once the emulator is serving, for scripts to wait on")
+	varsFile := fs.String("vars-file", "", "also write authority, tenant_id, client_id (the public app) and orgs as a variables file (e.g. emulator.auto.vars.hcl, loaded without a flag); removed when the emulator stops")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate (needed by the Entra-native authentication methods); its file is ca_cert_path in the JSON: point SSL_CERT_FILE at it. "+
 		"Also writes, in a private directory removed on exit, the cert app's certificate with its key (native.cert_path, for client_certificate) and a federated token for the federated app (native.federated_token_file, for workload_identity; valid "+fmt.Sprint(emulator.FederatedTokenLifetime.Minutes())+" minutes and rewritten every "+fmt.Sprint((emulator.FederatedTokenLifetime/2).Minutes())+", as Kubernetes does)")
 	if err := c.parse(fs, args); err != nil {
@@ -93,6 +92,13 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 	if err := json.NewEncoder(c.io.Out).Encode(info); err != nil {
 		return err
 	}
+	if *varsFile != "" {
+		remove, err := writeEmulatorVars(*varsFile, info.Info)
+		if err != nil {
+			return fmt.Errorf("-vars-file: %w", err)
+		}
+		defer remove()
+	}
 	if *infoFile != "" {
 		// Written whole once the emulator serves, so a script can wait
 		// for the file instead of guessing how long start-up takes.
@@ -104,9 +110,48 @@ func (c *cli) cmdEmulator(ctx context.Context, args []string) error {
 			return fmt.Errorf("-info-file: %w", err)
 		}
 	}
-	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %s. Press Ctrl-C to stop.\n", e.Info().Authority, count(len(e.Info().Orgs), "Dynamics org"))
+	fmt.Fprintf(c.io.ErrOut, "Emulating Entra ID at %s and %s. Press Ctrl-C to stop (or kill %d).\n", e.Info().Authority, count(len(e.Info().Orgs), "Dynamics org"), os.Getpid())
 	<-ctx.Done()
 	return nil
+}
+
+// emulatorVarsHeader starts every variables file the emulator writes: it is
+// how a later emulator knows the file is one it may replace.
+const emulatorVarsHeader = "# Written by connform emulator, removed when it stops: "
+
+// writeEmulatorVars writes the variables the examples read: the emulated
+// authority and tenant, the public client app and the orgs by name. It
+// refuses to replace a file some other hand wrote, and returns what removes
+// the file again, if it still holds what was written.
+func writeEmulatorVars(path string, info emulator.Info) (remove func(), err error) {
+	if old, err := os.ReadFile(path); err == nil && !strings.HasPrefix(string(old), emulatorVarsHeader) {
+		return nil, fmt.Errorf("%s exists and was not written by connform emulator; remove it or name another file", path)
+	}
+	var public *emulator.App
+	for i := range info.Apps {
+		if info.Apps[i].Public {
+			public = &info.Apps[i]
+		}
+	}
+	if public == nil {
+		return nil, fmt.Errorf("the emulator registered no public client app")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%sthe emulated tenant, its public client app and its orgs.\n", emulatorVarsHeader)
+	fmt.Fprintf(&b, "authority = %q\ntenant_id = %q\nclient_id = %q\norgs = {\n", info.Authority, info.TenantID, public.ClientID)
+	for _, o := range info.Orgs {
+		fmt.Fprintf(&b, "  %s = %q\n", o.Name, o.URL)
+	}
+	b.WriteString("}\n")
+	data := []byte(b.String())
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return nil, err
+	}
+	return func() {
+		if now, err := os.ReadFile(path); err == nil && string(now) == string(data) {
+			_ = os.Remove(path)
+		}
+	}, nil
 }
 
 // writeCredentialFiles writes what client_certificate and
@@ -242,8 +287,8 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	}
 
 	w := c.io.ErrOut
-	fmt.Fprintf(w, "connform demo: emulated Entra ID at %s, orgs %s and %s.\nConfiguration written to %s:\n\n", info.Authority, info.Orgs[0].URL, info.Orgs[1].URL, dir)
-	fmt.Fprint(c.io.Out, demoConfig)
+	fmt.Fprintf(w, "connform demo: emulated Entra ID at %s with %d Dynamics orgs; working in %s.\n", info.Authority, len(info.Orgs), dir)
+	fmt.Fprintf(c.io.Out, "The configuration (main.hcl; its variables, the emulator's URLs and app, are in connform.vars.hcl):\n\n%s", demoConfig)
 
 	demo := &cli{io: c.io, env: c.env, now: c.now, store: store}
 	demo.opener, demo.selfSignIn = c.demoBrowser()
@@ -253,43 +298,47 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 	}
 	defer os.Chdir(prev)
 
+	// apply shows the plan before it acts, so a separate plan first would
+	// only print it twice.
 	steps := []struct {
 		title string
 		args  []string
-		want  int
 	}{
-		{"connform plan", []string{"plan"}, 0},
-		{"connform apply -auto-approve", []string{"apply", "-auto-approve"}, 0},
-		{"connform plan -detailed-exitcode   (a second plan: nothing to do, no sign-in)", []string{"plan", "-detailed-exitcode"}, 0},
+		{"connform apply -auto-approve", []string{"apply", "-auto-approve"}},
+		{"connform plan   (again: nothing to do, and no sign-in needed)", []string{"plan", "-detailed-exitcode"}},
 	}
 	for _, s := range steps {
 		fmt.Fprintf(c.io.Out, "\n$ %s\n", s.title)
-		if code := demo.run(ctx, s.args); code != s.want {
-			return fmt.Errorf("demo step %q exited %d (expected %d)", s.title, code, s.want)
+		if code := demo.run(ctx, s.args); code != 0 {
+			return fmt.Errorf("demo step %q exited %d", s.title, code)
 		}
 	}
-	entries, _, err := library.ReadDir(filepath.Join(dir, "library"))
+	libFiles, err := filepath.Glob(filepath.Join(dir, "library", "*"))
+	if err != nil || len(libFiles) == 0 {
+		return fmt.Errorf("the demo wrote no library entry")
+	}
+	entry, err := os.ReadFile(libFiles[0])
 	if err != nil {
 		return err
 	}
-	where := "deleted when the demo ends; connform demo -keep keeps them"
+	fmt.Fprintf(c.io.Out, "\nThe library now holds %s, one file per connection, for Simego Data Sync to open. %s:\n\n%s", count(len(libFiles), "entry", "entries"), filepath.Join("library", filepath.Base(libFiles[0])), entry)
+	if !strings.HasSuffix(string(entry), "\n") {
+		fmt.Fprintln(c.io.Out)
+	}
+
+	where := "deleted now; connform demo -keep keeps them"
 	if *keep {
-		where = "kept"
+		where = "kept: the emulator stops with the demo, so commands run there cannot reach its orgs"
 		// The demo's tokens were sealed with a passphrase nobody knows, and
 		// are for an emulator that stops now: useless, so not kept.
 		if err := os.RemoveAll(filepath.Join(dir, ".tokens")); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(c.io.Out, "\nThe connection library now holds %s (%s):\n", count(len(entries), "entry", "entries"), where)
-	libFiles, _ := filepath.Glob(filepath.Join(dir, "library", "*"))
-	for _, f := range libFiles {
-		fmt.Fprintf(c.io.Out, "  %s\n", f)
-	}
-	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s; the second plan had nothing to do.\n", count(e.Stats().SignIns, "interactive sign-in"), count(len(info.Orgs), "org"))
-	if *keep {
-		fmt.Fprintf(c.io.Out, "Files kept in %s, to read: the emulator stops with the demo, so commands run there cannot reach its orgs.\n", dir)
-	}
+	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s. Its files are %s.\n", count(e.Stats().SignIns, "sign-in"), count(len(info.Orgs), "org"), where)
+	fmt.Fprintf(c.io.Out, "In a real run, tokens go to the OS keyring (Windows Credential Manager, macOS Keychain, Secret Service) or else an encrypted file in %s, never beside the configuration; "+
+		"the library goes to library_path (Simego's own folder on Windows is %s).\n", c.connformHome(), `C:\ProgramData\Simego\DataSyncStudio30\Registry`)
+	fmt.Fprintln(c.io.Out, "Next: examples/quickstart/README.md runs the same steps yourself against `connform emulator`; then \"Five minutes with a real tenant\" in README.md.")
 	return nil
 }
 
@@ -321,12 +370,4 @@ func (c *cli) demoBrowser() (opener auth.Opener, selfSignIn bool) {
 		}
 		return nil
 	}), false
-}
-
-func hasDisplay(c *cli) bool {
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		return true
-	}
-	return c.getenv("DISPLAY") != "" || c.getenv("WAYLAND_DISPLAY") != ""
 }

@@ -42,7 +42,7 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 		}
 	} else {
 		var st *state.State
-		if st, err = state.NewLocal(c.statePath()).Read(); err == nil {
+		if st, err = c.readState(c.statePath()); err == nil {
 			err = view.State(st)
 		}
 	}
@@ -50,6 +50,15 @@ func (c *cli) cmdShow(_ context.Context, args []string) error {
 		err = fmt.Errorf("writing to standard output: %w", ferr)
 	}
 	return err
+}
+
+// readState reads the state without the lock and without writing
+// anything, for the commands that only show it; a journal left by a run
+// that died is included, and said so on stderr.
+func (c *cli) readState(path string) (*state.State, error) {
+	b := state.NewLocal(path)
+	b.Notify = func(msg string) { fmt.Fprintln(c.io.ErrOut, msg) }
+	return b.Read()
 }
 
 func (c *cli) cmdState(_ context.Context, args []string) error {
@@ -69,7 +78,7 @@ func (c *cli) cmdState(_ context.Context, args []string) error {
 		}
 		targets = append(targets, t)
 	}
-	st, err := state.NewLocal(c.statePath()).Read()
+	st, err := c.readState(c.statePath())
 	if err != nil {
 		return err
 	}

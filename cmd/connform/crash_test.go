@@ -31,6 +31,8 @@ import (
 //
 //	CONNFORM_CRASH_KILLS=100 go test ./cmd/connform -run TestCrashConsistency -v -timeout 30m
 func TestCrashConsistency(t *testing.T) {
+	// Alongside the scripts: it waits on its own processes and emulator.
+	t.Parallel()
 	kills := envInt(t, "CONNFORM_CRASH_KILLS", 20)
 	seed := envInt(t, "CONNFORM_CRASH_SEED", 1)
 	n := envInt(t, "CONNFORM_CRASH_N", 300)
@@ -131,6 +133,9 @@ func crashEnv(t *testing.T, e *emulator.Emulator) []string {
 		// Nothing may reach for a real identity endpoint.
 		"IDENTITY_ENDPOINT=" + info.Authority,
 		"NO_COLOR=1",
+		// Without it every connform run under -race sleeps a second before
+		// exiting (see setupEmulator): most of this test's time.
+		strings.TrimSpace("GORACE=" + os.Getenv("GORACE") + " atexit_sleep_ms=0"),
 	}
 	return env
 }
@@ -275,7 +280,11 @@ func (d *crashDir) check(t *testing.T, bin string, env []string, done map[string
 		}
 	}
 	_, journalErr := os.Stat(statePath + ".journal")
+	_, listErr := d.run2(t, bin, env, 0, "state", "list")
 	_, planErr := d.run2(t, bin, env, 0, "plan")
+	if strings.Contains(listErr, "did not finish") != strings.Contains(planErr, "did not finish") {
+		problems = append(problems, fmt.Sprintf("state list and plan disagree about the journal left behind:\nstate list: %s\nplan: %s", listErr, planErr))
+	}
 	_, applyErr := d.run2(t, bin, env, 0, "apply", "-auto-approve", "-input=false")
 	// A journal with records is announced by plan and folded by apply.
 	if journalErr == nil && strings.Contains(planErr, "of a run that did not finish") != strings.Contains(applyErr, "Folded ") {
@@ -419,5 +428,52 @@ func TestStateReplacedDuringApply(t *testing.T) {
 	}
 	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the journal was left behind although the conflict copy holds its work (stat: %v)", err)
+	}
+}
+
+// Two applies at once with -lock=false: the second finds the first's
+// journal busy and stops before touching anything, so it cannot undo or
+// remove what the first writes and records.
+func TestApplyWithoutLockDuringAnother(t *testing.T) {
+	e, err := emulator.Start(emulator.Options{Orgs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	bin := connformBinary(t)
+	env := crashEnv(t, e)
+	d := newCrashDir(t, 20, 0)
+	e.AddFault(emulator.Fault{Endpoint: "webapi", Kind: emulator.FaultLatency, Delay: 100 * time.Millisecond})
+
+	first := d.command(bin, env, "apply", "-auto-approve", "-input=false", "-parallelism=1")
+	var firstErr bytes.Buffer
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(d.dir, "connform.state.json.journal")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if fi, err := os.Stat(journal); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first apply never started its journal")
+		}
+	}
+	_, secondErr := d.run2(t, bin, env, 1, "apply", "-auto-approve", "-input=false", "-lock=false")
+	if !strings.Contains(secondErr, "is being written by another connform run on this state (was -lock=false used?)") {
+		t.Errorf("the second apply does not say why it stopped:\n%s", secondErr)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first apply: %v\n%s", err, firstErr.String())
+	}
+	st, err := state.NewLocal(filepath.Join(d.dir, "connform.state.json")).Read()
+	if err != nil || st == nil || len(st.Connections) != 20 {
+		t.Fatalf("state after both: %v, %v; want the first apply's 20 connections", st, err)
+	}
+	for _, c := range st.Connections {
+		if s, err := library.Check(filepath.Join(d.dir, c.LibraryPath), c.LibraryHash); err != nil || s != library.StatusOK {
+			t.Errorf("%s: library entry %s is %s (%v)", c.Addr, c.LibraryPath, s, err)
+		}
 	}
 }

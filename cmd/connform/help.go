@@ -201,9 +201,9 @@ var helps = map[string]commandHelp{
 	},
 	"emulator": {
 		usage: "emulator [options]",
-		about: "Runs a local emulator of Entra ID and Dynamics orgs, for trying connform and for tests. Its first line on stdout is a JSON object with the authority, the tenant, the apps (client ids and secrets) and the org URLs. It serves until interrupted (Ctrl-C).",
+		about: "Runs a local emulator of Entra ID and Dynamics orgs, for trying connform and for tests. Its first line on stdout is a JSON object with the authority, the tenant, the apps (client ids and secrets) and the org URLs. It serves until interrupted (Ctrl-C, or kill PID), then removes the files it wrote.",
 		groups: []flagGroup{
-			{"Emulator options", []string{"addr=HOST:PORT", "orgs=N", "auto-approve", "tls", "info-file=FILE"}},
+			{"Emulator options", []string{"addr=HOST:PORT", "orgs=N", "auto-approve", "tls", "info-file=FILE", "vars-file=FILE"}},
 			{"Fault options", []string{"fault=ENDPOINT:KIND"}},
 			{"Provider behaviour (standard OpenID rather than Entra)", []string{"grant-fewer-scopes", "refresh-per-resource"}},
 		},
@@ -211,7 +211,7 @@ var helps = map[string]commandHelp{
 	},
 	"demo": {
 		usage:   "demo [options]",
-		about:   "Runs plan and apply end to end against a built-in emulator in a temporary directory, completing the sign-ins itself, and shows what a real run writes.",
+		about:   "Runs apply and a second plan end to end against a built-in emulator in a temporary directory, completing the sign-ins itself, and shows the library entry it wrote and where a real run keeps tokens and library.",
 		groups:  []flagGroup{{"Demo options", []string{"keep"}}},
 		example: "connform demo -keep",
 	},

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -95,6 +96,32 @@ func (c *cli) notifySignIn(u string) {
 		return
 	}
 	fmt.Fprintf(c.io.ErrOut, "Opening the sign-in page in your browser. If it does not open, visit:\n  %s\n", u)
+	// Said where a person looks while connform waits: the ways to finish
+	// without a browser on this machine.
+	fmt.Fprintf(c.io.ErrOut, "No browser here? %s; or set grant_type = \"device_code\". "+
+		"CONNFORM_BROWSER=COMMAND opens the page with COMMAND, which gets the URL as its last argument (docs/signin.md).\n", remoteBrowserHint(u))
+}
+
+// remoteBrowserHint tells how to finish a browser sign-in from another
+// machine: the page redirects to a port on "localhost" that only exists
+// here, so that port must be forwarded to the other machine.
+func remoteBrowserHint(authorizeURL string) string {
+	const generic = "open the URL on another machine after forwarding the redirect's port to this one (ssh -L)"
+	u, err := url.Parse(authorizeURL)
+	if err != nil {
+		return generic
+	}
+	r, err := url.Parse(u.Query().Get("redirect_uri"))
+	if err != nil || r.Port() == "" {
+		return generic
+	}
+	return fmt.Sprintf("open the URL on another machine after `ssh -L %s:%s:%s THIS-MACHINE` there", r.Port(), r.Hostname(), r.Port())
+}
+
+// notifyRetry says why a run is waiting: "token endpoint answered 503,
+// retrying in 4 s (attempt 2 of 4)".
+func (c *cli) notifyRetry(msg string) {
+	fmt.Fprintf(c.io.ErrOut, "%s\n", msg)
 }
 
 // exitError carries an exit code for an error already reported.

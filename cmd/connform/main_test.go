@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,13 +15,26 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"connform/auth"
 	"connform/emulator"
 	"connform/state"
 )
 
 func TestMain(m *testing.M) {
+	// The scripts spend much of their time waiting (for connform processes,
+	// loopback HTTP, device code polls, retry backoffs), not computing: run
+	// more at once than there are cores. -parallel on the command line
+	// still wins, as flags are parsed after this.
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+	}
 	testscript.Main(m, map[string]func(){
-		"connform": func() { os.Exit(Main()) },
+		"connform": func() {
+			// The scripts' token files need no protection, and the default
+			// key derivation cost most of each run's CPU under -race.
+			auth.SetScryptCost(1 << 10)
+			os.Exit(Main())
+		},
 		// fakebrowser plays the user at the emulator's sign-in page: it is
 		// what CONNFORM_BROWSER runs in the scripts.
 		"fakebrowser": func() {
@@ -60,6 +75,9 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scripts in testdata/script through the real
 // binary, each against its own in-process emulator.
 func TestScripts(t *testing.T) {
+	// Alongside the other long tests (TestCrashConsistency): every script
+	// has its own emulator, folder and environment.
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -68,6 +86,7 @@ func TestScripts(t *testing.T) {
 			"emu":             cmdEmu,
 			"nosecrets":       cmdNoSecrets,
 			"waitfile":        cmdWaitFile,
+			"readmesh":        cmdReadmeSh,
 			"signal":          cmdSignal,
 			"snapshot":        cmdSnapshot,
 			"cmpsnapshot":     cmdCmpSnapshot,
@@ -121,6 +140,11 @@ func setupEmulator(env *testscript.Env) error {
 	env.Setenv("CONNFORM_TOKEN_PASSPHRASE", "testscript passphrase")
 	env.Setenv("CONNFORM_BROWSER", "fakebrowser")
 	env.Setenv("NO_COLOR", "1")
+	// Under -race every process sleeps a second before it exits (the race
+	// runtime's atexit_sleep_ms, there for reports from exiting
+	// goroutines): with hundreds of connform runs that second was most of
+	// the suite's time. Races are still reported and still fail the run.
+	env.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	return nil
 }
 
@@ -256,16 +280,42 @@ func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdWaitFile waits (up to a minute) for a background command to create a
-// file: the scripts' way to know another process holds a lock.
+// file: the scripts' way to know another process holds a lock. Negated, it
+// waits for the file to go, as a stopping process removes what it wrote.
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+		if _, err := os.Stat(ts.MkAbs(args[0])); (err == nil) != neg {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not appear within a minute", args[0])
+			ts.Fatalf("%s did not %s within a minute", args[0], map[bool]string{false: "appear", true: "go"}[neg])
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cmdReadmeSh writes the first sh block of a README to a file, so that a
+// script runs an example's steps exactly as a reader copies them. The one
+// line that builds connform becomes a link to the binary under test:
+// building it again would only test the Go toolchain, slowly.
+// Usage: readmesh README.md OUT.
+func cmdReadmeSh(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: readmesh README OUT")
+	}
+	const build = `go build -o "$tmp/connform" ./cmd/connform`
+	text := ts.ReadFile(args[0])
+	_, block, ok := strings.Cut(text, "```sh\n")
+	if ok {
+		block, _, ok = strings.Cut(block, "```")
+	}
+	if !ok {
+		ts.Fatalf("%s has no ```sh block", args[0])
+	}
+	if !strings.Contains(block, build) {
+		ts.Fatalf("%s does not build connform with %s", args[0], build)
+	}
+	block = strings.Replace(block, build, `ln -s "$(command -v connform)" "$tmp/connform"`, 1)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte("set -eu\n"+block), 0o644))
 }

@@ -110,7 +110,7 @@ func (c *cli) cachedSession(name string, f connFlags, applied bool) *session {
 	log.Debug("token from the store", "address", conn.Addr, "expires", at.Expiry)
 	return &session{
 		conn: conn, org: org, token: at.Token, account: g.Account,
-		client:  &dynamics.Client{HTTP: c.httpClientFor(log), UserAgent: "connform/" + version},
+		client:  &dynamics.Client{HTTP: c.httpClientFor(log), UserAgent: "connform/" + version, OnRetry: c.notifyRetry},
 		refused: func() error { return (&auth.Source{Store: store}).DropAccess(ac) },
 	}
 }

@@ -19,10 +19,10 @@ func TestReasonPhrases(t *testing.T) {
 	}
 }
 
-// README.md documents plan -json for programs: every reason code they may
+// docs/json.md documents plan -json for programs: every reason code they may
 // meet is named there.
 func TestReadmeNamesReasonCodes(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/json.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestReadmeNamesReasonCodes(t *testing.T) {
 	doc, _, _ = strings.Cut(doc, "\n## ")
 	for _, code := range plan.ReasonCodes {
 		if !strings.Contains(doc, string(code)) {
-			t.Errorf("README.md's plan -json section does not name the reason code %s", code)
+			t.Errorf("docs/json.md's plan -json section does not name the reason code %s", code)
 		}
 	}
 }

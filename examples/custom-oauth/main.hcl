@@ -1,4 +1,4 @@
-# The seed's manual recipe, declared: a custom Entra ID app registration
+# Simego Data Sync's manual Dynamics recipe, declared: a custom Entra ID app registration
 # (redirect http://localhost, delegated Dynamics CRM user_impersonation),
 # the authorization_code grant with PKCE, and the v2 endpoints derived from
 # the tenant. Set the variables in connform.vars.hcl or as

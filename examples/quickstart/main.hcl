@@ -1,7 +1,7 @@
-# Quickstart: two Dynamics orgs behind one app registration and one user,
-# run against `connform emulator`. Copy the emulator's first output line
-# into connform.vars.hcl (see README.md), then `connform plan` and
-# `connform apply`: one browser sign-in serves both orgs.
+# Quickstart: Dynamics orgs behind one app registration and one user, run
+# against `connform emulator`, which writes this folder's variables into
+# emulator.auto.vars.hcl (loaded without a flag; see README.md). Then
+# `connform plan` and `connform apply`: one sign-in serves every org.
 
 variable "authority" {
   type        = string

@@ -34,7 +34,19 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 // complete, synced and closed temporary file just before it replaces path:
 // an error from it aborts the write there. It lets tests fail a write at its
 // most delicate moment, where a crash would hit.
-func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) (err error) {
+func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func(tmp string) error) error {
+	if err := replace(path, data, perm, true, beforeRename); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write %s: %w: %w", path, ErrNotDurable, err)
+	}
+	return nil
+}
+
+// replace writes data to a temporary file beside path, with mode perm,
+// synced when sync is set, and renames it over path.
+func replace(path string, data []byte, perm fs.FileMode, sync bool, beforeRename func(tmp string) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -56,8 +68,10 @@ func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: write %s: %w (is the disk full?)", path, tmpName, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: flush %s to disk: %w", path, tmpName, err)
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("write %s: flush %s to disk: %w", path, tmpName, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: close %s: %w", path, tmpName, err)
@@ -69,9 +83,6 @@ func WriteWithHook(path string, data []byte, perm fs.FileMode, beforeRename func
 	}
 	if err := os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("write %s: %w: %w", path, ErrNotDurable, err)
 	}
 	return nil
 }
@@ -111,32 +122,8 @@ func syncDir(dir string) error {
 // that writes many files makes them durable together, with SyncFiles, one
 // journal commit of the filesystem instead of two per file. Until then a
 // power loss may lose the new content; a process crash cannot.
-func WriteUnsynced(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: create a temporary file in %s: %w (check that the directory exists and is writable)", path, dir, err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: set mode %04o on %s: %w", path, perm, tmpName, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: write %s: %w (is the disk full?)", path, tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: close %s: %w", path, tmpName, err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
-	}
-	return nil
+func WriteUnsynced(path string, data []byte, perm fs.FileMode) error {
+	return replace(path, data, perm, false, nil)
 }
 
 // SyncFiles makes files written by WriteUnsynced durable, content and

@@ -31,6 +31,31 @@ type Policy struct {
 	// Sleep waits between tries; nil means the package's Sleep. Tests
 	// replace it to record the waits without spending them.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, is told of each wait before it starts, so that a
+	// person watching a slow run learns why it is slow.
+	OnRetry func(Notice)
+}
+
+// Notice is one wait before another try.
+type Notice struct {
+	Attempt  int           // the try about to be made: 2 after the first failure
+	Attempts int           // the tries allowed in all
+	Wait     time.Duration // how long Do waits first
+	Err      error         // the failure being retried
+}
+
+// String is the notice for people, e.g. "retrying in 4 s (attempt 2 of 4)";
+// the caller says what failed.
+func (n Notice) String() string {
+	return fmt.Sprintf("retrying in %s (attempt %d of %d)", Seconds(n.Wait), n.Attempt, n.Attempts)
+}
+
+// Seconds writes a wait as people read it: "4 s", "0.5 s", "1.2 s".
+func Seconds(d time.Duration) string {
+	if d >= 10*time.Second {
+		return strconv.FormatInt(int64(d.Round(time.Second)/time.Second), 10) + " s"
+	}
+	return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', -1, 64) + " s"
 }
 
 // Do calls try until it succeeds, reports a failure not worth retrying, or
@@ -64,6 +89,9 @@ func Do(ctx context.Context, p Policy, try func() (retryAfter time.Duration, ret
 			if p.MaxWait > 0 {
 				wait = min(wait, p.MaxWait)
 			}
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(Notice{Attempt: attempt + 1, Attempts: p.Attempts, Wait: wait, Err: err})
 		}
 		if serr := sleep(ctx, wait); serr != nil {
 			return stopped(serr, err)

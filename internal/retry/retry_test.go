@@ -178,3 +178,55 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestOnRetry: a watcher hears of every wait, before it starts, with the
+// try to come and the failure that caused it, in words a person reads.
+func TestOnRetry(t *testing.T) {
+	var heard []string
+	var slept []time.Duration
+	p := Policy{Attempts: 4, FirstBackoff: 500 * time.Millisecond, MaxWait: 30 * time.Second,
+		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+		OnRetry: func(n Notice) {
+			if len(slept) != n.Attempt-2 {
+				t.Errorf("notice for attempt %d after %d waits: it must come before its wait", n.Attempt, len(slept))
+			}
+			heard = append(heard, n.Err.Error()+", "+n.String())
+		},
+	}
+	answers := []answer{down, busy(4 * time.Second), busy(time.Minute), ok}
+	calls := 0
+	err := Do(context.Background(), p, func() (time.Duration, bool, error) {
+		a := answers[calls]
+		calls++
+		return a.retryAfter, a.retry, a.err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"HTTP 503 down, retrying in 0.5 s (attempt 2 of 4)",
+		"HTTP 429 busy, retrying in 4 s (attempt 3 of 4)",
+		"HTTP 429 busy, retrying in 30 s (attempt 4 of 4)",
+	}
+	if !slices.Equal(heard, want) {
+		t.Errorf("heard\n%s\nwant\n%s", strings.Join(heard, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{500 * time.Millisecond, "0.5 s"},
+		{time.Second, "1 s"},
+		{1234 * time.Millisecond, "1.2 s"},
+		{4 * time.Second, "4 s"},
+		{12600 * time.Millisecond, "13 s"},
+		{0, "0 s"},
+	} {
+		if got := Seconds(tc.d); got != tc.want {
+			t.Errorf("Seconds(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
