@@ -183,3 +183,28 @@ func TestClientCredentialsRejectsEmptySecret(t *testing.T) {
 		t.Errorf("an empty client_secret passed:\n%s", diagText(diags))
 	}
 }
+
+// A variables source that cannot be read at all is the one error: the
+// variables it may have set are unknown, not missing.
+func TestUnreadVariableSourceIsTheOneError(t *testing.T) {
+	src := "variable \"env\" {}\n" + body(okAttrs)
+	for name, opts := range map[string]LoadOptions{
+		"missing -var-file":             {VarFiles: []string{"absent.vars.hcl"}},
+		"-var-file with a syntax error": {VarFiles: []string{"broken.vars.hcl"}},
+		"-var without =":                {Vars: []string{"env"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, diags := Load(writeDir(t, map[string]string{"main.hcl": src, "broken.vars.hcl": "env = \"dev\n"}), opts)
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			if d := findDiag(diags, "No value for required variable", "main.hcl:1"); d != nil {
+				t.Fatalf("also reported no value for var.env:\n%s", diagText(diags))
+			}
+		})
+	}
+	// Without such a failure, the missing value is still reported.
+	if _, diags := Load(writeDir(t, map[string]string{"main.hcl": src}), LoadOptions{}); findDiag(diags, "No value for required variable", "main.hcl:1") == nil {
+		t.Fatalf("no value for var.env not reported:\n%s", diagText(diags))
+	}
+}

@@ -91,7 +91,10 @@ type loader struct {
 	noConfig    bool     // the directory has no config file and that is refused
 	varFiles    []string // variable file names, in load order
 	autoVars    int      // how many of varFiles are loaded without being named
-	varArgs     []VarArg // the command line's variable options, in order
+	// lostVarSource is set when a variables file or -var option could not
+	// be read at all, so the variables it was meant to set are unknown.
+	lostVarSource bool
+	varArgs       []VarArg // the command line's variable options, in order
 
 	locals      map[string]*hcl.Attribute
 	localValues map[string]cty.Value

@@ -294,9 +294,10 @@ func (l *loader) assignVariables() {
 	for _, name := range vnames {
 		v := l.cfg.Variables[name]
 		if v.value == cty.NilVal {
-			if v.rejected {
-				// Its value was refused with an error already; "no value"
-				// would only repeat that less precisely.
+			if v.rejected || l.lostVarSource {
+				// Its value was refused with an error already, or a whole
+				// -var-file or -var that may have set it could not be
+				// read: "no value" would only repeat that less precisely.
 				continue
 			}
 			l.errorf(v.DeclRange, "No value for required variable", "var.%s has no default and no value: set it with -var '%s=...', a .vars.hcl file or the environment variable %s%s.", name, name, EnvVarPrefix, name)
@@ -313,6 +314,7 @@ func (l *loader) assignVarArg(arg string) {
 	if !ok || name == "" {
 		// Not quoted: a mistyped flag may hold a secret.
 		l.errorf(src, "Invalid -var option", "A -var option is not of the form name=value. Write it as -var 'name=value'.")
+		l.lostVarSource = true
 		return
 	}
 	v, declared := l.cfg.Variables[name]
@@ -324,12 +326,19 @@ func (l *loader) assignVarArg(arg string) {
 }
 
 func (l *loader) assignFile(name string) {
+	seen := len(l.diags)
 	f := l.parseFile(name)
+	if f == nil || l.diags[seen:].HasErrors() {
+		l.lostVarSource = true
+	}
 	if f == nil {
 		return
 	}
 	attrs, diags := f.Body.JustAttributes()
 	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		l.lostVarSource = true
+	}
 	list := make([]*hcl.Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		list = append(list, a)

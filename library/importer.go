@@ -16,6 +16,7 @@ import (
 
 	"connform/config"
 	"connform/dynamics"
+	"connform/internal/safetext"
 )
 
 // ImportOptions are the inputs of Import.
@@ -47,6 +48,10 @@ type ImportResult struct {
 	// Warnings are what the user should know, one sentence each: entries
 	// skipped, parameters without an attribute, secrets left behind.
 	Warnings []string
+	// Learned says which parameter names and DataType were learned from
+	// which entry ("learned from DIR/x.dsconn: url is Url; DataType T"),
+	// for the user to review: the configuration now depends on them.
+	Learned []string
 }
 
 // ImportedEntry is where one imported connection's entry lies.
@@ -64,6 +69,8 @@ type importedConn struct {
 	// confidential one, and the configuration reads its secret from a
 	// variable.
 	secret bool
+	// dataType is the entry's DataType.
+	dataType string
 }
 
 type importer struct {
@@ -77,6 +84,10 @@ type importer struct {
 	// the names that are not the defaults, for library_parameter_names.
 	names, byParam, overrides map[string]string
 	warnings                  []string
+	// taught holds, by entry path in taughtOrder, the parameter names
+	// learned from that entry.
+	taught      map[string][]string
+	taughtOrder []string
 }
 
 // Import reads every entry of a library folder and turns the Dynamics ones
@@ -91,6 +102,9 @@ func Import(opt ImportOptions) (*ImportResult, error) {
 		return nil, fmt.Errorf("import %s: %w", opt.Dir, err)
 	}
 	imp := newImporter(opt)
+	if problems := imp.learn(entries, paths); len(problems) > 0 {
+		return &ImportResult{}, fmt.Errorf("import %s: nothing was written: %s", opt.Dir, strings.Join(problems, "; "))
+	}
 	// An entry of a Dynamics DataType without the URL parameter is one whose
 	// parameter names differ from those connform reads: importing the rest
 	// without it would lose a connection quietly, so nothing is written.
@@ -122,6 +136,16 @@ func Import(opt ImportOptions) (*ImportResult, error) {
 		return &ImportResult{Warnings: imp.warnings}, fmt.Errorf("import %s: no Dynamics connection entry (.dsconn or .json with a %s parameter) in the folder; if the entries name the org URL otherwise, import again with -param url=NAME", opt.Dir, imp.names["url"])
 	}
 
+	if dt := imp.dataType(); len(imp.dataTypes) > 1 {
+		// One library_data_type serves every entry: apply would rewrite the
+		// others with it, which the user should hear before it happens.
+		for _, ic := range imp.conns {
+			if ic.dataType != dt {
+				imp.warnf("%s has DataType %q, the other entries %q: library_data_type holds one, so connform apply will rewrite this entry with %q; import it from a folder of its own to keep its DataType", ic.path, ic.dataType, dt, dt)
+			}
+		}
+	}
+
 	// Load what was generated, as plan will: anything connform would reject
 	// is caught before a file is written, and named by its entry.
 	src := imp.hcl()
@@ -130,6 +154,7 @@ func Import(opt ImportOptions) (*ImportResult, error) {
 		return &ImportResult{Warnings: imp.warnings}, fmt.Errorf("import %s: nothing was written: %s", opt.Dir, imp.explain(src, diags))
 	}
 	res := &ImportResult{Source: src, Config: cfg, SecretVars: imp.secretVars(), Entries: map[string]ImportedEntry{}, Warnings: imp.warnings}
+	res.Learned = imp.learnedLines(imp.learnedDataType())
 	for _, ic := range imp.conns {
 		res.Entries[ic.name] = ImportedEntry{Path: ic.libraryPath, Hash: ic.hash}
 	}
@@ -172,7 +197,8 @@ func (imp *importer) unreadable(e Entry, path string) string {
 	why := fmt.Sprintf("%s has the Dynamics DataType but no %s parameter", path, imp.names["url"])
 	for _, p := range e.Params {
 		if _, err := dynamics.ParseOrgURL(p.Value); err == nil && !LooksSecret(p.Name) {
-			return fmt.Sprintf("%s; its org URL is in the parameter %s: import again with -param url=%s (and -param ATTRIBUTE=NAME for any other renamed parameter)", why, p.Name, p.Name)
+			name := safetext.Line(p.Name, safetext.FieldMax)
+			return fmt.Sprintf("%s; its org URL is in the parameter %s: import again with -param url=%s (and -param ATTRIBUTE=NAME for any other renamed parameter)", why, name, name)
 		}
 	}
 	return why + " and no parameter holds an org URL: import again with -param url=NAME naming the parameter that does, or move the entry out of the folder"
@@ -234,7 +260,7 @@ func (imp *importer) add(e Entry, path string) string {
 		return ""
 	}
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	ic := &importedConn{name: name, path: path, attrs: attrs, libraryPath: filepath.Join(imp.libraryDir(), filepath.Base(path)), hash: Hash(data)}
+	ic := &importedConn{name: name, path: path, dataType: e.DataType, attrs: attrs, libraryPath: filepath.Join(imp.libraryDir(), filepath.Base(path)), hash: Hash(data)}
 	for _, p := range secrets {
 		ic.secret = ic.secret || isClientSecret(p.Name)
 	}
@@ -261,6 +287,25 @@ func (imp *importer) add(e Entry, path string) string {
 	}
 	return ""
 }
+
+// learnedDataType is the DataType the configuration names when it is not
+// the default nor the one a configuration here gave, and the first entry
+// that has it; "" otherwise.
+func (imp *importer) learnedDataType() (dataType, from string) {
+	dt := imp.dataType()
+	if dt == "" || dt == config.DefaultLibraryDataType || dt == imp.opt.DataType {
+		return "", ""
+	}
+	for _, ic := range imp.conns {
+		if ic.dataType == dt && (from == "" || ic.path < from) {
+			from = ic.path
+		}
+	}
+	return dt, from
+}
+
+// dataType is the DataType most imported entries have.
+func (imp *importer) dataType() string { return mostCommon(imp.dataTypes) }
 
 // explain names the entry behind each error of the generated
 // configuration: the error is the entry's content, not connform's.
@@ -437,7 +482,7 @@ func (imp *importer) hcl() []byte {
 	cb := body.AppendNewBlock("connform", nil).Body()
 	cb.SetAttributeValue("library_path", cty.StringVal(filepath.ToSlash(imp.libraryDir())))
 	cb.SetAttributeValue("library_format", cty.StringVal(mostCommon(imp.formats)))
-	if dt := mostCommon(imp.dataTypes); dt != "" && dt != config.DefaultLibraryDataType {
+	if dt := imp.dataType(); dt != "" && dt != config.DefaultLibraryDataType {
 		cb.SetAttributeValue("library_data_type", cty.StringVal(dt))
 	}
 	if len(imp.overrides) > 0 {

@@ -102,14 +102,16 @@ func diff(in Input, c *config.Connection, prior *state.Connection) *Change {
 // 10,000 new connections would build and sort 10,000 times.
 func createChange(in Input, c *config.Connection) *Change {
 	ch := &Change{Addr: c.Addr, Action: Create, Reasons: []Reason{{Code: ReasonNotCreated}}}
+	file := ""
+	if in.LibraryFile != nil {
+		file = in.LibraryFile(c)
+	}
 	var buf [24]AttrChange
 	attrs := buf[:0]
 	for _, name := range attrOrder {
 		var v string
 		if name == "library_file" {
-			if in.LibraryFile != nil {
-				v = in.LibraryFile(c)
-			}
+			v = file
 		} else {
 			v, _ = c.StoredAttribute(name)
 		}
@@ -122,8 +124,34 @@ func createChange(in Input, c *config.Connection) *Change {
 	}
 	ch.Attrs = slices.Clone(attrs)
 	ch.Auth = authOf(decide(in, c, auth.Situation{}))
-	ch.Note = appUserNote(c)
+	ch.Note = joinNotes(appUserNote(c), occupiedNote(in, file))
 	return ch
+}
+
+// occupiedNote warns, before apply, that a file connform did not write
+// stands where a new connection's library entry goes: apply leaves it and
+// fails that connection rather than overwrite it.
+func occupiedNote(in Input, path string) string {
+	if path == "" || in.Library == nil || in.Library(path, "") == LibraryMissing {
+		return ""
+	}
+	return path + " exists and connform did not write it: apply will leave it and fail this connection; move it away, or bring it under connform with connform import"
+}
+
+func joinNotes(notes ...string) string {
+	// Built by hand: nearly every change has one note or none, which then
+	// costs no allocation.
+	out := ""
+	for _, n := range notes {
+		switch {
+		case n == "":
+		case out == "":
+			out = n
+		default:
+			out += "; " + n
+		}
+	}
+	return out
 }
 
 // diffAttrs adds the non-sensitive attributes whose value differs from the

@@ -20,7 +20,9 @@ type Input struct {
 	// Grant returns what the token store holds for a key, read without
 	// touching the network; nil (or a nil Grant) means nothing.
 	Grant func(key string) *auth.Grant
-	// Library reports a recorded entry's status. Nil means not checked.
+	// Library reports a recorded entry's status (for a path with no
+	// record, hash is "": anything but missing means a file is there).
+	// Nil means not checked.
 	Library func(path, hash string) LibraryStatus
 	// LibraryFile returns where a connection's library entry goes.
 	LibraryFile func(c *config.Connection) string

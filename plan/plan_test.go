@@ -272,7 +272,10 @@ func TestMake(t *testing.T) {
 					if s, ok := tt.library[path]; ok {
 						return s
 					}
-					return LibraryOK
+					if st != nil && st.Records(path) {
+						return LibraryOK
+					}
+					return LibraryMissing // no record, no file: a new entry's place
 				}}
 			p, err := Make(in)
 			if err != nil {
@@ -406,5 +409,29 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "not a connform plan file") {
 		t.Fatalf("corrupt plan file: %v", err)
+	}
+}
+
+// A file connform did not write where a new connection's entry goes is
+// named in the plan: apply will not overwrite it, so the user learns it
+// before applying, not from a failed connection.
+func TestCreateNamesAFileConnformDidNotWrite(t *testing.T) {
+	sales := conn("sales", "https://sales.crm4.dynamics.com")
+	for _, tc := range []struct {
+		onDisk LibraryStatus
+		want   string
+	}{
+		{LibraryMissing, ""},
+		{LibraryModified, "lib/sales.dsconn exists and connform did not write it: apply will leave it and fail this connection; move it away, or bring it under connform with connform import"},
+	} {
+		p, err := Make(Input{Config: &config.Config{Connections: []*config.Connection{sales}, Hash: "h"}, Now: time.Now(),
+			LibraryFile: func(c *config.Connection) string { return "lib/" + c.Name + ".dsconn" },
+			Library:     func(path, hash string) LibraryStatus { return tc.onDisk }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Changes[0].Note; got != tc.want {
+			t.Errorf("with the entry's place %s: note %q, want %q", tc.onDisk, got, tc.want)
+		}
 	}
 }

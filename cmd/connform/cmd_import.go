@@ -25,7 +25,7 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	fset := c.flags("import")
 	out := fset.String("out", "imported.hcl", "the configuration file to write; the state goes beside it")
 	var params stringList
-	fset.Var(&params, "param", "read connform attribute ATTRIBUTE from the entries' parameter PARAMETER, e.g. -param url=Url (repeatable); written into library_parameter_names")
+	fset.Var(&params, "param", "read connform attribute ATTRIBUTE from the entries' parameter PARAMETER, e.g. -param url=Url (repeatable; wins over the names import learns from the entries); written into library_parameter_names")
 	dir, err := c.parseConnArgs(fset, nil, args, usage)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "no connection named") {
@@ -55,6 +55,11 @@ func (c *cli) cmdImport(_ context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, l := range res.Learned {
+		// Not a warning: the names are proven by the entries' values, but
+		// the configuration now depends on them, so the user sees them.
+		fmt.Fprintf(c.io.ErrOut, "%s%s (review them in %s).\n", strings.ToUpper(l[:1]), l[1:], *out)
 	}
 
 	st := state.New(version)
