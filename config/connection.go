@@ -519,15 +519,33 @@ func (in *instanceEval) deriveEndpoints(org dynamics.Org) {
 	case c.TenantID == "":
 		in.l.errorf(in.b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 	default:
-		base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
+		e := in.l.endpointsOf(host, c.TenantID)
 		// Derived for client credentials too: library entries carry it.
 		if c.AuthorizationURL == "" && !in.native {
-			c.AuthorizationURL = base + "authorize"
+			c.AuthorizationURL = e.authorize
 		}
 		if c.TokenURL == "" {
-			c.TokenURL = base + "token"
+			c.TokenURL = e.token
 		}
 	}
+}
+
+// derivedEndpoints are the authorize and token URLs of an authority host
+// and tenant.
+type derivedEndpoints struct {
+	host, tenant, authorize, token string
+}
+
+// endpointsOf derives the endpoints of host and tenant, keeping the last
+// answer: the connections of a large configuration share a few tenants,
+// and so share the strings instead of holding 20,000 copies.
+func (l *loader) endpointsOf(host, tenant string) derivedEndpoints {
+	if e := l.lastEndpoints; e.host == host && e.tenant == tenant && e.token != "" {
+		return e
+	}
+	base := "https://" + host + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/"
+	l.lastEndpoints = derivedEndpoints{host: host, tenant: tenant, authorize: base + "authorize", token: base + "token"}
+	return l.lastEndpoints
 }
 
 // checkGrantRules checks what each grant type needs.

@@ -101,6 +101,8 @@ type loader struct {
 	funcs       map[string]function.Function
 	reads       *inputReads // what env() and file() read, for the hash
 	ctx         *hcl.EvalContext
+
+	lastEndpoints derivedEndpoints // see endpointsOf
 }
 
 // Load reads and evaluates the configuration in dir: every *.hcl file except

@@ -75,3 +75,41 @@ scopes {}`, false},
 		})
 	}
 }
+
+// TestDerivedEndpointsPerTenant: connections of different tenants and
+// clouds, in turn, each get their own tenant's endpoints.
+func TestDerivedEndpointsPerTenant(t *testing.T) {
+	cfg := mustLoad(t, map[string]string{"main.hcl": `
+connection "a1" {
+  url       = "https://a1.crm.dynamics.com"
+  tenant_id = "tenant-a"
+  client_id = "c"
+}
+connection "b" {
+  url       = "https://b.crm.dynamics.com"
+  tenant_id = "tenant-b"
+  client_id = "c"
+}
+connection "a2" {
+  url       = "https://a2.crm.dynamics.com"
+  tenant_id = "tenant-a"
+  client_id = "c"
+}
+connection "gov" {
+  url       = "https://gov.crm.microsoftdynamics.us"
+  tenant_id = "tenant-a"
+  client_id = "c"
+}
+`}, LoadOptions{})
+	for _, tt := range []struct{ addr, authorize, token string }{
+		{"connection.a1", "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/authorize", "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/token"},
+		{"connection.b", "https://login.microsoftonline.com/tenant-b/oauth2/v2.0/authorize", "https://login.microsoftonline.com/tenant-b/oauth2/v2.0/token"},
+		{"connection.a2", "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/authorize", "https://login.microsoftonline.com/tenant-a/oauth2/v2.0/token"},
+		{"connection.gov", "https://login.microsoftonline.us/tenant-a/oauth2/v2.0/authorize", "https://login.microsoftonline.us/tenant-a/oauth2/v2.0/token"},
+	} {
+		c := conn(t, cfg, tt.addr)
+		if c.AuthorizationURL != tt.authorize || c.TokenURL != tt.token {
+			t.Errorf("%s: %s and %s, want %s and %s", tt.addr, c.AuthorizationURL, c.TokenURL, tt.authorize, tt.token)
+		}
+	}
+}
