@@ -30,6 +30,12 @@
 // shape; and whatever the peer wrote is escaped (internal/safetext) before
 // it becomes part of an *Error.
 //
+// What connform learns of a provider rather than an account (that its
+// refresh tokens serve one org each) is kept per authority, under a
+// reserved store key (AuthorityKey) beside the account keys; GrantReader
+// and Source read it once per authority and fold it into each account's
+// grant before deciding.
+//
 // Open chooses the store: the OS keyring when one answers, else an AES-GCM
 // encrypted file whose key comes from CONNFORM_TOKEN_PASSPHRASE (through
 // scrypt) or from a random key in the Linux kernel keyring (through HKDF).

@@ -154,7 +154,9 @@ func (s *grantFile) Flush() error {
 // before Put returns: the refresh token changed, or an access token went.
 func durableChange(cur, g *Grant) bool {
 	if cur == nil {
-		return g.RefreshToken != "" || g.RefreshDropped != ""
+		// An authority's record holds only the note; learnt from a refused
+		// refresh, it must outlive a crash like the drop it came with.
+		return g.RefreshToken != "" || g.RefreshDropped != "" || g.RefreshPerResource != ""
 	}
 	if cur.RefreshToken != g.RefreshToken || cur.RefreshDropped != g.RefreshDropped ||
 		cur.RefreshResource != g.RefreshResource || cur.RefreshPerResource != g.RefreshPerResource {
@@ -322,6 +324,7 @@ func escapeGrant(g *Grant) {
 	if g != nil {
 		g.Account = safetext.Line(g.Account, safetext.FieldMax)
 		g.RefreshDropped = safetext.Line(g.RefreshDropped, safetext.MessageMax)
+		g.RefreshPerResource = safetext.Line(g.RefreshPerResource, safetext.MessageMax)
 	}
 }
 

@@ -146,9 +146,12 @@ func withoutAccess(g *Grant, resource string) *Grant {
 	return &c
 }
 
-// empty reports whether g holds nothing: no token and no note.
+// empty reports whether g holds nothing for its account: no token and no
+// note of a refused refresh. That the authority's refresh tokens do not
+// span resources says nothing of the account: one that never signed in
+// has no token.
 func (g *Grant) empty() bool {
-	return g == nil || (g.RefreshToken == "" && len(g.Access) == 0 && g.RefreshDropped == "" && g.RefreshPerResource == "")
+	return g == nil || (g.RefreshToken == "" && len(g.Access) == 0 && g.RefreshDropped == "")
 }
 
 // access is g's access token for resource, nil when none.
@@ -225,6 +228,11 @@ func (user) Silent(ctx context.Context, env *Env, c Conn, g *Grant) (*Result, er
 // cached token, else the refresh token, else a person.
 func userNeed(way Way, c Conn, g *Grant, now time.Time) Need {
 	at := g.access(c.Resource)
+	if at != nil && at.Token == "" && at.Requested == nil {
+		// Only the org's own refresh token is held: there is no token
+		// whose scopes could differ.
+		at = nil
+	}
 	if at.Valid(now) && at.Serves(c.Scopes) {
 		return Need{Kind: NeedNothing, Code: ReasonValid, Until: at.Expiry}
 	}

@@ -60,9 +60,12 @@ type Source struct {
 	// secret.
 	Log *slog.Logger
 
-	mu          sync.Mutex
-	groups      map[string]*sync.Mutex
-	failed      map[string]string // key → the address whose sign-in failed
+	mu     sync.Mutex
+	groups map[string]*sync.Mutex
+	failed map[string]string // key → the address whose sign-in failed
+	// records caches the authority records read or written (nil: none),
+	// by authority key: one store read per authority, not per connection.
+	records     map[string]*Grant
 	interactive int
 	// signIn serialises sign-ins: a person can answer one at a time.
 	signIn sync.Mutex
@@ -135,6 +138,9 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 	if err != nil {
 		return Token{}, fmt.Errorf("%s: reading the token store: %w", c.Addr, err)
 	}
+	if grant, err = s.withAuthority(key, grant); err != nil {
+		return Token{}, fmt.Errorf("%s: %w", c.Addr, err)
+	}
 	if grant == nil {
 		grant = &Grant{}
 	}
@@ -176,6 +182,9 @@ func (s *Source) Token(ctx context.Context, c Conn, planned *Need) (Token, error
 		}
 		if err := s.Store.Put(key, grant); err != nil {
 			return Token{}, fmt.Errorf("%s: updating the token store: %w", c.Addr, err)
+		}
+		if err := s.remember(key, grant); err != nil {
+			return Token{}, fmt.Errorf("%s: %w", c.Addr, err)
 		}
 		need = why
 		need.Way = m.Need(c, nil, now).Way
@@ -285,6 +294,63 @@ func (s *Source) signInLocked(ctx context.Context, env *Env, m Method, c Conn, k
 	return s.save(c, key, grant, res, true)
 }
 
+// withAuthority is key's grant g as its authority's record has it seen
+// (see the package's withAuthority). A grant that carries the note itself
+// (written before connform kept it per authority) teaches it to the
+// authority, so the other apps and accounts of the provider predict their
+// sign-ins from then on.
+func (s *Source) withAuthority(key string, g *Grant) (*Grant, error) {
+	if g != nil && g.RefreshPerResource != "" {
+		return g, s.remember(key, g)
+	}
+	rec, err := s.record(AuthorityKey(key))
+	if err != nil {
+		return nil, err
+	}
+	return withAuthority(g, rec), nil
+}
+
+func (s *Source) record(ak string) (*Grant, error) {
+	s.mu.Lock()
+	rec, ok := s.records[ak]
+	s.mu.Unlock()
+	if ok {
+		return rec, nil
+	}
+	rec, err := s.Store.Get(ak)
+	if err != nil {
+		return nil, fmt.Errorf("reading what the token store knows of the authority: %w", err)
+	}
+	s.mu.Lock()
+	if s.records == nil {
+		s.records = map[string]*Grant{}
+	}
+	s.records[ak] = rec
+	s.mu.Unlock()
+	return rec, nil
+}
+
+// remember writes g's note, if any, to the record of key's authority,
+// unless the record has one already.
+func (s *Source) remember(key string, g *Grant) error {
+	if g == nil || g.RefreshPerResource == "" {
+		return nil
+	}
+	ak := AuthorityKey(key)
+	rec, err := s.record(ak)
+	if err != nil || (rec != nil && rec.RefreshPerResource != "") {
+		return err
+	}
+	rec = authorityRecord(g.RefreshPerResource)
+	if err := s.Store.Put(ak, rec); err != nil {
+		return fmt.Errorf("noting in the token store that the authority's refresh tokens serve one org each: %w", err)
+	}
+	s.mu.Lock()
+	s.records[ak] = rec
+	s.mu.Unlock()
+	return nil
+}
+
 func (s *Source) failedFor(key string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -349,6 +415,9 @@ func (s *Source) Rejected(ctx context.Context, c Conn) (Token, error) {
 	grant, err := s.dropAccess(c, key)
 	if err != nil {
 		return Token{}, err
+	}
+	if grant, err = s.withAuthority(key, grant); err != nil {
+		return Token{}, fmt.Errorf("%s: %w", c.Addr, err)
 	}
 	need := m.Need(c, grant, s.now())
 	if !need.Kind.Silent() || need.Kind == NeedNothing {

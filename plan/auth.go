@@ -78,15 +78,24 @@ type Auth struct {
 func shareSignIns(in Input, changes []*Change) {
 	first := map[string]string{}
 	for _, ch := range changes {
-		if ch.Auth.Kind != AuthInteractive || !auth.SignInSpans(grantOf(in, ch.Auth.Account)) {
+		if ch.Auth.Kind != AuthInteractive {
 			continue
 		}
-		if addr, ok := first[ch.Auth.Account]; ok {
-			ch.Auth = authOf(auth.Need{Kind: auth.NeedRefresh, Code: auth.ReasonCovered, By: addr}, ch.Auth.Account)
-			ch.Auth.CoveredBy = addr
+		addr, ok := first[ch.Auth.Account]
+		if !ok {
+			first[ch.Auth.Account] = ch.Addr
 			continue
 		}
-		first[ch.Auth.Account] = ch.Addr
+		if !auth.SignInSpans(grantOf(in, ch.Auth.Account)) {
+			// An account with no token yet would read "no token" for
+			// every org; the second org's own sign-in needs the reason.
+			if ch.Auth.ReasonCode == auth.ReasonNoToken {
+				ch.Auth = authOf(auth.Need{Kind: auth.NeedInteractive, Way: auth.Way(ch.Auth.Via), Code: auth.ReasonRefreshNotShared}, ch.Auth.Account)
+			}
+			continue
+		}
+		ch.Auth = authOf(auth.Need{Kind: auth.NeedRefresh, Code: auth.ReasonCovered, By: addr}, ch.Auth.Account)
+		ch.Auth.CoveredBy = addr
 	}
 }
 

@@ -300,6 +300,9 @@ func (l *Local) Write(s *State) error {
 	if s.Version > FormatVersion {
 		return fmt.Errorf("write state file %s: the state is in format version %d, newer than this connform writes (%d): upgrade connform", l.path, s.Version, FormatVersion)
 	}
+	// A state read from an older format is written in this one: what it
+	// holds may be more than the older format can carry (FormatVersion).
+	s.Version = FormatVersion
 	sortConnections(s.Connections)
 	for i, c := range s.Connections {
 		if c == nil {

@@ -9,7 +9,14 @@ import (
 )
 
 // FormatVersion is the version of the state file format this build writes.
-const FormatVersion = 1
+// Every write is in this version; files of every earlier version are read.
+//
+//   - 1: connections only.
+//   - 2: adds orphans (library files connform wrote and no longer records).
+//     A build that knows only version 1 would read such a file, drop the
+//     orphans on its next write and never reclaim those files; it refuses
+//     version 2 instead ("newer than this connform understands").
+const FormatVersion = 2
 
 // State is one snapshot of the state file.
 type State struct {

@@ -196,6 +196,22 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.io.Out, "Logged out %s (for %s): %s.\n", who, strings.Join(t.Addrs, ", "), what)
 	}
+	if *all {
+		// What connform learnt of a provider outlives one account's
+		// logout, not a logout of everyone.
+		keys := make([]string, len(targets))
+		for i, t := range targets {
+			keys[i] = t.Key
+		}
+		forgot, err := auth.ForgetAuthorities(store, keys)
+		for _, a := range forgot {
+			fmt.Fprintf(c.io.Out, "Forgot that %s gives each org its own refresh token.\n", a)
+		}
+		if err != nil {
+			failed++
+			c.errorf("forgetting what connform learnt of an authority: %v", err)
+		}
+	}
 	if failed > 0 {
 		return exitError(1)
 	}
@@ -290,11 +306,15 @@ func (c *cli) cmdAuthStatus(_ context.Context, args []string) error {
 	}
 	now := c.now()
 	rep := statusReport{FormatVersion: 1, Store: desc, Accounts: []statusAccount{}}
+	// As plan reads it: with what connform learnt of each authority.
+	grants := auth.NewGrantReader(store)
 	for _, g := range groupByKey(cfg.Connections) {
 		authority, client, account := auth.SplitKey(g.key)
 		a := statusAccount{Key: g.key, Authority: authority, ClientID: client, Account: account}
 		grant, err := store.Get(g.key)
-		if err != nil {
+		if err == nil {
+			grant = grants.Grant(g.key)
+		} else {
 			// One unreadable entry must not hide the others.
 			grant = nil
 			a.RefreshDropped = "the stored entry cannot be read (" + err.Error() + "); connform logout fixes it"

@@ -214,18 +214,10 @@ func (c *cli) connformHome() string {
 // planInput gathers what plan.Make needs from an open operation.
 func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Input {
 	s := op.cfg.Settings
-	// One read of the store per account, not per connection: 10,000
-	// connections of one app would otherwise read and decrypt the token
-	// file 10,000 times.
-	read := map[string]*auth.Grant{}
-	grants := func(key string) *auth.Grant {
-		g, seen := read[key]
-		if !seen {
-			g, _ = op.store.Get(key)
-			read[key] = g
-		}
-		return g
-	}
+	// One read of the store per account and per authority, not per
+	// connection: 10,000 connections of one app would otherwise read and
+	// decrypt the token file 10,000 times.
+	grants := auth.NewGrantReader(op.store)
 	in := plan.Input{
 		Config:      op.cfg,
 		Now:         c.now(),
@@ -252,7 +244,7 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			return plan.LibraryStatus(st)
 		},
 		// An unreadable entry plans as none: apply signs in afresh.
-		Grant: grants,
+		Grant: grants.Grant,
 	}
 	if op.existed {
 		in.State = op.st
