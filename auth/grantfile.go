@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -223,11 +222,8 @@ func (s *grantFile) update(change func(map[string]*Grant)) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create the directory of the token file %s: %w", s.path, err)
 	}
-	// A folder connform creates is private. One that exists already may be
-	// shared (CONNFORM_HOME=/tmp): changing its mode would break it for
-	// others, and writing tokens into it would let them swap the file.
-	if fi, err := os.Stat(dir); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("the token folder %s can be written by other users (mode %v), who could replace the token file; set CONNFORM_HOME to a folder of your own (connform creates it private)", dir, fi.Mode().Perm())
+	if err := checkTokenDir(dir); err != nil {
+		return err
 	}
 	// Every holder of the lock only reads, merges and writes one file: a
 	// lock held for long belongs to a process that hangs, and waiting on

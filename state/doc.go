@@ -13,7 +13,9 @@
 //   - "<path>.lock.info": who holds the lock, for messages and force-unlock;
 //   - "<path>.journal": while apply runs, its finished work, one checksummed
 //     record per change (Journal), folded into the state at the end or, after
-//     a crash, by the next run (Recover);
+//     a crash, by the next run (Recover); locked with flock on Unix, through
+//     "<path>.journal.lock" on Windows, where a locked file cannot be written
+//     through another handle (journal_windows.go);
 //   - "<path>.conflict-<time>": this run's state, when the file was replaced
 //     by something that ignored the lock (never overwritten).
 //

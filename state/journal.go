@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 
 	"github.com/gofrs/flock"
@@ -215,7 +214,7 @@ func (l *Local) journalPath() string { return l.path + ".journal" }
 // with -lock=false) is refused.
 func (l *Local) OpenJournal(st *State) (Journal, error) {
 	path := l.journalPath()
-	fl := flock.New(path)
+	fl := flock.New(journalLockPath(path))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("open the state journal %s: %w (check that %s is writable)", path, err, filepath.Dir(path))
@@ -223,9 +222,8 @@ func (l *Local) OpenJournal(st *State) (Journal, error) {
 	if !ok {
 		return nil, fmt.Errorf("the state journal %s is being written by another connform run on this state (was -lock=false used?); wait for it to finish, then re-run", path)
 	}
-	// flock created the file; a journal with content is a leftover that
-	// Recover should have folded.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	// A journal with content is a leftover that Recover should have folded.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err == nil {
 		var fi os.FileInfo
 		if fi, err = f.Stat(); err == nil && fi.Size() > 0 {
@@ -421,20 +419,27 @@ func (j *FileJournal) close() error {
 }
 
 func (j *FileJournal) remove() error {
-	// Removed while still locked, so a -lock=false run cannot take over a
-	// journal that is about to disappear. Windows cannot remove a file
-	// that is open, so there it goes once the lock is released.
 	j.f.Close()
-	err := os.Remove(j.path)
-	j.fl.Unlock()
-	if err != nil && runtime.GOOS == "windows" {
-		err = os.Remove(j.path)
-	}
+	err := removeLocked(j.path, os.Remove, func() { j.fl.Unlock() }, retryRemoveUnlocked)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the state journal %s: %w; the state was saved, so delete it by hand", j.path, err)
 	}
 	_ = atomicfile.SyncDir(filepath.Dir(j.path))
 	return nil
+}
+
+// removeLocked removes path, a file under an OS lock that unlock releases.
+// It is removed while still locked, so a -lock=false run cannot take over a
+// journal that is about to disappear. Where the OS refuses to remove a file
+// that any handle holds open (Windows), retryUnlocked tries once more after
+// unlocking.
+func removeLocked(path string, remove func(string) error, unlock func(), retryUnlocked bool) error {
+	err := remove(path)
+	unlock()
+	if err != nil && retryUnlocked && !errors.Is(err, fs.ErrNotExist) {
+		err = remove(path)
+	}
+	return err
 }
 
 // leftover reads a journal a run left behind. It returns nil entries when
@@ -521,7 +526,7 @@ func (l *Local) Recover() (int, error) {
 	if _, err := os.Stat(l.journalPath()); errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
-	fl := flock.New(l.journalPath())
+	fl := flock.New(journalLockPath(l.journalPath()))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return 0, fmt.Errorf("lock the state journal %s: %w", l.journalPath(), err)

@@ -134,7 +134,7 @@ func (c *cli) cmdLogout(_ context.Context, args []string) error {
 		cfg = &config.Config{}
 		// Its token_store is unknown now; a plaintext token file can only
 		// exist because it named one, and must not be missed.
-		if _, err := os.Stat(filepath.Join(c.connformHome(), "tokens.json")); err == nil {
+		if home, err := c.connformHome(); err == nil && lstatOK(filepath.Join(home, "tokens.json")) {
 			c.storeChoice = auth.Choice{Store: "plaintext"}
 		}
 	} else {

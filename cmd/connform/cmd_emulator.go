@@ -335,9 +335,13 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	home, err := c.connformHome()
+	if err != nil {
+		home = "the folder CONNFORM_HOME names"
+	}
 	fmt.Fprintf(c.io.Out, "\nDemo complete: %s for %s. Its files are %s.\n", count(e.Stats().SignIns, "sign-in"), count(len(info.Orgs), "org"), where)
 	fmt.Fprintf(c.io.Out, "In a real run, tokens go to the OS keyring (Windows Credential Manager, macOS Keychain, Secret Service) or else an encrypted file in %s, never beside the configuration; "+
-		"the library goes to library_path (Simego's own folder on Windows is %s).\n", c.connformHome(), `C:\ProgramData\Simego\DataSyncStudio30\Registry`)
+		"the library goes to library_path (Simego's own folder on Windows is %s).\n", home, `C:\ProgramData\Simego\DataSyncStudio30\Registry`)
 	fmt.Fprintln(c.io.Out, "Next: examples/quickstart/README.md runs the same steps yourself against `connform emulator`; then \"Five minutes with a real tenant\" in README.md.")
 	return nil
 }

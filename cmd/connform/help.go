@@ -432,6 +432,7 @@ var environment = [][2]string{
 	{"CONNFORM_TOKEN_STORE", "keyring, file or memory: where tokens are kept, overriding token_store"},
 	{"CONNFORM_TOKEN_PASSPHRASE", "the passphrase of the encrypted token file where no keyring holds its key"},
 	{"CONNFORM_HOME", "the folder for per-user files such as the token file (default: connform in the user's config folder)"},
+	{"APPDATA, XDG_CONFIG_HOME, HOME", `the user's config folder: %APPDATA% on Windows, ~/Library/Application Support on macOS, $XDG_CONFIG_HOME or ~/.config elsewhere`},
 	{"CONNFORM_BROWSER", "a command that opens sign-in pages; it gets the URL as its last argument"},
 	{"CONNFORM_LOG", "debug or trace: a structured log, without secrets, on stderr"},
 	{"CONNFORM_LOG_PATH", "write that log to this file instead"},

@@ -193,23 +193,15 @@ func (c *cli) openStore() (auth.Store, string, error) {
 	choice.Warn = func(msg string) {
 		fmt.Fprintf(c.io.ErrOut, "%s %s\n", c.io.Paint("yellow", "Warning:"), msg)
 	}
-	s, desc, err := auth.Open(c.connformHome(), c.env, choice)
+	home, err := c.connformHome()
+	if err != nil {
+		return nil, "", err
+	}
+	s, desc, err := auth.Open(home, c.env, choice)
 	if err == nil {
 		c.opened = append(c.opened, s)
 	}
 	return s, desc, err
-}
-
-// connformHome is where per-user files (the encrypted token file) live:
-// CONNFORM_HOME, or connform under the user's config directory.
-func (c *cli) connformHome() string {
-	if h := c.getenv("CONNFORM_HOME"); h != "" {
-		return h
-	}
-	if d, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(d, "connform")
-	}
-	return ".connform"
 }
 
 // planInput gathers what plan.Make needs from an open operation.

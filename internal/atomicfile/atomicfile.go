@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 )
@@ -81,7 +80,7 @@ func replace(path string, data []byte, perm fs.FileMode, sync bool, beforeRename
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
-	if err := os.Rename(tmpName, path); err != nil {
+	if err := renameFile(tmpName, path); err != nil {
 		return fmt.Errorf("write %s: replace it with %s: %w", path, tmpName, err)
 	}
 	return nil
@@ -92,29 +91,12 @@ func replace(path string, data []byte, perm fs.FileMode, sync bool, beforeRename
 // Callers must not tell the user the old file was left as it was.
 var ErrNotDurable = errors.New("the new content is in place, but a power loss may undo it")
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	// Windows cannot open a directory for syncing, and NTFS journals
-	// renames anyway.
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	err = d.Sync()
-	// Some filesystems (certain network and FUSE ones) cannot sync a
-	// directory at all; failing every write there would make connform
-	// unusable without making anything safer.
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
+// dirSyncUnsupported reports whether err, from syncing a directory, says
+// the filesystem cannot do it at all. Some (certain network and FUSE ones)
+// cannot; failing every write there would make connform unusable without
+// making anything safer.
+func dirSyncUnsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported)
 }
 
 // WriteUnsynced replaces path with data, mode perm, atomically for readers

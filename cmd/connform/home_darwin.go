@@ -1,0 +1,3 @@
+package main
+
+func osHome(env []string) (string, error) { return darwinHome(envLookup(env, false)) }
