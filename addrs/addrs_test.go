@@ -3,6 +3,8 @@ package addrs
 import (
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -162,6 +164,31 @@ func TestParseWritten(t *testing.T) {
 		}
 		if err == nil && (inst.Type != Connection || inst.String() != tt.in) {
 			t.Errorf("ParseWritten(%q) = %#v", tt.in, inst)
+		}
+	}
+}
+
+// TestValidName holds ValidName to hcl's own answer for every string of up
+// to three bytes from a set that covers each class it decides, and for
+// names outside ASCII, which it leaves to hcl.
+func TestValidName(t *testing.T) {
+	alphabet := []string{"a", "Z", "_", "-", "0", "9", ".", " ", "\"", "[", "é", "ß", "\u0300", "\x00", "\xff"}
+	var cases []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		cases = append(cases, prefix)
+		if n == 0 {
+			return
+		}
+		for _, a := range alphabet {
+			grow(prefix+a, n-1)
+		}
+	}
+	grow("", 3)
+	cases = append(cases, "org00001", "crm-dev", "_x", "x_1-2", "1crm", "-crm", "crm.dev", "kunde_münchen", "日本")
+	for _, s := range cases {
+		if got, want := ValidName(s), hclsyntax.ValidIdentifier(s); got != want {
+			t.Errorf("ValidName(%q) = %v, hcl says %v", s, got, want)
 		}
 	}
 }

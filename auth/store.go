@@ -3,6 +3,7 @@ package auth
 import (
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,15 +76,29 @@ type Store interface {
 // "default" for whoever signs in, or "app" for client credentials). It holds
 // no secret, so it may be written to the state and shown to users.
 func Key(tokenURL, clientID, account string) string {
-	authority := tokenURL
-	if u, err := url.Parse(tokenURL); err == nil && u.Host != "" {
-		p := strings.TrimSuffix(u.Path, "/oauth2/v2.0/token")
-		authority = u.Host + p
-	}
+	authority := keyAuthority(tokenURL)
 	if account == "" {
 		account = "default"
 	}
 	return authority + "|" + clientID + "|" + strings.ToLower(account)
+}
+
+// lastAuthority is the last token URL keyAuthority parsed, with its answer:
+// a plan or apply asks for the keys of thousands of connections that share
+// a few token URLs, and parsing one costs more than the rest of Key.
+var lastAuthority atomic.Pointer[[2]string]
+
+// keyAuthority is the token endpoint's host and tenant path.
+func keyAuthority(tokenURL string) string {
+	if last := lastAuthority.Load(); last != nil && last[0] == tokenURL {
+		return last[1]
+	}
+	authority := tokenURL
+	if u, err := url.Parse(tokenURL); err == nil && u.Host != "" {
+		authority = u.Host + strings.TrimSuffix(u.Path, "/oauth2/v2.0/token")
+	}
+	lastAuthority.Store(&[2]string{tokenURL, authority})
+	return authority
 }
 
 // ScopesCover reports whether a token granted for granted serves a request

@@ -432,3 +432,25 @@ func TestScopesCover(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyAuthority asks for keys of token URLs in turn and again, as a
+// plan of many connections does: each answer is its own URL's authority,
+// never the one before.
+func TestKeyAuthority(t *testing.T) {
+	tests := []struct{ tokenURL, want string }{
+		{"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "login.microsoftonline.com/t1|c|app"},
+		{"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "login.microsoftonline.com/t1|c|app"},
+		{"https://login.microsoftonline.us/t2/oauth2/v2.0/token", "login.microsoftonline.us/t2|c|app"},
+		{"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "login.microsoftonline.com/t1|c|app"},
+		{"http://127.0.0.1:8400/t3/oauth2/v2.0/token", "127.0.0.1:8400/t3|c|app"},
+		{"https://idp.example/token", "idp.example/token|c|app"},
+		{"not a url", "not a url|c|app"},
+		{"", "|c|app"},
+		{"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "login.microsoftonline.com/t1|c|app"},
+	}
+	for _, tt := range tests {
+		if got := Key(tt.tokenURL, "c", "app"); got != tt.want {
+			t.Errorf("Key(%q) = %q, want %q", tt.tokenURL, got, tt.want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Times connform plan (create) beside the floor program (hcl/v2 parse and
 # evaluation of every attribute of the same file, nothing more) on a
-# configuration of N connections as bench/gen writes it. Prints N, the median wall time of RUNS runs,
+# configuration of N connections as bench/gen writes it. Prints N, the median wall time of RUNS runs each (taken in turns),
 # the time per connection, the peak RSS, and plan's ratio to the floor.
 #
 # Usage: bench/plan.sh [N] [RUNS]       (defaults: 10000 5)
@@ -20,23 +20,29 @@ mkdir "$work/cfg"
 export CONNFORM_HOME="$work/home" CONNFORM_VAR_client_secret=bench-secret NO_COLOR=1
 
 # median wall time, median CPU time (user + system: steadier than wall on a
-# busy machine) and the largest peak RSS of RUNS runs; seconds and KiB
-measure() {
-	: >"$work/runs"
-	for _ in $(seq "$RUNS"); do
-		/usr/bin/time -f '%e %U %S %M' -o "$work/t" "$@" >/dev/null
-		cat "$work/t" >>"$work/runs"
-	done
+# busy machine) and the largest peak RSS of the runs logged in a file;
+# seconds and KiB
+summarize() {
 	median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-	echo "$(awk '{print $1}' "$work/runs" | median)" \
-		"$(awk '{print $2+$3}' "$work/runs" | median)" \
-		"$(awk '{if ($4>m) m=$4} END {print m}' "$work/runs")"
+	echo "$(awk '{print $1}' "$1" | median)" \
+		"$(awk '{print $2+$3}' "$1" | median)" \
+		"$(awk '{if ($4>m) m=$4} END {print m}' "$1")"
 }
 
+# The two programs take turns, so that both meet the same load: on a
+# shared machine the CPU time of either moves by half between quiet and
+# busy minutes (the garbage collector takes an idle core when there is
+# one).
 cd "$work/cfg"
-set -- $(measure "$work/floor" main.hcl)
+: >"$work/floor.runs"
+: >"$work/plan.runs"
+for _ in $(seq "$RUNS"); do
+	/usr/bin/time -f '%e %U %S %M' -a -o "$work/floor.runs" "$work/floor" main.hcl >/dev/null
+	/usr/bin/time -f '%e %U %S %M' -a -o "$work/plan.runs" "$work/connform" plan >/dev/null
+done
+set -- $(summarize "$work/floor.runs")
 floor_s=$1 floor_cpu=$2 floor_kb=$3
-set -- $(measure "$work/connform" plan)
+set -- $(summarize "$work/plan.runs")
 plan_s=$1 plan_cpu=$2 plan_kb=$3
 awk -v n="$N" -v ps="$plan_s" -v pc="$plan_cpu" -v pk="$plan_kb" -v fs="$floor_s" -v fc="$floor_cpu" -v fk="$floor_kb" 'BEGIN {
 	printf "%-8s %8s %10s %10s %12s %10s\n", "program", "N", "wall (s)", "CPU (s)", "wall/conn", "peak RSS"

@@ -131,7 +131,7 @@ func (l *loader) decodeConnections(blocks []*hcl.Block) {
 	first := map[string]*hcl.Block{}
 	for _, b := range blocks {
 		name := b.Labels[0]
-		if !hclsyntax.ValidIdentifier(name) {
+		if !addrs.ValidName(name) {
 			l.errorf(b.LabelRanges[0], "Invalid connection name", "%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name)
 			continue
 		}
@@ -146,13 +146,18 @@ func (l *loader) decodeConnections(blocks []*hcl.Block) {
 
 func (l *loader) decodeConnection(b *hcl.Block) {
 	name := b.Labels[0]
-	content, diags := b.Body.Content(connectionSchema)
-	l.diags = append(l.diags, diags...)
+	attrs, plain := plainAttrs(b.Body)
+	var blocks hcl.Blocks
+	if !plain {
+		content, diags := b.Body.Content(connectionSchema)
+		l.diags = append(l.diags, diags...)
+		attrs, blocks = blockAttrs{content: content.Attributes}, content.Blocks
+	}
 
 	preventDestroy := false
-	for i, lb := range content.Blocks {
+	for i, lb := range blocks {
 		if i > 0 {
-			l.errorf(lb.DefRange, "Duplicate lifecycle block", "connection.%s already has a lifecycle block at %s. Merge them into one.", name, at(content.Blocks[0].DefRange))
+			l.errorf(lb.DefRange, "Duplicate lifecycle block", "connection.%s already has a lifecycle block at %s. Merge them into one.", name, at(blocks[0].DefRange))
 			continue
 		}
 		lc, diags := lb.Body.Content(lifecycleSchema)
@@ -164,23 +169,23 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 		}
 	}
 
-	fe, hasForEach := content.Attributes["for_each"]
+	fe, hasForEach := attrs.expr("for_each")
 	if !hasForEach {
-		l.instance(name, "", false, content, l.ctx, b, preventDestroy)
+		l.instance(name, "", false, attrs, l.ctx, b, preventDestroy)
 		return
 	}
-	v, sensitive, ok := l.eval(fe.Expr, l.ctx, false, cty.DynamicPseudoType, "for_each")
+	v, sensitive, ok := l.eval(fe, l.ctx, false, cty.DynamicPseudoType, "for_each")
 	if !ok {
 		return
 	}
 	if sensitive {
 		// Refused whole, as Terraform does: each.value would otherwise carry
 		// the secret into attributes unmarked.
-		l.sensitiveInClear(fe.Expr, l.ctx, "for_each", storedForEach)
+		l.sensitiveInClear(fe, l.ctx, "for_each", storedForEach)
 		return
 	}
 	if v.IsNull() {
-		l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each is null; give a map, or a set of strings.")
+		l.errorf(fe.Range(), "Invalid for_each argument", "for_each is null; give a map, or a set of strings.")
 		return
 	}
 	ty := v.Type()
@@ -196,13 +201,13 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 	case ty.IsSetType():
 		sv, err := convertValue(v, cty.Set(cty.String))
 		if err != nil {
-			l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; this set holds %s.", ty.ElementType().FriendlyName())
+			l.errorf(fe.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; this set holds %s.", ty.ElementType().FriendlyName())
 			return
 		}
 		for it := sv.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			if e.IsNull() {
-				l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each's set contains null; remove it.")
+				l.errorf(fe.Range(), "Invalid for_each argument", "for_each's set contains null; remove it.")
 				return
 			}
 			keys = append(keys, e.AsString())
@@ -213,14 +218,14 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 		if ty.IsListType() || ty.IsTupleType() {
 			hint = " Convert a list with toset(...)."
 		}
-		l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; got %s.%s", ty.FriendlyName(), hint)
+		l.errorf(fe.Range(), "Invalid for_each argument", "for_each must be a map, or a set of strings; got %s.%s", ty.FriendlyName(), hint)
 		return
 	}
 	for _, k := range keys {
 		if k == "" {
 			// An empty key would give the instance the block's own address
 			// and library entry name.
-			l.errorf(fe.Expr.Range(), "Invalid for_each argument", "for_each has an empty key; every key names an instance (connection.%s[\"KEY\"]) and its library entry, so give it a name.", name)
+			l.errorf(fe.Range(), "Invalid for_each argument", "for_each has an empty key; every key names an instance (connection.%s[\"KEY\"]) and its library entry, so give it a name.", name)
 			continue
 		}
 		ctx := l.ctx.NewChild()
@@ -228,23 +233,78 @@ func (l *loader) decodeConnection(b *hcl.Block) {
 			"key":   cty.StringVal(k),
 			"value": vals[k],
 		})}
-		l.instance(name, k, true, content, ctx, b, preventDestroy)
+		l.instance(name, k, true, attrs, ctx, b, preventDestroy)
 	}
 }
 
+// blockAttrs are a connection block's attributes: the parser's own map
+// when the block passed plainAttrs, else what hcl's schema decoding
+// returned. Either way nothing is copied per attribute.
+type blockAttrs struct {
+	syntax  hclsyntax.Attributes
+	content hcl.Attributes
+}
+
+func (a blockAttrs) expr(name string) (hcl.Expression, bool) {
+	if a.syntax != nil {
+		if at, ok := a.syntax[name]; ok {
+			return at.Expr, true
+		}
+		return nil, false
+	}
+	if at, ok := a.content[name]; ok {
+		return at.Expr, true
+	}
+	return nil, false
+}
+
+// connectionAttrs are the attribute names connectionSchema accepts.
+var connectionAttrs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, a := range connectionSchema.Attributes {
+		m[a.Name] = true
+	}
+	return m
+}()
+
+// plainAttrs returns a block body's attributes straight from the parser
+// when hcl's Content(connectionSchema) would have nothing to say about
+// it: native syntax, no nested block, every attribute known, every
+// required one present. That is nearly every block, and Content copies
+// each attribute and builds two maps per block, which a configuration of
+// 10,000 connections pays 10,000 times. Any other body goes through
+// Content, for its diagnostics.
+func plainAttrs(body hcl.Body) (blockAttrs, bool) {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok || len(sb.Blocks) > 0 {
+		return blockAttrs{}, false
+	}
+	for name := range sb.Attributes {
+		if !connectionAttrs[name] {
+			return blockAttrs{}, false
+		}
+	}
+	for _, a := range connectionSchema.Attributes {
+		if _, set := sb.Attributes[a.Name]; a.Required && !set {
+			return blockAttrs{}, false
+		}
+	}
+	return blockAttrs{syntax: sb.Attributes}, true
+}
+
 // instance evaluates one connection instance and derives its defaults.
-func (l *loader) instance(name, key string, hasKey bool, content *hcl.BodyContent, ctx *hcl.EvalContext, b *hcl.Block, preventDestroy bool) {
+func (l *loader) instance(name, key string, hasKey bool, attrs blockAttrs, ctx *hcl.EvalContext, b *hcl.Block, preventDestroy bool) {
 	c := &Connection{
 		Name:           name,
 		Key:            key,
 		Addr:           addrs.NewConnection(name, key).String(),
 		PreventDestroy: preventDestroy,
 		DeclRange:      b.DefRange,
-		Ranges:         map[string]hcl.Range{},
+		attrs:          attrs,
 	}
 	in := &instanceEval{l: l, c: c, b: b, vals: map[string]string{}, sens: map[string]bool{}, failedAttr: map[string]bool{}}
-	in.evalAttrs(content, ctx, hasKey)
-	in.evalScopes(content, ctx, hasKey)
+	in.evalAttrs(attrs, ctx, hasKey)
+	in.evalScopes(attrs, ctx, hasKey)
 	in.assign()
 	// client_id is required only by some methods (see credentials.go).
 	in.native = l.authMethod(c, b, in.vals, in.failedAttr, in.show, in.rng)
@@ -291,20 +351,19 @@ func (in *instanceEval) show(attr string) string {
 
 // rng is where attr was set, or the block when it was not.
 func (in *instanceEval) rng(attr string) hcl.Range {
-	if r, ok := in.c.Ranges[attr]; ok {
+	if r, ok := in.c.Range(attr); ok {
 		return r
 	}
 	return in.b.DefRange
 }
 
-func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext, hasKey bool) {
+func (in *instanceEval) evalAttrs(attrs blockAttrs, ctx *hcl.EvalContext, hasKey bool) {
 	for _, attr := range stringAttrs {
-		a, ok := content.Attributes[attr]
+		expr, ok := attrs.expr(attr)
 		if !ok {
 			continue
 		}
-		in.c.Ranges[attr] = a.Expr.Range()
-		v, sensitive, ok := in.l.eval(a.Expr, ctx, hasKey, cty.String, attr)
+		v, sensitive, ok := in.l.eval(expr, ctx, hasKey, cty.String, attr)
 		if !ok {
 			in.failed = true
 			in.failedAttr[attr] = true
@@ -320,26 +379,25 @@ func (in *instanceEval) evalAttrs(content *hcl.BodyContent, ctx *hcl.EvalContext
 			in.sens[attr] = true
 		}
 		if schema, _ := LookupAttribute(attr); schema.EntraID && isPlaceholderID(in.vals[attr]) {
-			in.l.placeholder(a.Expr, in.c.Name, attr, in.vals[attr])
+			in.l.placeholder(expr, in.c.Name, attr, in.vals[attr])
 			in.failed = true
 			in.failedAttr[attr] = true
 		}
 		if sensitive && !contains(secretAttrs, attr) {
-			in.l.sensitiveInClear(a.Expr, ctx, attr, storedConnection)
+			in.l.sensitiveInClear(expr, ctx, attr, storedConnection)
 		}
 		if contains(secretAttrs, attr) {
-			in.l.markSecretSources(a.Expr, attr)
+			in.l.markSecretSources(expr, attr)
 		}
 	}
 }
 
-func (in *instanceEval) evalScopes(content *hcl.BodyContent, ctx *hcl.EvalContext, hasKey bool) {
-	a, ok := content.Attributes["scopes"]
+func (in *instanceEval) evalScopes(attrs blockAttrs, ctx *hcl.EvalContext, hasKey bool) {
+	expr, ok := attrs.expr("scopes")
 	if !ok {
 		return
 	}
-	in.c.Ranges["scopes"] = a.Expr.Range()
-	v, sensitive, ok := in.l.eval(a.Expr, ctx, hasKey, cty.List(cty.String), "scopes")
+	v, sensitive, ok := in.l.eval(expr, ctx, hasKey, cty.List(cty.String), "scopes")
 	if !ok {
 		in.failed = true
 		return
@@ -348,12 +406,12 @@ func (in *instanceEval) evalScopes(content *hcl.BodyContent, ctx *hcl.EvalContex
 		return
 	}
 	if sensitive {
-		in.l.sensitiveInClear(a.Expr, ctx, "scopes", storedConnection)
+		in.l.sensitiveInClear(expr, ctx, "scopes", storedConnection)
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
-			in.l.errorf(a.Expr.Range(), "Invalid scopes", "scopes contains an empty or null scope; remove it.")
+			in.l.errorf(expr.Range(), "Invalid scopes", "scopes contains an empty or null scope; remove it.")
 			continue
 		}
 		in.c.Scopes = append(in.c.Scopes, e.AsString())
@@ -468,15 +526,33 @@ func (in *instanceEval) deriveEndpoints(org dynamics.Org) {
 	case c.TenantID == "":
 		in.l.errorf(in.b.DefRange, "Missing tenant_id", "%s cannot derive its sign-in endpoints: set tenant_id (your directory's tenant id) or authorization_url and token_url.", c.Addr)
 	default:
-		base := "https://" + host + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/"
+		e := in.l.endpointsOf(host, c.TenantID)
 		// Derived for client credentials too: library entries carry it.
 		if c.AuthorizationURL == "" && !in.native {
-			c.AuthorizationURL = base + "authorize"
+			c.AuthorizationURL = e.authorize
 		}
 		if c.TokenURL == "" {
-			c.TokenURL = base + "token"
+			c.TokenURL = e.token
 		}
 	}
+}
+
+// derivedEndpoints are the authorize and token URLs of an authority host
+// and tenant.
+type derivedEndpoints struct {
+	host, tenant, authorize, token string
+}
+
+// endpointsOf derives the endpoints of host and tenant, keeping the last
+// answer: the connections of a large configuration share a few tenants,
+// and so share the strings instead of holding 20,000 copies.
+func (l *loader) endpointsOf(host, tenant string) derivedEndpoints {
+	if e := l.lastEndpoints; e.host == host && e.tenant == tenant && e.token != "" {
+		return e
+	}
+	base := "https://" + host + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/"
+	l.lastEndpoints = derivedEndpoints{host: host, tenant: tenant, authorize: base + "authorize", token: base + "token"}
+	return l.lastEndpoints
 }
 
 // checkGrantRules checks what each grant type needs.

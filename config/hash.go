@@ -38,7 +38,11 @@ func (l *loader) hash() string {
 	files := append(append([]string{}, l.configNames...), l.varFiles...)
 	for _, name := range files {
 		if f, ok := l.cfg.Files[name]; ok {
-			field("file", name, string(f.Bytes))
+			field("file", name)
+			// As field writes it, without copying megabytes into a string.
+			binary.BigEndian.PutUint64(n[:], uint64(len(f.Bytes)))
+			h.Write(n[:])
+			h.Write(f.Bytes)
 		}
 	}
 	names := make([]string, 0, len(l.cfg.Variables))

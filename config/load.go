@@ -101,6 +101,8 @@ type loader struct {
 	funcs       map[string]function.Function
 	reads       *inputReads // what env() and file() read, for the hash
 	ctx         *hcl.EvalContext
+
+	lastEndpoints derivedEndpoints // see endpointsOf
 }
 
 // Load reads and evaluates the configuration in dir: every *.hcl file except
@@ -440,9 +442,15 @@ func (l *loader) eval(expr hcl.Expression, ctx *hcl.EvalContext, allowEach bool,
 	if diags.HasErrors() {
 		return cty.NilVal, false, false
 	}
-	// Unmarking walks and copies the value: only a marked one needs it.
+	// Unmarking walks and copies the value: only a marked one needs it,
+	// and a string or other primitive (every client_secret) carries its
+	// marks on itself, which Unmark removes without UnmarkDeep's walk.
 	if sensitive = val.ContainsMarked(); sensitive {
-		val, _ = val.UnmarkDeep()
+		if val.Type().IsPrimitiveType() {
+			val, _ = val.Unmark()
+		} else {
+			val, _ = val.UnmarkDeep()
+		}
 	}
 	if !val.IsWhollyKnown() {
 		return cty.NilVal, sensitive, false

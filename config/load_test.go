@@ -54,8 +54,11 @@ func TestLoadValid(t *testing.T) {
 				if c.Name != "sales" || c.Key != "" || c.PreventDestroy {
 					t.Errorf("name/key/prevent_destroy = %q/%q/%v", c.Name, c.Key, c.PreventDestroy)
 				}
-				if r := c.Ranges["tenant_id"]; r.Filename != "main.hcl" || r.Start.Line != 4 {
-					t.Errorf("tenant_id range = %v, want main.hcl line 4", r)
+				if r, ok := c.Range("tenant_id"); !ok || r.Filename != "main.hcl" || r.Start.Line != 4 {
+					t.Errorf("tenant_id range = %v (set: %v), want main.hcl line 4", r, ok)
+				}
+				if r, ok := c.Range("login_hint"); ok {
+					t.Errorf("login_hint, not set, has a range: %v", r)
 				}
 				if _, ok := cfg.Files["main.hcl"]; !ok {
 					t.Errorf("Files lacks main.hcl: %v", cfg.Files)

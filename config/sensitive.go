@@ -122,7 +122,7 @@ func (l *loader) sensitiveVarsOfLocal(name string, seen map[string]bool) []*Vari
 // never reaches a plan file. A variable not declared sensitive gets a
 // warning: its value is a secret all the same.
 func (l *loader) markSecretSources(expr hcl.Expression, attr string) {
-	l.varRefs(expr, map[string]bool{}, func(v *Variable, ref hcl.Range) {
+	l.varRefs(expr, nil, func(v *Variable, ref hcl.Range) {
 		if v.feedsSecret {
 			return
 		}
@@ -142,7 +142,7 @@ func (l *loader) markSecretSources(expr hcl.Expression, attr string) {
 // varRefs calls fn for every declared variable expr reads, directly or
 // through the locals it reads (each local once per seen).
 func (l *loader) varRefs(expr hcl.Expression, seen map[string]bool, fn func(v *Variable, at hcl.Range)) {
-	for _, tr := range expr.Variables() {
+	for _, tr := range exprVariables(expr) {
 		if len(tr) < 2 {
 			continue
 		}
@@ -157,6 +157,10 @@ func (l *loader) varRefs(expr hcl.Expression, seen map[string]bool, fn func(v *V
 			}
 		case "local":
 			if a := l.locals[name.Name]; a != nil && !seen[name.Name] {
+				if seen == nil {
+					// Made only here: nearly every expression reads no local.
+					seen = map[string]bool{}
+				}
 				seen[name.Name] = true
 				l.varRefs(a.Expr, seen, fn)
 			}

@@ -100,10 +100,12 @@ func shareSignIns(in Input, changes []*Change) {
 }
 
 // decide asks auth what getting c's token takes: the one decision plan,
-// apply and auth status share.
-func decide(in Input, c *config.Connection, sit auth.Situation) auth.Need {
+// apply and auth status share. It returns c's token store key too, which
+// the change records: working it out parses the token URL, once is enough.
+func decide(in Input, c *config.Connection, sit auth.Situation) (auth.Need, string) {
 	ac := AuthConn(c)
-	return auth.Decide(ac, grantOf(in, ac.Key()), in.Now, sit)
+	key := ac.Key()
+	return auth.Decide(ac, grantOf(in, key), in.Now, sit), key
 }
 
 func grantOf(in Input, key string) *auth.Grant {
@@ -149,7 +151,7 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 	if c.LoginHint != prior.Attributes["login_hint"] {
 		sit.Unstored = auth.ReasonAccountChanged
 	}
-	need := decide(in, c, sit)
+	need, key := decide(in, c, sit)
 	if need.Kind == auth.NeedInteractive {
 		// An unchanged connection is in sync while a token can still be
 		// had without a person; otherwise it needs an update that signs
@@ -163,7 +165,7 @@ func signIn(in Input, c *config.Connection, prior *state.Connection, ch *Change,
 		// A changed credential's cached token proves the old one only:
 		// apply gets a new token so a bad secret or certificate shows
 		// now, not at the next expiry.
-		ch.Auth = authOf(need, AuthConn(c).Key())
+		ch.Auth = authOf(need, key)
 	}
 }
 

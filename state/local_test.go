@@ -413,6 +413,11 @@ func TestReadRefusesCorruptFiles(t *testing.T) {
 			return []byte(`{"version":1,"serial":3,"lineage":"l","connections":[{"addr":"connection.a"},{"addr":"connection.a"}]}`)
 		}, false, "more than once", false},
 		{"future version", func(*testing.T) []byte { return []byte(`{"version":99,"serial":3,"lineage":"l","resources":{}}`) }, false, "upgrade connform", true},
+		{"future version that does not fit", func(*testing.T) []byte {
+			return []byte(`{"version":99,"serial":"three","lineage":"l","connections":{"a":1}}`)
+		}, false, "upgrade connform", true},
+		{"version not a number", func(*testing.T) []byte { return []byte(`{"version":"1","serial":3,"lineage":"l"}`) }, false, "version", false},
+		{"negative version", func(*testing.T) []byte { return []byte(`{"version":-1,"serial":3,"lineage":"l"}`) }, false, "impossible format version", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -209,6 +211,11 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 	// connection: 10,000 connections of one app would otherwise read and
 	// decrypt the token file 10,000 times.
 	grants := auth.NewGrantReader(op.store)
+	libDir := filepath.Clean(s.LibraryPath)
+	libDirGone := sync.OnceValue(func() bool {
+		_, err := os.Stat(libDir)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 	in := plan.Input{
 		Config:      op.cfg,
 		Now:         c.now(),
@@ -228,6 +235,11 @@ func (c *cli) planInput(op *operation, targets []string, destroy bool) plan.Inpu
 			return false, ""
 		},
 		Library: func(path, hash string) plan.LibraryStatus {
+			if filepath.Clean(filepath.Dir(path)) == libDir && libDirGone() {
+				// No folder, no file in it: asked of every new connection,
+				// 10,000 failing opens would say the same.
+				return plan.LibraryMissing
+			}
 			st, err := library.Check(path, hash)
 			if err != nil {
 				return plan.LibraryMissing

@@ -22,3 +22,31 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+// TestAttrValue: values are shown as the configuration writes them, and
+// whatever came from outside is escaped as Go quotes it, so no value can
+// move the cursor or fake a line of the plan.
+func TestAttrValue(t *testing.T) {
+	tests := []struct{ name, v, want string }{
+		{"url", "https://org.crm.dynamics.com", `"https://org.crm.dynamics.com"`},
+		{"description", "", `""`},
+		{"description", `say "hi"`, `"say \"hi\""`},
+		{"description", `C:\sync`, `"C:\\sync"`},
+		{"description", "tab\there", `"tab\there"`},
+		{"description", "\x1b[31mred", `"\x1b[31mred"`},
+		{"description", "line\nbreak", `"line\nbreak"`},
+		{"description", "del\x7f", `"del\x7f"`},
+		{"description", "Kunde München", `"Kunde München"`},
+		{"description", "bad \xff byte", `"bad \xff byte"`},
+		{"description", "\u202eevil", `"\u202eevil"`},
+		{"scopes", "", `[]`},
+		{"scopes", "https://org.crm.dynamics.com/.default", `["https://org.crm.dynamics.com/.default"]`},
+		{"scopes", " openid  offline_access\tprofile ", `["openid", "offline_access", "profile"]`},
+		{"scopes", `a"b`, `["a\"b"]`},
+	}
+	for _, tt := range tests {
+		if got := attrValue(tt.name, tt.v); got != tt.want {
+			t.Errorf("attrValue(%q, %q) = %s, want %s", tt.name, tt.v, got, tt.want)
+		}
+	}
+}

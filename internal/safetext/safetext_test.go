@@ -71,3 +71,17 @@ func FuzzLine(f *testing.F) {
 		}
 	})
 }
+
+// TestBoundedASCII: plain text is bounded like any other, and text at the
+// bound is kept whole.
+func TestBoundedASCII(t *testing.T) {
+	if got := Line(strings.Repeat("a", 100), 100); got != strings.Repeat("a", 100) {
+		t.Errorf("Line(100 bytes, 100) = %q, want it unchanged", got)
+	}
+	if got, want := Line(strings.Repeat("a", 101), 100), strings.Repeat("a", 100)+"… (1 more bytes)"; got != want {
+		t.Errorf("Line(101 bytes, 100) = %q, want %q", got, want)
+	}
+	if got := Text(strings.Repeat("a", MessageMax+1), 0); !strings.HasSuffix(got, "… (1 more bytes)") {
+		t.Errorf("Text(MessageMax+1 bytes, 0) not cut: ...%q", got[len(got)-20:])
+	}
+}
