@@ -471,7 +471,7 @@ func (in *instanceEval) parseOrg() (dynamics.Org, bool) {
 		// The schema catches a missing url, but not one that evaluates to
 		// null (url = null, or each.value of a map holding null): without
 		// this the plan would create a connection to no org at all.
-		if _, set := in.c.Ranges["url"]; set && !in.failedAttr["url"] {
+		if _, set := in.c.Range("url"); set && !in.failedAttr["url"] {
 			in.l.errorf(in.rng("url"), "Missing url", "connection.%s's url is null; set it to the org's URL, e.g. https://contoso.crm.dynamics.com.", in.c.Name)
 			in.failed = true
 		}
