@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Limits on what the loader hands to the HCL parser. The parser recurses
@@ -20,6 +21,12 @@ const (
 	// MaxNesting is how deeply brackets ({, [ and () may nest, counted
 	// across the whole file.
 	MaxNesting = 256
+	// MaxOperators is how many operators (+ - * / % ! && || == != < > <=
+	// >= ?) one expression may chain: the parser recurses once per unary
+	// operator and evaluation once per binary one, so a long chain (a
+	// megabyte of "-") overflows the stack as deep brackets do. A comma,
+	// an equals sign or a line break outside parentheses ends the count.
+	MaxOperators = 256
 )
 
 // readSource reads a configuration or variables file, refusing one larger
@@ -96,6 +103,47 @@ func checkText(src []byte, name string) hcl.Diagnostics {
 		}
 		i += size
 		pos.Byte = i
+	}
+	return checkOperators(src, name)
+}
+
+// checkOperators refuses an expression that chains more than MaxOperators
+// operators. It reads the lexer's tokens, which come from a loop rather than
+// recursion, so strings (where "-" is no operator) are told apart safely.
+func checkOperators(src []byte, name string) hcl.Diagnostics {
+	toks, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	var open []hclsyntax.TokenType // the brackets around the current token
+	count := 0
+	for _, t := range toks {
+		switch t.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			open = append(open, t.Type)
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case hclsyntax.TokenComma, hclsyntax.TokenEqual:
+			count = 0
+		case hclsyntax.TokenNewline:
+			// Inside parentheses a line break continues the expression.
+			if len(open) == 0 || open[len(open)-1] != hclsyntax.TokenOParen {
+				count = 0
+			}
+		case hclsyntax.TokenPlus, hclsyntax.TokenMinus, hclsyntax.TokenStar, hclsyntax.TokenSlash, hclsyntax.TokenPercent,
+			hclsyntax.TokenBang, hclsyntax.TokenAnd, hclsyntax.TokenOr, hclsyntax.TokenEqualOp, hclsyntax.TokenNotEqual,
+			hclsyntax.TokenLessThan, hclsyntax.TokenLessThanEq, hclsyntax.TokenGreaterThan, hclsyntax.TokenGreaterThanEq,
+			hclsyntax.TokenQuestion:
+			count++
+			if count > MaxOperators {
+				r := t.Range
+				return hcl.Diagnostics{{
+					Severity: hcl.DiagError,
+					Summary:  "Expression too long",
+					Detail:   fmt.Sprintf("This expression chains more than %d operators (line %d of %s), more than connform reads. Split it into locals.", MaxOperators, r.Start.Line, name),
+					Subject:  &r,
+				}}
+			}
+		}
 	}
 	return nil
 }

@@ -40,6 +40,17 @@ func TestLoadRefusesNonText(t *testing.T) {
 			map[string]string{"main.hcl": "variable \"x\" {}\n" + body(okAttrs), "connform.vars.hcl": binaryFile(4096)},
 			LoadOptions{}, "Not a text file", "connform.vars.hcl:1:1",
 		},
+		// Chains of operators recurse in the parser (unary) or in evaluation
+		// (binary) and used to overflow the stack well under the size limit.
+		{"unary operator chain", map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("-", 1_000_000) + "1\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:263"},
+		{"binary operator chain", map[string]string{"main.hcl": "locals {\n  x = 1" + strings.Repeat("+1", 1_000_000) + "\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:520"},
+		{"operator chain across lines in parentheses", map[string]string{"main.hcl": "locals {\n  x = (1" + strings.Repeat(" +\n 1", 10_000) + ")\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:258:4"},
+		{"conditional chain", map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("true ? 1 : ", 100_000) + "0\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:2828"},
+		{
+			"operator chain in a -var",
+			map[string]string{"main.hcl": "variable \"x\" {\n  type = number\n}\n" + body(okAttrs)},
+			LoadOptions{Vars: []string{"x=" + strings.Repeat("!", 100_000) + "true"}}, "Expression too long", "<value for var.x>:1:257",
+		},
 		{
 			"deeply nested -var",
 			map[string]string{"main.hcl": "variable \"x\" {\n  type = list(any)\n}\n" + body(okAttrs)},
@@ -70,6 +81,16 @@ func TestCheckTextAcceptsText(t *testing.T) {
 	src := "# café ünïcode, tabs\tand CRLF\r\nlocals {\n  x = \"{[(\"\n}\n"
 	if diags := checkText([]byte(src), "main.hcl"); diags.HasErrors() {
 		t.Fatalf("text refused: %s", diagText(diags))
+	}
+	// Operators in strings are text, and each line, comma or = starts a
+	// new count.
+	many := "locals {\n  s = \"" + strings.Repeat("-", 10_000) + "\"\n" + strings.Repeat("  a = 1 - 2 - 3\n", 1000) + "  l = [" + strings.Repeat("1 - 1, ", 1000) + "]\n}\n"
+	if diags := checkText([]byte(many), "main.hcl"); diags.HasErrors() {
+		t.Fatalf("many short expressions refused: %s", diagText(diags))
+	}
+	chain := "x = 0" + strings.Repeat(" + 1", MaxOperators)
+	if diags := checkText([]byte(chain), "main.hcl"); diags.HasErrors() {
+		t.Fatalf("a chain of exactly MaxOperators refused: %s", diagText(diags))
 	}
 	nested := strings.Repeat("{", MaxNesting) + strings.Repeat("}", MaxNesting)
 	if diags := checkText([]byte(nested), "main.hcl"); diags.HasErrors() {
