@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -108,9 +109,29 @@ func checkText(src []byte, name string) hcl.Diagnostics {
 }
 
 // checkOperators refuses an expression that chains more than MaxOperators
-// operators. It reads the lexer's tokens, which come from a loop rather than
-// recursion, so strings (where "-" is no operator) are told apart safely.
+// operators. The lexer tells operators from text in strings and comments
+// exactly, but lexing a large file costs as much as parsing it, so a byte
+// scan (operatorsBelowLimit) first proves the common case safe and the
+// lexer runs only when the scan cannot.
 func checkOperators(src []byte, name string) hcl.Diagnostics {
+	if operatorsBelowLimit(src) {
+		return nil
+	}
+	r := operatorOverflow(src, name)
+	if r == nil {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Expression too long",
+		Detail:   fmt.Sprintf("This expression chains more than %d operators (line %d of %s), more than connform reads. Split it into locals.", MaxOperators, r.Start.Line, name),
+		Subject:  r,
+	}}
+}
+
+// operatorOverflow returns where, by the lexer's tokens, an expression
+// first chains more than MaxOperators operators, or nil.
+func operatorOverflow(src []byte, name string) *hcl.Range {
 	toks, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
 	var open []hclsyntax.TokenType // the brackets around the current token
 	count := 0
@@ -124,9 +145,9 @@ func checkOperators(src []byte, name string) hcl.Diagnostics {
 			}
 		case hclsyntax.TokenComma, hclsyntax.TokenEqual:
 			count = 0
-		case hclsyntax.TokenNewline:
-			// Inside parentheses a line break continues the expression.
-			if len(open) == 0 || open[len(open)-1] != hclsyntax.TokenOParen {
+		case hclsyntax.TokenNewline, hclsyntax.TokenComment:
+			// A line comment takes its line break with it.
+			if !continuesOverLines(open) && (t.Type == hclsyntax.TokenNewline || bytes.HasSuffix(t.Bytes, []byte("\n"))) {
 				count = 0
 			}
 		case hclsyntax.TokenPlus, hclsyntax.TokenMinus, hclsyntax.TokenStar, hclsyntax.TokenSlash, hclsyntax.TokenPercent,
@@ -136,14 +157,95 @@ func checkOperators(src []byte, name string) hcl.Diagnostics {
 			count++
 			if count > MaxOperators {
 				r := t.Range
-				return hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Expression too long",
-					Detail:   fmt.Sprintf("This expression chains more than %d operators (line %d of %s), more than connform reads. Split it into locals.", MaxOperators, r.Start.Line, name),
-					Subject:  &r,
-				}}
+				return &r
 			}
 		}
 	}
 	return nil
+}
+
+// continuesOverLines reports whether a line break inside these brackets
+// continues the expression: inside parentheses and list brackets HCL reads
+// on, while elsewhere a line break ends it.
+func continuesOverLines(open []hclsyntax.TokenType) bool {
+	if len(open) == 0 {
+		return false
+	}
+	inner := open[len(open)-1]
+	return inner == hclsyntax.TokenOParen || inner == hclsyntax.TokenOBrack
+}
+
+// operatorsBelowLimit is a byte scan that never counts fewer operators than
+// checkOperators' lexer would: it counts operator bytes (so && is two),
+// resets where the lexer resets (a comma, an assignment's =, a line break
+// outside ( and [), skips quoted strings and # and // comments, and gives
+// up (false: let the lexer decide) on what it does not follow: template
+// sequences, heredocs, block comments and escapes.
+func operatorsBelowLimit(src []byte) bool {
+	var open []byte
+	count := 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '"':
+			for i++; i < len(src) && src[i] != '"'; i++ {
+				switch {
+				case src[i] == '\\', src[i] == '\n':
+					return false
+				case (src[i] == '$' || src[i] == '%') && i+1 < len(src) && src[i+1] == '{':
+					return false
+				}
+			}
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case '(', '[', '{':
+			open = append(open, c)
+		case ')', ']', '}':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case ',':
+			count = 0
+		case '\n':
+			if len(open) == 0 || open[len(open)-1] == '{' {
+				count = 0
+			}
+		case '=':
+			prev := byte(0)
+			if i > 0 {
+				prev = src[i-1]
+			}
+			if prev == '=' || prev == '!' || prev == '<' || prev == '>' || i+1 < len(src) && src[i+1] == '=' {
+				count++
+			} else {
+				count = 0
+			}
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+				i--
+				continue
+			}
+			if i+1 < len(src) && src[i+1] == '*' {
+				return false
+			}
+			count++
+		case '<':
+			if i+1 < len(src) && src[i+1] == '<' {
+				return false
+			}
+			count++
+		case '+', '-', '*', '%', '!', '&', '|', '>', '?':
+			count++
+		}
+		if count > MaxOperators {
+			return false
+		}
+	}
+	return true
 }

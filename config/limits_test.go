@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -45,6 +46,9 @@ func TestLoadRefusesNonText(t *testing.T) {
 		{"unary operator chain", map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("-", 1_000_000) + "1\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:263"},
 		{"binary operator chain", map[string]string{"main.hcl": "locals {\n  x = 1" + strings.Repeat("+1", 1_000_000) + "\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:520"},
 		{"operator chain across lines in parentheses", map[string]string{"main.hcl": "locals {\n  x = (1" + strings.Repeat(" +\n 1", 10_000) + ")\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:258:4"},
+		{"operator chain across lines in a list", map[string]string{"main.hcl": "locals {\n  x = [1" + strings.Repeat(" +\n 1", 10_000) + "]\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:258:4"},
+		{"operator chain inside a template", map[string]string{"main.hcl": "locals {\n  x = \"${1" + strings.Repeat("+1", 10_000) + "}\"\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:523"},
+		{"operator chain after a comment and a string with operators", map[string]string{"main.hcl": "locals {\n  # a - b, c = d\n  x = \"-,=\" == " + strings.Repeat("!", 1000) + "true\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:3:271"},
 		{"conditional chain", map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("true ? 1 : ", 100_000) + "0\n}\n" + body(okAttrs)}, LoadOptions{}, "Expression too long", "main.hcl:2:2828"},
 		{
 			"operator chain in a -var",
@@ -185,4 +189,28 @@ func TestUnreadableSensitiveFailsClosed(t *testing.T) {
 	if text := diagText(diags); strings.Contains(text, "hunter2") {
 		t.Fatalf("a message quotes the value of a variable that may be sensitive:\n%s", text)
 	}
+}
+
+// The byte scan must never pass what the lexer refuses: on every input it
+// accepts, checkOperators' lexer must accept too.
+func FuzzOperatorScan(f *testing.F) {
+	for _, seed := range []string{
+		"x = 1 + 2\n", "x = (1 +\n 2)", "x = [1 +\n 2]", `x = "a-b" == !!true`, "# - - -\nx = 1",
+		"x = 1 == 1 != 2", "x = a ? b : c ? d : e", "x = a && b || c", "x = <<EOT\n${1+1}\nEOT\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		b := []byte(strings.Repeat(src, MaxOperators/4+1))
+		// checkText refuses what is not text before the operators count.
+		if !utf8.Valid(b) || strings.ContainsFunc(src, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f }) {
+			return
+		}
+		if !operatorsBelowLimit(b) {
+			return
+		}
+		if r := operatorOverflow(b, "f.hcl"); r != nil {
+			t.Fatalf("the byte scan passed %q, where the lexer counts more than %d operators (at %s)", src, MaxOperators, r)
+		}
+	})
 }
