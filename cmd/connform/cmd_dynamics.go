@@ -47,6 +47,30 @@ type session struct {
 	// refused forgets the token when the org refuses it (HTTP 401), so
 	// that the next command gets a new one instead of reusing it.
 	refused func() error
+	// renew gets a new token without a person, once the refused one is
+	// forgotten; renewed says the current token is that new one.
+	renew   func(ctx context.Context) (string, error)
+	renewed bool
+}
+
+// call runs fn, which uses s.token. When the org refuses the token (401),
+// as apply does: the token is dropped, a new one is had silently, and fn
+// runs once more; only then does the refusal stand.
+func (s *session) call(ctx context.Context, fn func() error) error {
+	err := fn()
+	var apiErr *dynamics.APIError
+	if err == nil || s.renew == nil || s.renewed || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		return err
+	}
+	if s.refused != nil && s.refused() != nil {
+		return err
+	}
+	tok, rerr := s.renew(ctx)
+	if rerr != nil {
+		return err
+	}
+	s.token, s.renewed = tok, true
+	return fn()
 }
 
 // parseConnArgs parses args for a command that takes one connection name,
@@ -77,9 +101,27 @@ func (c *cli) parseConnArgs(fs *flag.FlagSet, f *connFlags, args []string, usage
 // configuration would replace what apply made (another org, app or
 // scopes): its token would not be the applied connection's.
 func (c *cli) openSession(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
-	if s := c.cachedSession(name, f, applied); s != nil {
-		return s, nil
+	s := c.cachedSession(name, f, applied)
+	if s == nil {
+		var err error
+		if s, err = c.openSessionFully(ctx, name, f, applied); err != nil {
+			return nil, err
+		}
 	}
+	silent := f
+	silent.input = false
+	s.renew = func(ctx context.Context) (string, error) {
+		again, err := c.openSessionFully(ctx, name, silent, applied)
+		if err != nil {
+			return "", err
+		}
+		return again.token, nil
+	}
+	return s, nil
+}
+
+// openSessionFully is openSession without the evaluation cache.
+func (c *cli) openSessionFully(ctx context.Context, name string, f connFlags, applied bool) (*session, error) {
 	cfg := c.loadConfig(f.vars, nil)
 	if cfg == nil {
 		return nil, exitError(1)
@@ -183,7 +225,11 @@ func (s *session) apiError(doing string, err error) error {
 			msg += "; " + h
 		}
 		if apiErr.StatusCode == http.StatusUnauthorized && s.refused != nil && s.refused() == nil {
-			msg += "; connform dropped the refused token, so the next command gets a new one"
+			if s.renewed {
+				msg += "; a new token, had silently, was refused too, and connform dropped it"
+			} else {
+				msg += "; connform dropped the refused token, so the next command gets a new one"
+			}
 		}
 		return fmt.Errorf("%s: %s failed: %s", s.conn.Addr, doing, msg)
 	}
@@ -204,7 +250,11 @@ func (c *cli) cmdEntities(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.client.Entities(ctx, s.org, s.token)
+	var list []dynamics.Entity
+	err = s.call(ctx, func() (err error) {
+		list, err = s.client.Entities(ctx, s.org, s.token)
+		return err
+	})
 	if err != nil {
 		return s.apiError("listing the entities of "+s.org.Root, err)
 	}
@@ -245,11 +295,18 @@ func (c *cli) cmdPreview(ctx context.Context, args []string) error {
 	if logical == "" {
 		return fmt.Errorf("%s has no entity attribute: name one with -entity (connform entities %s lists them)", s.conn.Addr, name)
 	}
-	ent, err := s.entity(ctx, logical)
-	if err != nil {
+	var ent *dynamics.Entity
+	if err := s.call(ctx, func() (err error) {
+		ent, err = s.entity(ctx, logical)
+		return err
+	}); err != nil {
 		return fmt.Errorf("%s: %w", s.conn.Addr, err)
 	}
-	recs, err := s.client.Records(ctx, s.org, s.token, dynamics.RecordsQuery{EntitySet: ent.EntitySetName, Top: *top, Select: columns, Filter: *filter})
+	var recs *dynamics.Records
+	err = s.call(ctx, func() (err error) {
+		recs, err = s.client.Records(ctx, s.org, s.token, dynamics.RecordsQuery{EntitySet: ent.EntitySetName, Top: *top, Select: columns, Filter: *filter})
+		return err
+	})
 	if err != nil {
 		return s.apiError("reading "+ent.EntitySetName, err)
 	}
