@@ -6,6 +6,7 @@
 #   - Chromium, which the real-browser sign-in test drives.
 # Nothing is skipped: without them the tests fail, saying what is missing.
 # Arguments go to go test, e.g. ./test.sh -run TestScripts/lifecycle ./cmd/connform
+# or ./test.sh -count=1 (every package when none is named)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,5 +35,8 @@ fi
 CONNFORM_TEST_CHROMIUM="$(find_chromium)"
 export CONNFORM_TEST_CHROMIUM
 
-if [ $# -eq 0 ]; then set -- ./...; fi
+# Without a package argument (./... or ./cmd/connform), every package.
+has_pkg=""
+for a in "$@"; do case "$a" in ./*|connform|connform/*) has_pkg=1 ;; esac; done
+[ -n "$has_pkg" ] || set -- "$@" ./...
 exec go test -race "$@"
