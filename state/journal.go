@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"connform/internal/words"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -471,7 +472,7 @@ func describeEntries(entries []Entry) string {
 			files++
 		}
 	}
-	return fmt.Sprintf("%d connection(s) finished, %d library file(s) announced", done, files)
+	return words.Count(done, "connection") + " finished, " + words.Count(files, "library file") + " announced"
 }
 
 // fold applies a leftover journal's entries to s (nil when there is no
@@ -560,7 +561,7 @@ func (l *Local) Recover() (int, error) {
 		l.notify(fmt.Sprintf("Folded the journal of an interrupted run (%s) from %s into %s.", describeEntries(entries), l.journalPath(), l.path))
 	}
 	if ignored > 0 {
-		l.notify(fmt.Sprintf("The last %d byte(s) of %s were an incomplete record (the run was killed while writing it) and were ignored: that connection was not finished.", ignored, l.journalPath()))
+		l.notify(fmt.Sprintf("An incomplete record at the end of %s (%s, from a run killed while writing it) was ignored: that connection was not finished.", l.journalPath(), words.Count(int(ignored), "byte")))
 	}
 	if err := os.Remove(l.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return n, fmt.Errorf("remove the state journal %s after folding it: %w; delete it by hand", l.journalPath(), err)

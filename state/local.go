@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"cmp"
+	"connform/internal/words"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -158,7 +159,7 @@ func (l *Local) Read() (*State, error) {
 	}
 	msg := fmt.Sprintf("%s holds the work of a run that did not finish (%s); it is included here, and the next apply folds it into %s.", l.journalPath(), describeEntries(entries), l.path)
 	if ignored > 0 {
-		msg += fmt.Sprintf(" Its last %d byte(s) are an incomplete record and are ignored.", ignored)
+		msg += fmt.Sprintf(" An incomplete record at its end (%s) is ignored.", words.Count(int(ignored), "byte"))
 	}
 	l.notify(msg)
 	return s, nil
