@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 
@@ -115,13 +113,15 @@ func (c *cli) cachedSession(name string, f connFlags, applied bool) *session {
 	}
 }
 
-// stateDigest identifies the state file's content: a digest of its bytes,
-// which costs far less than decoding it.
+// stateDigest identifies the state file as it is now by its size and
+// modification time, as build caches identify files: connform replaces the
+// state by a rename (a new file, a new time), and an edit by hand changes
+// the time too. Reading and hashing the file instead grew with the number
+// of connections (6 ms at 10,000) in every warm token command.
 func stateDigest(path string) string {
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return "none"
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
 }
